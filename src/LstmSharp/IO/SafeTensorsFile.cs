@@ -1,0 +1,241 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+
+namespace LstmSharp.IO;
+
+/// <summary>
+/// A safetensors file: an 8-byte little-endian header length, a JSON header (name → dtype, shape, data_offsets;
+/// plus <c>__metadata__</c>, string → string), then the tensors' bytes. Reading checks everything before it
+/// returns, so a truncated or corrupt file is refused with an <see cref="InvalidDataException"/> and nothing is
+/// read out of bounds. Saving is atomic.
+/// </summary>
+public sealed class SafeTensorsFile
+{
+    /// <summary>The largest header accepted, as the reference implementation (100 MB).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    private readonly Dictionary<string, SafeTensor> _tensors = new();
+    private readonly Dictionary<string, string> _metadata = new();
+
+    /// <summary>An empty file, optionally with metadata.</summary>
+    public SafeTensorsFile(IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (metadata is not null)
+            foreach (var (k, v) in metadata) _metadata[k] = v;
+    }
+
+    /// <summary>The tensors by name, in file order.</summary>
+    public IReadOnlyDictionary<string, SafeTensor> Tensors => _tensors;
+
+    /// <summary>The <c>__metadata__</c> strings.</summary>
+    public Dictionary<string, string> Metadata => _metadata;
+
+    /// <summary>The tensor named <paramref name="name"/>; a clear error when absent.</summary>
+    public SafeTensor this[string name] => _tensors.TryGetValue(name, out var t)
+        ? t
+        : throw new KeyNotFoundException($"name: the file has no tensor '{name}'.");
+
+    /// <summary>Adds a tensor; names are unique.</summary>
+    public void Add(SafeTensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Name == "__metadata__")
+            throw new ArgumentException("tensor: the name '__metadata__' is reserved.", nameof(tensor));
+        if (!_tensors.TryAdd(tensor.Name, tensor))
+            throw new ArgumentException($"tensor: a tensor named '{tensor.Name}' is already in the file.", nameof(tensor));
+    }
+
+    /// <summary>Reads and validates a file.</summary>
+    /// <param name="path">The file.</param>
+    public static SafeTensorsFile Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"path: no such file '{path}'.", path);
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            return Parse(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Parses and validates the bytes of a file.</summary>
+    /// <param name="bytes">The whole file.</param>
+    public static SafeTensorsFile Parse(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 8)
+            throw new InvalidDataException($"not a safetensors file: {bytes.Length} bytes, fewer than the 8-byte header length.");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength > MaxHeaderBytes)
+            throw new InvalidDataException($"header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes.");
+        if (headerLength > (ulong)(bytes.Length - 8))
+            throw new InvalidDataException(
+                $"header length {headerLength} runs past the end of the file ({bytes.Length - 8} bytes after the length field): the file is truncated or corrupt.");
+        var header = bytes.Slice(8, (int)headerLength);
+        var data = bytes[(8 + (int)headerLength)..];
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"the header is not valid JSON: {e.Message}", e);
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"the header must be a JSON object, got {doc.RootElement.ValueKind}.");
+            var file = new SafeTensorsFile();
+            var spans = new List<(long Begin, long End, string Name)>();
+            var seen = new HashSet<string>();
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (!seen.Add(prop.Name))
+                    throw new InvalidDataException($"the header names '{prop.Name}' twice.");
+                if (prop.Name == "__metadata__")
+                {
+                    ReadMetadata(prop.Value, file._metadata);
+                    continue;
+                }
+                var (dtype, shape, begin, end) = ReadEntry(prop.Name, prop.Value);
+                if (end > data.Length)
+                    throw new InvalidDataException(
+                        $"tensor '{prop.Name}': data_offsets [{begin}, {end}] run past the end of the data ({data.Length} bytes): the file is truncated or corrupt.");
+                long size = ByteSize(prop.Name, dtype, shape, data.Length);
+                if (end - begin != size)
+                    throw new InvalidDataException(
+                        $"tensor '{prop.Name}': dtype {dtype} and shape [{string.Join(", ", shape)}] need {size} bytes, but data_offsets [{begin}, {end}] hold {end - begin}.");
+                spans.Add((begin, end, prop.Name));
+                file._tensors.Add(prop.Name, new SafeTensor(prop.Name, dtype, shape, data.Slice((int)begin, (int)size).ToArray()));
+            }
+
+            // The data buffer must be covered exactly: no overlaps, no holes (as the format's reference implementation requires).
+            spans.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+            long cursor = 0;
+            foreach (var (begin, end, name) in spans)
+            {
+                if (begin < cursor)
+                    throw new InvalidDataException($"tensor '{name}': data_offsets [{begin}, {end}] overlap the previous tensor, which ends at {cursor}.");
+                if (begin > cursor)
+                    throw new InvalidDataException($"tensor '{name}': data_offsets start at {begin}, leaving a hole after byte {cursor}.");
+                cursor = end;
+            }
+            if (cursor != data.Length)
+                throw new InvalidDataException($"the tensors cover {cursor} bytes of data, but the file holds {data.Length}: trailing bytes.");
+            return file;
+        }
+    }
+
+    /// <summary>Writes the file atomically: a temporary file, flushed, then renamed over <paramref name="path"/>.</summary>
+    public void Save(string path) => AtomicFile.Write(path, WriteTo);
+
+    /// <summary>Writes the file's bytes to <paramref name="stream"/>.</summary>
+    public void WriteTo(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var json = new MemoryStream();
+        using (var w = new Utf8JsonWriter(json))
+        {
+            w.WriteStartObject();
+            if (_metadata.Count > 0)
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var (k, v) in _metadata) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var t in _tensors.Values)
+            {
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", t.DType.ToString());
+                w.WriteStartArray("shape");
+                foreach (int d in t.Shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                w.WriteNumberValue(offset + t.Data.Length);
+                w.WriteEndArray();
+                w.WriteEndObject();
+                offset += t.Data.Length;
+            }
+            w.WriteEndObject();
+        }
+        // Pad the header with spaces to a multiple of 8 bytes, as the reference writer does, so the data is aligned.
+        int pad = (int)((8 - json.Length % 8) % 8);
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(json.Length + pad));
+        stream.Write(len);
+        json.Position = 0;
+        json.CopyTo(stream);
+        for (int i = 0; i < pad; i++) stream.WriteByte((byte)' ');
+        foreach (var t in _tensors.Values) stream.Write(t.Data);
+    }
+
+    private static void ReadMetadata(JsonElement e, Dictionary<string, string> into)
+    {
+        if (e.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"__metadata__ must be an object of strings, got {e.ValueKind}.");
+        foreach (var p in e.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"__metadata__['{p.Name}'] must be a string, got {p.Value.ValueKind}.");
+            into[p.Name] = p.Value.GetString()!;
+        }
+    }
+
+    private static (DType, int[], long, long) ReadEntry(string name, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"tensor '{name}': expected an object with dtype, shape and data_offsets, got {e.ValueKind}.");
+        if (!e.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
+            throw new InvalidDataException($"tensor '{name}': missing string 'dtype'.");
+        string dtypeName = dt.GetString()!;
+        if (!Enum.TryParse<DType>(dtypeName, ignoreCase: false, out var dtype) || !Enum.IsDefined(dtype) || dtypeName != dtype.ToString())
+            throw new InvalidDataException(
+                $"tensor '{name}': unknown dtype '{dtypeName}'; expected one of {string.Join(", ", Enum.GetNames<DType>())}.");
+        if (!e.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"tensor '{name}': missing array 'shape'.");
+        var shape = new int[sh.GetArrayLength()];
+        int i = 0;
+        foreach (var d in sh.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int v) || v < 0)
+                throw new InvalidDataException($"tensor '{name}': shape entries must be non-negative integers, got {d.GetRawText()}.");
+            shape[i++] = v;
+        }
+        if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
+            throw new InvalidDataException($"tensor '{name}': 'data_offsets' must be an array [begin, end].");
+        long begin = ReadOffset(name, off[0]), end = ReadOffset(name, off[1]);
+        if (end < begin)
+            throw new InvalidDataException($"tensor '{name}': data_offsets [{begin}, {end}] end before they begin.");
+        return (dtype, shape, begin, end);
+    }
+
+    private static long ByteSize(string name, DType dtype, int[] shape, int available)
+    {
+        if (shape.Contains(0)) return 0;
+        long size = SafeTensor.ElementSize(dtype);
+        foreach (int d in shape)
+        {
+            size *= d; // at most available * int.MaxValue: no overflow
+            if (size > available)
+                throw new InvalidDataException(
+                    $"tensor '{name}': dtype {dtype} and shape [{string.Join(", ", shape)}] need more bytes than the file's {available} bytes of data.");
+        }
+        return size;
+    }
+
+    private static long ReadOffset(string name, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long v) || v < 0)
+            throw new InvalidDataException($"tensor '{name}': data_offsets must be non-negative integers, got {e.GetRawText()}.");
+        return v;
+    }
+}

@@ -1,0 +1,300 @@
+using System.Numerics;
+using LstmSharp.IO;
+using LstmSharp.Kernels;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Layers;
+
+/// <summary>
+/// A multi-layer LSTM over sequences with the semantics, parameter names and layouts of PyTorch's <c>nn.LSTM</c>:
+/// stacked layers with dropout between them, bidirectional, projection (<c>proj_size</c>), batch-first or
+/// sequence-first, unbatched input and variable-length batches. Forward and a hand-written backward.
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly LstmDirectionParameters<T>[] _directions; // [L * D], index layer * D + direction
+    private readonly Parameter<T>[] _parameters;
+    private readonly ILstmKernel<T> _kernel;
+
+    /// <summary>Creates the layers and initialises every weight uniformly in ±1/sqrt(H), as PyTorch does.</summary>
+    /// <param name="options">The configuration; validated.</param>
+    /// <param name="seed">Seed of the initialisation and of the dropout masks.</param>
+    public Lstm(LstmOptions options, ulong seed = 0) : this(options, seed, LstmKernels.Best<T>())
+    {
+    }
+
+    internal Lstm(LstmOptions options, ulong seed, ILstmKernel<T> kernel)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        _kernel = kernel;
+        int d = options.NumDirections;
+        _directions = new LstmDirectionParameters<T>[options.NumLayers * d];
+        for (int layer = 0; layer < options.NumLayers; layer++)
+            for (int dir = 0; dir < d; dir++)
+                _directions[layer * d + dir] = LstmDirectionParameters<T>.Create(
+                    options.LayerInputSize(layer), options.HiddenSize, options.ProjSize, options.Bias,
+                    $"_l{layer}" + (dir == 1 ? "_reverse" : ""));
+        _parameters = _directions.SelectMany(p => p.All()).ToArray();
+        Random = new Rng(seed ^ 0x5DEECE66DUL);
+        ResetParameters(seed);
+    }
+
+    /// <summary>The configuration.</summary>
+    public LstmOptions Options { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>The weights of layer <paramref name="layer"/> in direction <paramref name="direction"/> (0 forward, 1 reverse).</summary>
+    public LstmDirectionParameters<T> Layer(int layer, int direction = 0)
+    {
+        if ((uint)layer >= (uint)Options.NumLayers)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer: expected 0..{Options.NumLayers - 1}, got {layer}.");
+        if ((uint)direction >= (uint)Options.NumDirections)
+            throw new ArgumentOutOfRangeException(nameof(direction), direction, $"direction: expected 0..{Options.NumDirections - 1}, got {direction}.");
+        return _directions[layer * Options.NumDirections + direction];
+    }
+
+    /// <summary>The generator of dropout masks; its state can be saved and restored for exact resume.</summary>
+    public Rng Random { get; }
+
+    /// <summary>Re-initialises every parameter uniformly in [-1/sqrt(H), 1/sqrt(H)) from <paramref name="seed"/>.</summary>
+    public void ResetParameters(ulong seed)
+    {
+        var rng = new Rng(seed);
+        T bound = T.One / T.Sqrt(T.CreateChecked(Options.HiddenSize));
+        foreach (var p in _parameters) rng.FillUniform(-bound, bound, p.Value.Data);
+    }
+
+    /// <summary>Saves the weights as a safetensors <c>state_dict</c> (names as PyTorch's), with the options in the metadata.</summary>
+    public void Save(string path) => SaveStateDict(path, Options.ToMetadata());
+
+    /// <summary>Rebuilds an LSTM from a file written by <see cref="Save"/> (or any safetensors file whose metadata carries the options).</summary>
+    public static Lstm<T> Load(string path)
+    {
+        var file = SafeTensorsFile.Load(path);
+        var lstm = new Lstm<T>(LstmOptions.FromMetadata(file.Metadata));
+        lstm.LoadStateDict(file);
+        return lstm;
+    }
+
+    /// <summary>
+    /// Runs the LSTM. Shapes (I input size, H hidden, P = proj_size or H, L layers, D directions):
+    /// <list type="bullet">
+    /// <item><paramref name="input"/>: [B, T, I] when batch-first, [T, B, I] otherwise, or [T, I] unbatched.</item>
+    /// <item><paramref name="h0"/>: [L*D, B, P] ([L*D, P] unbatched), <paramref name="c0"/>: [L*D, B, H]; both or neither (zeros).</item>
+    /// <item><paramref name="lengths"/>: [B] valid steps per sequence, each in 1..T; steps past it are padding.</item>
+    /// </list>
+    /// </summary>
+    public LstmResult<T> Forward(Tensor<T> input, Tensor<T>? h0 = null, Tensor<T>? c0 = null, int[]? lengths = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = Options;
+        int numDir = o.NumDirections, numLayers = o.NumLayers, hidden = o.HiddenSize, outSize = o.OutputHiddenSize;
+        int steps, batch;
+        bool unbatched = input.Rank == 2;
+        if (input.Rank == 3)
+        {
+            (steps, batch) = o.BatchFirst ? (input.Dim(1), input.Dim(0)) : (input.Dim(0), input.Dim(1));
+        }
+        else if (unbatched)
+        {
+            (steps, batch) = (input.Dim(0), 1);
+        }
+        else
+        {
+            throw new ArgumentException(
+                $"input: expected rank 3 ({(o.BatchFirst ? "[B, T, I]" : "[T, B, I]")}) or rank 2 (unbatched [T, I]), got rank {input.Rank} with shape {input.ShapeString}.",
+                nameof(input));
+        }
+        if (input.Dim(-1) != o.InputSize)
+            throw new ArgumentException(
+                $"input: expected input size I = {o.InputSize} in the last dimension, got {input.Dim(-1)} (shape {input.ShapeString}).", nameof(input));
+        if (steps == 0) throw new ArgumentException($"input: expected at least one time step, got T = 0 (shape {input.ShapeString}).", nameof(input));
+        if (batch == 0) throw new ArgumentException($"input: expected at least one sequence, got B = 0 (shape {input.ShapeString}).", nameof(input));
+
+        int[] hShape = unbatched ? [numLayers * numDir, outSize] : [numLayers * numDir, batch, outSize];
+        int[] cShape = unbatched ? [numLayers * numDir, hidden] : [numLayers * numDir, batch, hidden];
+        if ((h0 is null) != (c0 is null))
+            throw new ArgumentException(
+                $"{(h0 is null ? "h0" : "c0")}: h0 and c0 must be given together or not at all; got only {(h0 is null ? "c0" : "h0")}.",
+                h0 is null ? nameof(h0) : nameof(c0));
+        CheckShape(h0, hShape, nameof(h0), "[L*D, B, P]", unbatched);
+        CheckShape(c0, cShape, nameof(c0), "[L*D, B, H]", unbatched);
+        int[] lens = CheckLengths(lengths, steps, batch);
+
+        // Everything below is time-major: [T, B, *]. States are [L*D, B, *] in both layouts.
+        var x = new T[input.Length];                                           // [T, B, I], a copy: backward must not see later edits
+        if (!unbatched && o.BatchFirst) Layout.SwapFirstAxes<T>(input.Data, batch, steps, o.InputSize, x);
+        else input.Data.CopyTo(x, 0);
+        var hAll = h0?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
+        var cAll = c0?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
+        var hN = new T[hAll.Length];                                           // [L*D, B, P]
+        var cN = new T[cAll.Length];                                           // [L*D, B, H]
+        var caches = new LstmDirectionCache<T>[numLayers * numDir];
+        var masks = new T[]?[numLayers - 1];
+        int width = numDir * outSize;
+        T[] layerOut = [];                                                     // [T, B, D*P]
+        for (int layer = 0; layer < numLayers; layer++)
+        {
+            layerOut = new T[steps * batch * width];
+            for (int dir = 0; dir < numDir; dir++)
+            {
+                int k = layer * numDir + dir;
+                var p = _directions[k];
+                var cache = new LstmDirectionCache<T>(x,
+                    hAll.AsSpan(k * batch * outSize, batch * outSize).ToArray(),
+                    cAll.AsSpan(k * batch * hidden, batch * hidden).ToArray(),
+                    steps, batch, hidden, outSize, p.WeightHr is not null);
+                _kernel.Forward(p, steps, batch, lens, dir == 1, cache);
+                caches[k] = cache;
+
+                Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
+                // The final state: after the last step processed, t = T-1 forward or t = 0 reverse.
+                int last = dir == 1 ? 0 : steps - 1;
+                cache.Hs.AsSpan(last * batch * outSize, batch * outSize).CopyTo(hN.AsSpan(k * batch * outSize));
+                cache.C.AsSpan(last * batch * hidden, batch * hidden).CopyTo(cN.AsSpan(k * batch * hidden));
+            }
+            ZeroPadding(layerOut, steps, batch, width, lens);
+
+            x = layerOut;
+            if (layer < numLayers - 1 && Training && o.Dropout > 0)
+            {
+                var mask = DropoutMask(layerOut.Length, o.Dropout);
+                masks[layer] = mask;
+                x = new T[layerOut.Length];
+                for (int i = 0; i < x.Length; i++) x[i] = layerOut[i] * mask[i];
+            }
+        }
+
+        Tensor<T> output;
+        if (unbatched) output = new Tensor<T>(layerOut, steps, width);
+        else if (o.BatchFirst)
+        {
+            var bt = new T[layerOut.Length];
+            Layout.SwapFirstAxes<T>(layerOut, steps, batch, width, bt);
+            output = new Tensor<T>(bt, batch, steps, width);
+        }
+        else output = new Tensor<T>(layerOut, steps, batch, width);
+
+        var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks);
+        return new LstmResult<T>(output, new Tensor<T>(hN, hShape), new Tensor<T>(cN, cShape), cacheAll);
+    }
+
+    /// <summary>
+    /// Backpropagation through time. Given the upstream gradients of the three outputs (null means zeros), adds the
+    /// parameter gradients into each parameter's <c>Grad</c> and returns the gradients of the input, h0 and c0.
+    /// Gradients at padded output steps are ignored, as those outputs are constant zeros.
+    /// </summary>
+    /// <param name="cache">The cache of the forward pass being differentiated.</param>
+    /// <param name="dOutput">dL/d output, the output's shape.</param>
+    /// <param name="dHN">dL/d h_n, [L*D, B, P] (or [L*D, P] unbatched).</param>
+    /// <param name="dCN">dL/d c_n, [L*D, B, H] (or [L*D, H] unbatched).</param>
+    public LstmGradients<T> Backward(in LstmCache<T> cache, Tensor<T>? dOutput, Tensor<T>? dHN = null, Tensor<T>? dCN = null)
+    {
+        if (cache.Owner is null)
+            throw new ArgumentException("cache: expected the cache returned by Forward, got a default (empty) one.", nameof(cache));
+        if (!ReferenceEquals(cache.Owner, this))
+            throw new ArgumentException("cache: this cache was made by the Forward of another Lstm.", nameof(cache));
+        var o = Options;
+        int numDir = o.NumDirections, numLayers = o.NumLayers, hidden = o.HiddenSize, outSize = o.OutputHiddenSize;
+        int steps = cache.Steps, batch = cache.Batch, width = numDir * outSize;
+        bool unbatched = cache.Unbatched;
+        int[] outShape = unbatched ? [steps, width] : o.BatchFirst ? [batch, steps, width] : [steps, batch, width];
+        int[] hShape = unbatched ? [numLayers * numDir, outSize] : [numLayers * numDir, batch, outSize];
+        int[] cShape = unbatched ? [numLayers * numDir, hidden] : [numLayers * numDir, batch, hidden];
+        CheckShape(dOutput, outShape, nameof(dOutput), "the output's shape", unbatched);
+        CheckShape(dHN, hShape, nameof(dHN), "[L*D, B, P]", unbatched);
+        CheckShape(dCN, cShape, nameof(dCN), "[L*D, B, H]", unbatched);
+
+        var dOut = new T[steps * batch * width];                  // [T, B, D*P]
+        if (dOutput is not null)
+        {
+            if (!unbatched && o.BatchFirst) Layout.SwapFirstAxes<T>(dOutput.Data, batch, steps, width, dOut);
+            else dOutput.Data.CopyTo(dOut, 0);
+        }
+        var dHNAll = dHN?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
+        var dCNAll = dCN?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
+        var dH0 = new T[dHNAll.Length];                                         // [L*D, B, P]
+        var dC0 = new T[dCNAll.Length];                                         // [L*D, B, H]
+        var dY = new T[steps * batch * outSize];                                // [T, B, P]
+        T[] dX = [];
+        for (int layer = numLayers - 1; layer >= 0; layer--)
+        {
+            int inSize = o.LayerInputSize(layer);
+            dX = new T[steps * batch * inSize];                                 // [T, B, I_layer]
+            for (int dir = 0; dir < numDir; dir++)
+            {
+                int k = layer * numDir + dir;
+                Layout.ExtractColumns<T>(dOut, steps * batch, width, dir * outSize, outSize, dY);
+                _kernel.Backward(_directions[k], steps, batch, cache.Lengths, dir == 1, cache.Directions[k], dY,
+                    dHNAll.AsSpan(k * batch * outSize, batch * outSize), dCNAll.AsSpan(k * batch * hidden, batch * hidden),
+                    dX, dH0.AsSpan(k * batch * outSize, batch * outSize), dC0.AsSpan(k * batch * hidden, batch * hidden));
+            }
+            if (layer > 0)
+            {
+                // The layer below produced this layer's input, through dropout when it was applied.
+                var mask = cache.DropoutMasks[layer - 1];
+                if (mask is not null)
+                    for (int i = 0; i < dX.Length; i++) dX[i] *= mask[i];
+                dOut = dX;
+            }
+        }
+
+        Tensor<T> dInput;
+        if (unbatched) dInput = new Tensor<T>(dX, steps, o.InputSize);
+        else if (o.BatchFirst)
+        {
+            var bt = new T[dX.Length];
+            Layout.SwapFirstAxes<T>(dX, steps, batch, o.InputSize, bt);
+            dInput = new Tensor<T>(bt, batch, steps, o.InputSize);
+        }
+        else dInput = new Tensor<T>(dX, steps, batch, o.InputSize);
+        return new LstmGradients<T>(dInput, new Tensor<T>(dH0, hShape), new Tensor<T>(dC0, cShape));
+    }
+
+    private T[] DropoutMask(int length, double p)
+    {
+        var mask = new T[length];
+        T scale = T.CreateChecked(1.0 / (1.0 - p));
+        for (int i = 0; i < length; i++) mask[i] = Random.NextDouble() < p ? T.Zero : scale;
+        return mask;
+    }
+
+    private static void ZeroPadding(T[] y, int steps, int batch, int width, int[] lengths)
+    {
+        for (int t = 0; t < steps; t++)
+            for (int b = 0; b < batch; b++)
+                if (t >= lengths[b]) y.AsSpan((t * batch + b) * width, width).Clear();
+    }
+
+    private static void CheckShape(Tensor<T>? t, int[] expected, string name, string symbolic, bool unbatched)
+    {
+        if (t is null || t.HasShape(expected)) return;
+        string what = unbatched ? symbolic.Replace(", B", "", StringComparison.Ordinal) : symbolic;
+        throw new ArgumentException(
+            $"{name}: expected shape {what} = {ShapeUtil.Format(expected)}{(unbatched ? " for unbatched input" : "")}, got {t.ShapeString}.", name);
+    }
+
+    private static int[] CheckLengths(int[]? lengths, int steps, int batch)
+    {
+        if (lengths is null)
+        {
+            var all = new int[batch];
+            Array.Fill(all, steps);
+            return all;
+        }
+        if (lengths.Length != batch)
+            throw new ArgumentException($"lengths: expected one length per sequence, B = {batch}, got {lengths.Length}.", nameof(lengths));
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentException(
+                    $"lengths: expected each length in 1..T = {steps}, got lengths[{b}] = {lengths[b]}.", nameof(lengths));
+        }
+        return (int[])lengths.Clone();
+    }
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+
+namespace LstmSharp.Layers;
+
+/// <summary>
+/// The configuration of an <see cref="Lstm{T}"/>, with the meaning and defaults of PyTorch's <c>nn.LSTM</c> arguments.
+/// </summary>
+public sealed record LstmOptions
+{
+    /// <summary>I: features per time step of the input.</summary>
+    public required int InputSize { get; init; }
+
+    /// <summary>H: size of the cell state and of each gate.</summary>
+    public required int HiddenSize { get; init; }
+
+    /// <summary>L: stacked layers; layer k+1 reads layer k's output.</summary>
+    public int NumLayers { get; init; } = 1;
+
+    /// <summary>Whether the layers have <c>bias_ih</c> and <c>bias_hh</c>.</summary>
+    public bool Bias { get; init; } = true;
+
+    /// <summary>True: input and output are [B, T, *]; false (PyTorch's default): [T, B, *]. States are always [L*D, B, *].</summary>
+    public bool BatchFirst { get; init; }
+
+    /// <summary>Dropout probability on the outputs of every layer but the last, in training mode only.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>Whether each layer also runs backwards in time (D = 2), its output concatenated to the forward one's.</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>P: when positive, the hidden state is projected, <c>h = W_hr (o * tanh(c))</c>, to this size (LSTMP). Must be less than H.</summary>
+    public int ProjSize { get; init; }
+
+    /// <summary>D: 2 when bidirectional, else 1.</summary>
+    public int NumDirections => Bidirectional ? 2 : 1;
+
+    /// <summary>The size of h and of each direction's output: P when projecting, else H.</summary>
+    public int OutputHiddenSize => ProjSize > 0 ? ProjSize : HiddenSize;
+
+    /// <summary>The input size of layer <paramref name="layer"/>: I for the first, D * (P or H) after.</summary>
+    public int LayerInputSize(int layer) => layer == 0 ? InputSize : NumDirections * OutputHiddenSize;
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (InputSize <= 0) throw new ArgumentException($"InputSize: expected a positive size, got {InputSize}.", nameof(InputSize));
+        if (HiddenSize <= 0) throw new ArgumentException($"HiddenSize: expected a positive size, got {HiddenSize}.", nameof(HiddenSize));
+        if (NumLayers <= 0) throw new ArgumentException($"NumLayers: expected at least 1, got {NumLayers}.", nameof(NumLayers));
+        if (!(Dropout >= 0 && Dropout < 1))
+            throw new ArgumentException($"Dropout: expected a probability in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (ProjSize < 0 || ProjSize >= HiddenSize)
+            throw new ArgumentException($"ProjSize: expected 0 (no projection) or a size in [1, HiddenSize = {HiddenSize}), got {ProjSize}.", nameof(ProjSize));
+    }
+
+    /// <summary>The options as safetensors metadata, with PyTorch's argument names (<c>input_size</c>, <c>hidden_size</c>, ...).</summary>
+    public Dictionary<string, string> ToMetadata() => new()
+    {
+        ["input_size"] = InputSize.ToString(CultureInfo.InvariantCulture),
+        ["hidden_size"] = HiddenSize.ToString(CultureInfo.InvariantCulture),
+        ["num_layers"] = NumLayers.ToString(CultureInfo.InvariantCulture),
+        ["bias"] = Bias ? "true" : "false",
+        ["batch_first"] = BatchFirst ? "true" : "false",
+        ["dropout"] = Dropout.ToString("R", CultureInfo.InvariantCulture),
+        ["bidirectional"] = Bidirectional ? "true" : "false",
+        ["proj_size"] = ProjSize.ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Reads options written by <see cref="ToMetadata"/> (or by the golden files' generator); absent keys take PyTorch's defaults.</summary>
+    /// <param name="metadata">String metadata; <c>input_size</c> and <c>hidden_size</c> are required.</param>
+    public static LstmOptions FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        int Int(string key, int? fallback)
+        {
+            if (!metadata.TryGetValue(key, out var s))
+                return fallback ?? throw new ArgumentException($"metadata: missing required key '{key}'.", nameof(metadata));
+            return int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)
+                ? v : throw new ArgumentException($"metadata: '{key}' must be an integer, got '{s}'.", nameof(metadata));
+        }
+        bool Bool(string key, bool fallback)
+        {
+            if (!metadata.TryGetValue(key, out var s)) return fallback;
+            return s switch
+            {
+                "true" or "True" or "1" => true,
+                "false" or "False" or "0" => false,
+                _ => throw new ArgumentException($"metadata: '{key}' must be true or false, got '{s}'.", nameof(metadata)),
+            };
+        }
+        double dropout = 0;
+        if (metadata.TryGetValue("dropout", out var ds) &&
+            !double.TryParse(ds, NumberStyles.Float, CultureInfo.InvariantCulture, out dropout))
+            throw new ArgumentException($"metadata: 'dropout' must be a number, got '{ds}'.", nameof(metadata));
+        var options = new LstmOptions
+        {
+            InputSize = Int("input_size", null),
+            HiddenSize = Int("hidden_size", null),
+            NumLayers = Int("num_layers", 1),
+            Bias = Bool("bias", true),
+            BatchFirst = Bool("batch_first", false),
+            Dropout = dropout,
+            Bidirectional = Bool("bidirectional", false),
+            ProjSize = Int("proj_size", 0),
+        };
+        options.Validate();
+        return options;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Numerics;
+using LstmSharp.IO;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Layers;
+
+/// <summary>
+/// Something with named parameters: gives PyTorch-style <c>state_dict</c> access, loading with strict checks,
+/// gradient zeroing and safetensors save/load.
+/// </summary>
+/// <typeparam name="T">Element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The parameters, in PyTorch's <c>state_dict</c> order.</summary>
+    public abstract IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <summary>Whether the module is in training mode (dropout active), as PyTorch's <c>module.training</c>. Default true.</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>The total number of scalar parameters.</summary>
+    public long ParameterCount => Parameters.Sum(p => (long)p.Value.Length);
+
+    /// <summary>The parameter named <paramref name="name"/>.</summary>
+    public Parameter<T> GetParameter(string name) =>
+        Parameters.FirstOrDefault(p => p.Name == name)
+        ?? throw new KeyNotFoundException(
+            $"name: no parameter '{name}'; this module has {string.Join(", ", Parameters.Select(p => p.Name))}.");
+
+    /// <summary>Sets every parameter's gradient to zero. Backward only ever adds to gradients.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters) p.ZeroGrad();
+    }
+
+    /// <summary>The parameters by name (the live tensors, not copies), in <c>state_dict</c> order.</summary>
+    public Dictionary<string, Tensor<T>> StateDict()
+    {
+        var dict = new Dictionary<string, Tensor<T>>();
+        foreach (var p in Parameters) dict.Add(p.Name, p.Value);
+        return dict;
+    }
+
+    /// <summary>
+    /// Copies every tensor of <paramref name="stateDict"/> into the parameter of the same name. Strict, as PyTorch's default:
+    /// a missing, extra or misshapen tensor is an error, and nothing is changed unless everything matches.
+    /// </summary>
+    /// <param name="stateDict">Tensors by name, e.g. <c>weight_ih_l0</c> of shape [4H, I].</param>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor<T>> stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var problems = new List<string>();
+        var names = Parameters.Select(p => p.Name).ToHashSet();
+        var missing = Parameters.Where(p => !stateDict.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+        var extra = stateDict.Keys.Where(k => !names.Contains(k)).ToList();
+        if (missing.Count > 0) problems.Add("missing: " + string.Join(", ", missing));
+        if (extra.Count > 0) problems.Add("unexpected: " + string.Join(", ", extra));
+        foreach (var p in Parameters)
+        {
+            if (stateDict.TryGetValue(p.Name, out var t) && !t.HasShape([.. p.Value.Shape]))
+                problems.Add($"{p.Name}: expected shape {p.Value.ShapeString}, got {t.ShapeString}");
+        }
+        if (problems.Count > 0)
+            throw new ArgumentException("stateDict does not match the module: " + string.Join("; ", problems) + ".", nameof(stateDict));
+        foreach (var p in Parameters) p.Value.CopyFrom(stateDict[p.Name]);
+    }
+
+    /// <summary>
+    /// Loads the parameters from a safetensors file's tensors, checking names, shapes and dtype
+    /// (<c>F32</c> for float, <c>F64</c> for double). Nothing is changed unless everything matches.
+    /// </summary>
+    /// <param name="file">A parsed safetensors file; extra tensors are an error.</param>
+    public void LoadStateDict(SafeTensorsFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var expected = SafeTensor.DTypeOf<T>();
+        var wrong = file.Tensors.Values.Where(t => t.DType != expected)
+            .Select(t => $"{t.Name}: expected dtype {expected}, got {t.DType}").ToList();
+        if (wrong.Count > 0)
+            throw new ArgumentException("file does not match the module: " + string.Join("; ", wrong) + ".", nameof(file));
+        LoadStateDict(file.Tensors.Values.ToDictionary(t => t.Name, t => t.ToTensor<T>()));
+    }
+
+    /// <summary>Saves the parameters as a safetensors <c>state_dict</c>, atomically (temporary file, flush, rename).</summary>
+    /// <param name="path">Destination file.</param>
+    /// <param name="metadata">Extra string metadata to store in the header.</param>
+    public void SaveStateDict(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var file = new SafeTensorsFile(metadata);
+        foreach (var p in Parameters) file.Add(SafeTensor.From(p.Name, p.Value));
+        file.Save(path);
+    }
+}

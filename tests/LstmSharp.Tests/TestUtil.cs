@@ -1,0 +1,51 @@
+using System.Numerics;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+internal static class TestUtil
+{
+    /// <summary>max |a - b| / max(1, |b|) over all elements, with the index where it occurs.</summary>
+    public static (double Error, int Index) MaxRelError<T>(ReadOnlySpan<T> actual, ReadOnlySpan<T> expected)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double worst = 0;
+        int at = -1;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double a = double.CreateChecked(actual[i]), b = double.CreateChecked(expected[i]);
+            double e = Math.Abs(a - b) / Math.Max(1.0, Math.Abs(b));
+            if (double.IsNaN(e)) return (double.NaN, i);
+            if (e > worst) (worst, at) = (e, i);
+        }
+        return (worst, at);
+    }
+
+    public static void AssertClose<T>(string what, Tensor<T> expected, Tensor<T> actual, double tolerance)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Assert.True(actual.HasShape([.. expected.Shape]),
+            $"{what}: shape {actual.ShapeString}, expected {expected.ShapeString}");
+        var (err, at) = MaxRelError<T>(actual.Data, expected.Data);
+        if (!(err <= tolerance))
+            Assert.Fail($"{what}: max |a-b|/max(1,|b|) = {err:E3} > {tolerance:E1} at flat index {at} (actual {actual.Data[at]}, expected {expected.Data[at]})");
+    }
+
+    public static Tensor<T> Random<T>(Rng rng, params int[] shape) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var t = Tensor<T>.Zeros(shape);
+        rng.FillUniform(T.CreateChecked(-1), T.One, t.Data);
+        return t;
+    }
+
+    public static double Dot<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += double.CreateChecked(a.Data[i]) * double.CreateChecked(b.Data[i]);
+        return s;
+    }
+
+    /// <summary>The folder of the golden reference files copied next to the test assembly.</summary>
+    public static string GoldenDir => Path.Combine(AppContext.BaseDirectory, "Golden");
+}
