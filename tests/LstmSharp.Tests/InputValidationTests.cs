@@ -1,0 +1,112 @@
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>Bad input gets an ArgumentException naming the argument, the expected and the actual value or shape.</summary>
+public class InputValidationTests
+{
+    private static readonly LstmOptions BatchFirst2x2 = new() { InputSize = 3, HiddenSize = 4, NumLayers = 2, Bidirectional = true, BatchFirst = true };
+
+    private static ArgumentException Throws(Action act, string param, params string[] fragments)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(act);
+        Assert.Equal(param, e.ParamName);
+        foreach (var f in fragments) Assert.Contains(f, e.Message);
+        return e;
+    }
+
+    [Fact]
+    public void WrongInputRank()
+    {
+        var lstm = new Lstm<float>(BatchFirst2x2);
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(2, 3, 4, 3)), "input", "rank 3", "[B, T, I]", "got rank 4", "[2, 3, 4, 3]");
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(3)), "input", "got rank 1");
+    }
+
+    [Fact]
+    public void WrongFeatureSize()
+    {
+        var lstm = new Lstm<float>(BatchFirst2x2);
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(2, 5, 7)), "input", "I = 3", "got 7", "[2, 5, 7]");
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(5, 2)), "input", "I = 3", "got 2");
+    }
+
+    [Fact]
+    public void EmptySequenceOrBatch()
+    {
+        var lstm = new Lstm<float>(BatchFirst2x2);
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(2, 0, 3)), "input", "T = 0");
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(0, 4, 3)), "input", "B = 0");
+    }
+
+    [Fact]
+    public void StateShapesThatDoNotMatch()
+    {
+        var lstm = new Lstm<float>(BatchFirst2x2);
+        var x = Tensor<float>.Zeros(2, 5, 3);
+        // h0 must be [L*D, B, H] = [4, 2, 4].
+        Throws(() => lstm.Forward(x, Tensor<float>.Zeros(2, 2, 4), Tensor<float>.Zeros(4, 2, 4)), "h0", "[L*D, B, P] = [4, 2, 4]", "got [2, 2, 4]");
+        Throws(() => lstm.Forward(x, Tensor<float>.Zeros(4, 2, 4), Tensor<float>.Zeros(4, 3, 4)), "c0", "[4, 2, 4]", "got [4, 3, 4]");
+        Throws(() => lstm.Forward(x, Tensor<float>.Zeros(4, 2, 4), null), "c0", "together");
+        Throws(() => lstm.Forward(x, null, Tensor<float>.Zeros(4, 2, 4)), "h0", "together");
+        // Unbatched input takes unbatched states [L*D, H].
+        Throws(() => lstm.Forward(Tensor<float>.Zeros(5, 3), Tensor<float>.Zeros(4, 1, 4), Tensor<float>.Zeros(4, 1, 4)), "h0", "[4, 4]", "unbatched");
+        // With a projection, h0 has P columns and c0 has H.
+        var proj = new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, ProjSize = 2 });
+        Throws(() => proj.Forward(Tensor<float>.Zeros(5, 2, 3), Tensor<float>.Zeros(1, 2, 4), Tensor<float>.Zeros(1, 2, 4)), "h0", "[1, 2, 2]", "got [1, 2, 4]");
+    }
+
+    [Fact]
+    public void BadLengths()
+    {
+        var lstm = new Lstm<float>(BatchFirst2x2);
+        var x = Tensor<float>.Zeros(3, 5, 3);
+        Throws(() => lstm.Forward(x, lengths: [5, 0, 2]), "lengths", "1..T = 5", "lengths[1] = 0");
+        Throws(() => lstm.Forward(x, lengths: [5, -2, 2]), "lengths", "lengths[1] = -2");
+        Throws(() => lstm.Forward(x, lengths: [5, 6, 2]), "lengths", "lengths[1] = 6");
+        Throws(() => lstm.Forward(x, lengths: [5, 2]), "lengths", "B = 3", "got 2");
+        Throws(() => lstm.Forward(x, lengths: [5, 2, 1, 1]), "lengths", "B = 3", "got 4");
+    }
+
+    [Fact]
+    public void BadOptions()
+    {
+        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 0, HiddenSize = 4 }), "InputSize", "got 0");
+        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = -1 }), "HiddenSize", "got -1");
+        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, NumLayers = 0 }), "NumLayers", "got 0");
+        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, Dropout = 1.0 }), "Dropout", "[0, 1)", "got 1");
+        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, ProjSize = 4 }), "ProjSize", "HiddenSize = 4", "got 4");
+        Throws(() => new LstmCell<float>(0, 4), "inputSize", "got 0");
+    }
+
+    [Fact]
+    public void BadBackwardArguments()
+    {
+        var lstm = new Lstm<float>(BatchFirst2x2);
+        var r = lstm.Forward(Tensor<float>.Zeros(2, 5, 3));
+        Throws(() => lstm.Backward(r.Cache, Tensor<float>.Zeros(5, 2, 8)), "dOutput", "[2, 5, 8]", "got [5, 2, 8]");
+        Throws(() => lstm.Backward(r.Cache, null, Tensor<float>.Zeros(4, 2, 3)), "dHN", "[4, 2, 4]");
+        Throws(() => lstm.Backward(default, null), "cache", "default");
+        var other = new Lstm<float>(BatchFirst2x2);
+        Throws(() => other.Backward(r.Cache, null), "cache", "another");
+    }
+
+    [Fact]
+    public void CellBadInput()
+    {
+        var cell = new LstmCell<double>(3, 4);
+        Throws(() => cell.Forward(Tensor<double>.Zeros(2, 5)), "input", "I = 3", "got 5");
+        Throws(() => cell.Forward(Tensor<double>.Zeros(2, 2, 3)), "input", "got rank 3");
+        Throws(() => cell.Forward(Tensor<double>.Zeros(2, 3), Tensor<double>.Zeros(3, 4), Tensor<double>.Zeros(2, 4)), "h0", "[2, 4]", "got [3, 4]");
+        Throws(() => cell.Forward(Tensor<double>.Zeros(2, 3), Tensor<double>.Zeros(2, 4)), "c0", "together");
+    }
+
+    [Fact]
+    public void TensorShapeMismatch()
+    {
+        Throws(() => new Tensor<float>(new float[5], 2, 3), "data", "6 elements", "[2, 3]", "got 5");
+        Throws(() => Tensor<float>.Zeros(2, -1), "shape", "non-negative");
+    }
+}
