@@ -78,6 +78,8 @@ public sealed class SafeTensorsFile
         var header = bytes.Slice(8, (int)headerLength);
         var data = bytes[(8 + (int)headerLength)..];
 
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new InvalidDataException("the header is not valid UTF-8 text.");
         JsonDocument doc;
         try
         {

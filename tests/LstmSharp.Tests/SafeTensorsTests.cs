@@ -1,0 +1,178 @@
+using System.Buffers.Binary;
+using System.Text;
+using LstmSharp.IO;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+public sealed class SafeTensorsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lstmsharp-st-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static byte[] Raw(string headerJson, byte[] data, long? headerLength = null) =>
+        Raw(Encoding.UTF8.GetBytes(headerJson), data, headerLength);
+
+    private static byte[] Raw(byte[] header, byte[] data, long? headerLength = null)
+    {
+        var bytes = new byte[8 + header.Length + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)(headerLength ?? header.Length));
+        header.CopyTo(bytes, 8);
+        data.CopyTo(bytes, 8 + header.Length);
+        return bytes;
+    }
+
+    [Fact]
+    public void RoundTripsF32F64I64AndMetadata()
+    {
+        var f = new SafeTensorsFile(new Dictionary<string, string> { ["input_size"] = "3", ["note"] = "héllo \"quoted\"" });
+        var a = new Tensor<float>([1.5f, -2f, float.MaxValue, float.Epsilon, 0f, -0f], 2, 3);
+        var b = new Tensor<double>([Math.PI, -1e-300], 2);
+        f.Add(SafeTensor.From("a.weight", a));
+        f.Add(SafeTensor.From("b", b));
+        f.Add(SafeTensor.FromInt64("lengths", [5, long.MaxValue, -1], 3));
+        f.Add(SafeTensor.From("empty", Tensor<float>.Zeros(0, 4)));
+        string path = Path.Combine(_dir, "x.safetensors");
+        f.Save(path);
+
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes) % 8); // data is 8-byte aligned
+        var g = SafeTensorsFile.Load(path);
+        Assert.Equal(["a.weight", "b", "lengths", "empty"], g.Tensors.Keys);
+        Assert.Equal(f.Metadata, g.Metadata);
+        Assert.Equal(a.Data, g["a.weight"].ToTensor<float>().Data);
+        Assert.Equal([2, 3], g["a.weight"].Shape);
+        Assert.Equal(b.Data, g["b"].ToTensor<double>().Data);
+        Assert.Equal([5L, long.MaxValue, -1L], g["lengths"].ToInt64());
+        Assert.Equal([0, 4], g["empty"].Shape);
+        Assert.Equal(DType.F64, g["b"].DType);
+    }
+
+    [Fact]
+    public void ReadsAPyTorchWrittenFile()
+    {
+        var g = SafeTensorsFile.Load(Path.Combine(TestUtil.GoldenDir, "lstm_lengths.safetensors"));
+        Assert.Equal("LSTM", g.Metadata["kind"]);
+        Assert.Equal(DType.I64, g["lengths"].DType);
+        Assert.Equal([4], g["lengths"].Shape);
+        Assert.All(g["lengths"].ToInt64(), v => Assert.InRange(v, 1, 6));
+        Assert.Equal([20, 3], g["weight_ih_l0"].Shape);
+    }
+
+    [Fact]
+    public void WrongDtypeIsRefusedNotConverted()
+    {
+        var t = SafeTensor.From("w", Tensor<double>.Zeros(2));
+        var e = Assert.Throws<InvalidDataException>(() => t.ToTensor<float>());
+        Assert.Contains("expected dtype F32, got F64", e.Message);
+        Assert.Contains("expected an integer dtype", Assert.Throws<InvalidDataException>(() => t.ToInt64()).Message);
+    }
+
+    public static TheoryData<string, byte[], string> CorruptFiles()
+    {
+        var d8 = new byte[8];
+        var ok = """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""";
+        return new TheoryData<string, byte[], string>
+        {
+            { "shorter than the length field", [1, 2, 3], "fewer than the 8-byte" },
+            { "header length past the end", Raw(ok, d8, headerLength: 5000), "runs past the end of the file" },
+            { "header length absurd", Raw(ok, d8, headerLength: long.MaxValue), "exceeds the limit" },
+            { "invalid JSON", Raw("""{"w":{"dtype":"F32",""", d8), "not valid JSON" },
+            { "header not an object", Raw("[1,2]", d8), "must be a JSON object" },
+            { "unknown dtype", Raw("""{"w":{"dtype":"F17","shape":[2],"data_offsets":[0,8]}}""", d8), "unknown dtype 'F17'" },
+            { "offsets out of bounds", Raw("""{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}""", d8), "run past the end of the data" },
+            { "offsets reversed", Raw("""{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}""", d8), "end before they begin" },
+            { "overlapping offsets", Raw("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", d8), "overlap" },
+            { "a hole", Raw("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", d8), "hole" },
+            { "trailing bytes", Raw("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", d8), "trailing bytes" },
+            { "shape and offsets disagree", Raw("""{"w":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}}""", new byte[24]), "need 16 bytes" },
+            { "invalid UTF-8", Raw([.. "{\"w"u8, 0xFF, .. "\":1}"u8], d8), "UTF-8" },
+            { "negative dimension", Raw("""{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}""", d8), "non-negative" },
+            { "huge shape", Raw("""{"w":{"dtype":"F32","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,8]}}""", d8), "need more bytes" },
+            { "negative offset", Raw("""{"w":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}""", d8), "non-negative" },
+            { "duplicate name", Raw("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", d8), "twice" },
+            { "metadata not strings", Raw("""{"__metadata__":{"a":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", d8), "must be a string" },
+            { "missing dtype", Raw("""{"w":{"shape":[2],"data_offsets":[0,8]}}""", d8), "missing string 'dtype'" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(CorruptFiles))]
+    public void CorruptFilesAreRefusedClearly(string what, byte[] bytes, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Parse(bytes));
+        Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{what}: '{e.Message}' lacks '{message}'");
+    }
+
+    [Fact]
+    public void TruncatedFileIsRefusedAndNamesThePath()
+    {
+        string src = Path.Combine(TestUtil.GoldenDir, "lstm_1layer.safetensors");
+        var bytes = File.ReadAllBytes(src);
+        string path = Path.Combine(_dir, "cut.safetensors");
+        File.WriteAllBytes(path, bytes.AsSpan(0, bytes.Length - 10).ToArray());
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(path));
+        Assert.Contains("cut.safetensors", e.Message);
+        Assert.Contains("truncated", e.Message);
+        Assert.Throws<FileNotFoundException>(() => SafeTensorsFile.Load(Path.Combine(_dir, "nope.safetensors")));
+    }
+
+    [Fact]
+    public void RandomCorruptionNeverEscapesAsAnotherException()
+    {
+        var good = File.ReadAllBytes(Path.Combine(TestUtil.GoldenDir, "lstm_bidir.safetensors"));
+        var rng = new Rng(77);
+        int refused = 0;
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            var bytes = (byte[])good.Clone();
+            int headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(good);
+            int flips = 1 + rng.NextInt(3);
+            for (int k = 0; k < flips; k++) bytes[rng.NextInt(headerEnd)] = (byte)rng.NextInt(256);
+            if (trial % 10 == 0) bytes = bytes.AsSpan(0, rng.NextInt(bytes.Length)).ToArray();
+            try
+            {
+                SafeTensorsFile.Parse(bytes);
+            }
+            catch (InvalidDataException)
+            {
+                refused++;
+            }
+        }
+        Assert.True(refused > 1000, $"only {refused} of 3000 corruptions were refused");
+    }
+
+    [Fact]
+    public void AnInterruptedSaveLeavesThePreviousFileIntact()
+    {
+        string path = Path.Combine(_dir, "model.safetensors");
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 2, HiddenSize = 3 }, seed: 1);
+        lstm.Save(path);
+        var before = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[100]);
+            throw new IOException("disk full");
+        }));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
+    }
+
+    [Fact]
+    public void LstmSavesAndLoadsWithItsOptions()
+    {
+        string path = Path.Combine(_dir, "m.safetensors");
+        var o = new LstmOptions { InputSize = 3, HiddenSize = 6, NumLayers = 2, ProjSize = 2, Bidirectional = true, BatchFirst = true, Dropout = 0.25, Bias = false };
+        var lstm = new Lstm<double>(o, seed: 5);
+        lstm.Save(path);
+        var back = Lstm<double>.Load(path);
+        Assert.Equal(o, back.Options);
+        foreach (var p in lstm.Parameters) Assert.Equal(p.Value.Data, back.GetParameter(p.Name).Value.Data);
+        Assert.Equal("weight_hr_l1_reverse", SafeTensorsFile.Load(path).Tensors.Keys.Last());
+        var e = Assert.Throws<ArgumentException>(() => Lstm<float>.Load(path));
+        Assert.Contains("expected dtype F32, got F64", e.Message);
+    }
+}
