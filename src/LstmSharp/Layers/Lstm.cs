@@ -127,9 +127,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         int[] lens = CheckLengths(lengths, steps, batch);
 
         // Everything below is time-major: [T, B, *]. States are [L*D, B, *] in both layouts.
-        var x = new T[input.Length];                                           // [T, B, I], a copy: backward must not see later edits
-        if (!unbatched && o.BatchFirst) Layout.SwapFirstAxes<T>(input.Data, batch, steps, o.InputSize, x);
-        else input.Data.CopyTo(x, 0);
+        var x = ToTimeMajor(input, steps, batch, unbatched);                   // [T, B, I], a copy: backward must not see later edits
         var hAll = h0?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var cAll = c0?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var hN = new T[hAll.Length];                                           // [L*D, B, P]
@@ -170,15 +168,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             }
         }
 
-        Tensor<T> output;
-        if (unbatched) output = new Tensor<T>(layerOut, steps, width);
-        else if (o.BatchFirst)
-        {
-            var bt = new T[layerOut.Length];
-            Layout.SwapFirstAxes<T>(layerOut, steps, batch, width, bt);
-            output = new Tensor<T>(bt, batch, steps, width);
-        }
-        else output = new Tensor<T>(layerOut, steps, batch, width);
+        var output = FromTimeMajor(layerOut, steps, batch, width, unbatched);
 
         var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks);
         return new LstmResult<T>(output, new Tensor<T>(hN, hShape), new Tensor<T>(cN, cShape), cacheAll);
@@ -210,12 +200,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         CheckShape(dHN, hShape, nameof(dHN), "[L*D, B, P]", unbatched);
         CheckShape(dCN, cShape, nameof(dCN), "[L*D, B, H]", unbatched);
 
-        var dOut = new T[steps * batch * width];                  // [T, B, D*P]
-        if (dOutput is not null)
-        {
-            if (!unbatched && o.BatchFirst) Layout.SwapFirstAxes<T>(dOutput.Data, batch, steps, width, dOut);
-            else dOutput.Data.CopyTo(dOut, 0);
-        }
+        var dOut = dOutput is null ? new T[steps * batch * width] : ToTimeMajor(dOutput, steps, batch, unbatched); // [T, B, D*P]
         var dHNAll = dHN?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var dCNAll = dCN?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var dH0 = new T[dHNAll.Length];                                         // [L*D, B, P]
@@ -244,16 +229,27 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             }
         }
 
-        Tensor<T> dInput;
-        if (unbatched) dInput = new Tensor<T>(dX, steps, o.InputSize);
-        else if (o.BatchFirst)
-        {
-            var bt = new T[dX.Length];
-            Layout.SwapFirstAxes<T>(dX, steps, batch, o.InputSize, bt);
-            dInput = new Tensor<T>(bt, batch, steps, o.InputSize);
-        }
-        else dInput = new Tensor<T>(dX, steps, batch, o.InputSize);
+        var dInput = FromTimeMajor(dX, steps, batch, o.InputSize, unbatched);
         return new LstmGradients<T>(dInput, new Tensor<T>(dH0, hShape), new Tensor<T>(dC0, cShape));
+    }
+
+    /// <summary>A time-major copy [T, B, F] of a tensor in the user's layout.</summary>
+    private T[] ToTimeMajor(Tensor<T> t, int steps, int batch, bool unbatched)
+    {
+        var result = new T[t.Length];
+        if (!unbatched && Options.BatchFirst) Layout.SwapFirstAxes<T>(t.Data, batch, steps, t.Dim(-1), result);
+        else t.Data.CopyTo(result, 0);
+        return result;
+    }
+
+    /// <summary>The user's layout ([B, T, F], [T, B, F] or unbatched [T, F]) of time-major data [T, B, F].</summary>
+    private Tensor<T> FromTimeMajor(T[] data, int steps, int batch, int features, bool unbatched)
+    {
+        if (unbatched) return new Tensor<T>(data, steps, features);
+        if (!Options.BatchFirst) return new Tensor<T>(data, steps, batch, features);
+        var bt = new T[data.Length];
+        Layout.SwapFirstAxes<T>(data, steps, batch, features, bt);
+        return new Tensor<T>(bt, batch, steps, features);
     }
 
     private T[] DropoutMask(int length, double p)
