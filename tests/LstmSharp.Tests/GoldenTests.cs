@@ -43,15 +43,112 @@ public class GoldenTests
         return data;
     }
 
-    /// <summary>Training cases (optimizer steps on a small model) are listed here, one per file, and skipped
-    /// until the training issue (#3) brings losses, optimizers and the Linear/Embedding layers.</summary>
-    [SkippableTheory]
+    /// <summary>
+    /// A few optimizer steps on a small model (Regressor: LSTM → last step → Linear, MSE; CharModel: Embedding → LSTM →
+    /// Linear on every step, cross-entropy): the loss before every step, the gradient norm when clipping, and the
+    /// final weights agree with PyTorch within 1e-5.
+    /// </summary>
+    [Theory]
     [MemberData(nameof(TrainCases))]
     public void TrainingMatchesPyTorch(string file)
     {
-        var golden = SafeTensorsFile.Load(Path.Combine(TestUtil.GoldenDir, file));
-        Assert.Equal("Train", golden.Metadata["kind"]);
-        Skip.If(true, $"{file}: training (optimizer '{golden.Metadata["optimizer"]}', loss '{golden.Metadata["loss"]}') is not implemented yet; see issue #3.");
+        const double tol = 1e-5;
+        var f = SafeTensorsFile.Load(Path.Combine(TestUtil.GoldenDir, file));
+        var md = f.Metadata;
+        Assert.Equal("Train", md["kind"]);
+        var model = new GoldenTrainModel(f);
+        var args = System.Text.Json.JsonDocument.Parse(md["optimizer_args"]).RootElement;
+        double Arg(string name, double fallback) => args.TryGetProperty(name, out var v) ? v.GetDouble() : fallback;
+        var parameters = model.Parameters.Select(p => p.Param).ToList();
+        Optimizers.Optimizer<float> optimizer = md["optimizer"] switch
+        {
+            "sgd" => new Optimizers.Sgd<float>(parameters, Arg("lr", 0), Arg("momentum", 0), Arg("dampening", 0), weightDecay: Arg("weight_decay", 0)),
+            "adam" => new Optimizers.Adam<float>(parameters, Arg("lr", 1e-3), weightDecay: Arg("weight_decay", 0)),
+            "adamw" => new Optimizers.AdamW<float>(parameters, Arg("lr", 1e-3), weightDecay: Arg("weight_decay", 0.01)),
+            var other => throw new NotSupportedException($"optimizer {other}"),
+        };
+        double? clip = md["clip_grad_norm"] == "null" ? null : double.Parse(md["clip_grad_norm"], System.Globalization.CultureInfo.InvariantCulture);
+        var losses = f["losses"].ToTensorConverted<double>().Data;
+        var norms = f.Tensors.ContainsKey("grad_norms_before_clip") ? f["grad_norms_before_clip"].ToTensorConverted<double>().Data : null;
+        Assert.Equal(int.Parse(md["steps"], System.Globalization.CultureInfo.InvariantCulture), losses.Length);
+        for (int step = 0; step < losses.Length; step++)
+        {
+            optimizer.ZeroGrad();
+            double loss = model.LossAndBackward();
+            Assert.True(Math.Abs(loss - losses[step]) / Math.Max(1, Math.Abs(losses[step])) <= tol, $"loss at step {step}: {loss} vs {losses[step]}");
+            if (clip is double maxNorm)
+            {
+                double norm = Optimizers.GradientClipping.ClipGradNorm(parameters, maxNorm);
+                Assert.True(Math.Abs(norm - norms![step]) / Math.Max(1, norms[step]) <= tol, $"grad norm at step {step}: {norm} vs {norms[step]}");
+            }
+            optimizer.Step();
+        }
+        foreach (var (name, p) in model.Parameters)
+            TestUtil.AssertClose("final." + name, f["final." + name].ToTensor<float>(), p.Value, tol);
+    }
+
+    /// <summary>The two small models of the golden training cases, built from this library's layers.</summary>
+    private sealed class GoldenTrainModel
+    {
+        private readonly SafeTensorsFile _f;
+        private readonly Embedding<float>? _embed;
+        private readonly Lstm<float> _lstm;
+        private readonly Linear<float> _head;
+
+        public GoldenTrainModel(SafeTensorsFile f)
+        {
+            _f = f;
+            var init = f.Tensors.Keys.Where(k => k.StartsWith("init.", StringComparison.Ordinal)).ToDictionary(k => k[5..], k => f[k].ToTensor<float>());
+            int layers = init.Keys.Count(k => k.StartsWith("lstm.weight_ih_l", StringComparison.Ordinal) && !k.EndsWith("_reverse", StringComparison.Ordinal));
+            var headW = init["head.weight"];
+            _lstm = new Lstm<float>(new LstmOptions
+            {
+                InputSize = init["lstm.weight_ih_l0"].Dim(1), HiddenSize = init["lstm.weight_hh_l0"].Dim(1), NumLayers = layers, BatchFirst = true,
+            });
+            _head = new Linear<float>(headW.Dim(1), headW.Dim(0));
+            if (init.TryGetValue("embed.weight", out var emb)) _embed = new Embedding<float>(emb.Dim(0), emb.Dim(1));
+            Parameters = (_embed?.Parameters.Select(p => ("embed." + p.Name, p)) ?? [])
+                .Concat(_lstm.Parameters.Select(p => ("lstm." + p.Name, p)))
+                .Concat(_head.Parameters.Select(p => ("head." + p.Name, p))).ToList();
+            foreach (var (name, p) in Parameters) p.Value.CopyFrom(init[name]);
+            Assert.Equal(init.Count, Parameters.Count);
+        }
+
+        public List<(string Name, Parameter<float> Param)> Parameters { get; }
+
+        public double LossAndBackward()
+        {
+            if (_embed is null)
+            {
+                var x = _f["input"].ToTensor<float>();                       // [B, T, I]
+                int b = x.Dim(0), t = x.Dim(1), h = _lstm.Options.HiddenSize;
+                var r = _lstm.Forward(x);
+                var last = Tensor<float>.Zeros(b, h);                         // [B, H] output at the last step
+                for (int i = 0; i < b; i++) r.Output.Data.AsSpan((i * t + t - 1) * h, h).CopyTo(last.Data.AsSpan(i * h));
+                var y = _head.Forward(last);
+                var loss = Losses.MseLoss.Compute(y, _f["target"].ToTensor<float>());
+                var dLast = _head.Backward(last, loss.Gradient);
+                var dOut = Tensor<float>.Zeros(b, t, h);
+                for (int i = 0; i < b; i++) dLast.Data.AsSpan(i * h, h).CopyTo(dOut.Data.AsSpan((i * t + t - 1) * h));
+                _lstm.Backward(r.Cache, dOut);
+                return loss.Value;
+            }
+            else
+            {
+                var ids = _f["input"].ToInt64().Select(v => (int)v).ToArray();      // [B, T]
+                var targets = _f["target"].ToInt64().Select(v => (int)v).ToArray(); // [B, T]
+                int b = _f["input"].Shape[0], t = _f["input"].Shape[1];
+                var e = _embed.Forward(ids, b, t);                            // [B, T, E]
+                var r = _lstm.Forward(e);
+                var hidden = r.Output.Reshape(b * t, _lstm.Options.HiddenSize);
+                var logits = _head.Forward(hidden);                           // [B*T, V]
+                var loss = Losses.CrossEntropyLoss.Compute(logits, targets);
+                var dHidden = _head.Backward(hidden, loss.Gradient);
+                var g = _lstm.Backward(r.Cache, dHidden.Reshape(b, t, _lstm.Options.HiddenSize));
+                _embed.Backward(ids, g.Input);
+                return loss.Value;
+            }
+        }
     }
 
     [Fact]

@@ -1,0 +1,63 @@
+using System.Numerics;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Layers;
+
+/// <summary>A lookup table, as PyTorch's <c>nn.Embedding</c>: <c>weight</c> [V, E], initialised N(0, 1).</summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>A table of <paramref name="numEmbeddings"/> rows of size <paramref name="embeddingDim"/>.</summary>
+    public Embedding(int numEmbeddings, int embeddingDim, ulong seed = 0)
+    {
+        if (numEmbeddings <= 0) throw new ArgumentException($"numEmbeddings: expected a positive size, got {numEmbeddings}.", nameof(numEmbeddings));
+        if (embeddingDim <= 0) throw new ArgumentException($"embeddingDim: expected a positive size, got {embeddingDim}.", nameof(embeddingDim));
+        Weight = new Parameter<T>("weight", Tensor<T>.Zeros(numEmbeddings, embeddingDim));
+        new Rng(seed).FillNormal<T>(Weight.Value.Data);
+    }
+
+    /// <summary>[V, E]</summary>
+    public Parameter<T> Weight { get; }
+
+    /// <summary>V.</summary>
+    public int NumEmbeddings => Weight.Value.Dim(0);
+
+    /// <summary>E.</summary>
+    public int EmbeddingDim => Weight.Value.Dim(1);
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters => [Weight];
+
+    /// <summary>ids (any shape S, each in 0..V-1) → [S..., E].</summary>
+    public Tensor<T> Forward(ReadOnlySpan<int> ids, params int[] shape)
+    {
+        CheckIds(ids);
+        int e = EmbeddingDim;
+        var y = new T[ids.Length * e];
+        for (int n = 0; n < ids.Length; n++) Weight.Value.Data.AsSpan(ids[n] * e, e).CopyTo(y.AsSpan(n * e));
+        return new Tensor<T>(y, shape.Length == 0 ? [ids.Length, e] : [.. shape, e]);
+    }
+
+    /// <summary>Adds dL/dy [N, E] into the rows of the weight's gradient that the ids picked.</summary>
+    public void Backward(ReadOnlySpan<int> ids, Tensor<T> dOutput)
+    {
+        ArgumentNullException.ThrowIfNull(dOutput);
+        int e = EmbeddingDim;
+        if (dOutput.Length != ids.Length * e)
+            throw new ArgumentException($"dOutput: expected {ids.Length} x {e} elements, got shape {dOutput.ShapeString}.", nameof(dOutput));
+        var dW = Weight.Grad.Data;
+        for (int n = 0; n < ids.Length; n++)
+        {
+            var row = dW.AsSpan(ids[n] * e, e);
+            var dy = dOutput.Data.AsSpan(n * e, e);
+            for (int k = 0; k < e; k++) row[k] += dy[k];
+        }
+    }
+
+    private void CheckIds(ReadOnlySpan<int> ids)
+    {
+        for (int n = 0; n < ids.Length; n++)
+            if ((uint)ids[n] >= (uint)NumEmbeddings)
+                throw new ArgumentException($"ids: expected each id in 0..{NumEmbeddings - 1}, got ids[{n}] = {ids[n]}.", nameof(ids));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Numerics;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Layers;
+
+/// <summary>
+/// y = x Wᵀ + b, as PyTorch's <c>nn.Linear</c>: <c>weight</c> [out, in], <c>bias</c> [out], initialised
+/// uniformly in ±1/sqrt(in) (PyTorch's default).
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Parameter<T>[] _parameters;
+
+    /// <summary>A layer from <paramref name="inFeatures"/> to <paramref name="outFeatures"/>.</summary>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, ulong seed = 0)
+    {
+        if (inFeatures <= 0) throw new ArgumentException($"inFeatures: expected a positive size, got {inFeatures}.", nameof(inFeatures));
+        if (outFeatures <= 0) throw new ArgumentException($"outFeatures: expected a positive size, got {outFeatures}.", nameof(outFeatures));
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = new Parameter<T>("weight", Tensor<T>.Zeros(outFeatures, inFeatures));
+        Bias = bias ? new Parameter<T>("bias", Tensor<T>.Zeros(outFeatures)) : null;
+        _parameters = Bias is null ? [Weight] : [Weight, Bias];
+        var rng = new Rng(seed);
+        T bound = T.One / T.Sqrt(T.CreateChecked(inFeatures));
+        foreach (var p in _parameters) rng.FillUniform(-bound, bound, p.Value.Data);
+    }
+
+    /// <summary>in.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>out.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>[out, in]</summary>
+    public Parameter<T> Weight { get; }
+
+    /// <summary>[out], or null.</summary>
+    public Parameter<T>? Bias { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>x [..., in] → y [..., out]. The input is kept (not copied) for backward.</summary>
+    public Tensor<T> Forward(Tensor<T> input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank == 0 || input.Dim(-1) != InFeatures)
+            throw new ArgumentException($"input: expected last dimension in = {InFeatures}, got shape {input.ShapeString}.", nameof(input));
+        int rows = input.Length / InFeatures;
+        var w = Weight.Value.Data;                 // [out, in]
+        var y = new T[rows * OutFeatures];         // [N, out]
+        for (int n = 0; n < rows; n++)
+        {
+            var x = input.Data.AsSpan(n * InFeatures, InFeatures);
+            for (int j = 0; j < OutFeatures; j++)
+            {
+                T sum = Bias is null ? T.Zero : Bias.Value.Data[j];
+                var wj = w.AsSpan(j * InFeatures, InFeatures);
+                for (int k = 0; k < InFeatures; k++) sum += wj[k] * x[k];
+                y[n * OutFeatures + j] = sum;
+            }
+        }
+        int[] shape = [.. input.Shape];
+        shape[^1] = OutFeatures;
+        return new Tensor<T>(y, shape);
+    }
+
+    /// <summary>Given the forward input and dL/dy, adds dL/dW and dL/db into the gradients and returns dL/dx.</summary>
+    public Tensor<T> Backward(Tensor<T> input, Tensor<T> dOutput)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(dOutput);
+        int rows = input.Length / InFeatures;
+        if (dOutput.Length != rows * OutFeatures || dOutput.Dim(-1) != OutFeatures)
+            throw new ArgumentException($"dOutput: expected {rows} rows of out = {OutFeatures}, got shape {dOutput.ShapeString}.", nameof(dOutput));
+        var w = Weight.Value.Data; var dW = Weight.Grad.Data;   // [out, in]
+        var dx = new T[input.Length];                           // [N, in]
+        for (int n = 0; n < rows; n++)
+        {
+            var x = input.Data.AsSpan(n * InFeatures, InFeatures);
+            var dxn = dx.AsSpan(n * InFeatures, InFeatures);
+            for (int j = 0; j < OutFeatures; j++)
+            {
+                T dy = dOutput.Data[n * OutFeatures + j];
+                if (Bias is not null) Bias.Grad.Data[j] += dy;
+                var wj = w.AsSpan(j * InFeatures, InFeatures);
+                var dWj = dW.AsSpan(j * InFeatures, InFeatures);
+                for (int k = 0; k < InFeatures; k++)
+                {
+                    dWj[k] += dy * x[k];
+                    dxn[k] += dy * wj[k];
+                }
+            }
+        }
+        return new Tensor<T>(dx, [.. input.Shape]);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Numerics;
+using LstmSharp.Layers;
+
+namespace LstmSharp.Optimizers;
+
+/// <summary>
+/// Adam as PyTorch's <c>torch.optim.Adam</c> (L2 weight decay added to the gradient, optional AMSGrad), or with
+/// <c>decoupled</c> weight decay as <c>torch.optim.AdamW</c> (p *= 1 - lr·wd before the update).
+/// m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + ε).
+/// </summary>
+public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[][] _m, _v, _vMax;
+    private readonly bool _decoupled;
+
+    /// <summary>Adam with PyTorch's defaults.</summary>
+    public Adam(IEnumerable<Parameter<T>> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double epsilon = 1e-8, double weightDecay = 0, bool amsgrad = false)
+        : this(parameters, learningRate, beta1, beta2, epsilon, weightDecay, amsgrad, decoupled: false)
+    {
+    }
+
+    /// <summary>Shared by Adam and AdamW.</summary>
+    protected Adam(IEnumerable<Parameter<T>> parameters, double learningRate, double beta1, double beta2,
+        double epsilon, double weightDecay, bool amsgrad, bool decoupled) : base(parameters, learningRate)
+    {
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentException($"beta1: expected a value in [0, 1), got {beta1}.", nameof(beta1));
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentException($"beta2: expected a value in [0, 1), got {beta2}.", nameof(beta2));
+        if (!(epsilon >= 0)) throw new ArgumentException($"epsilon: expected a non-negative value, got {epsilon}.", nameof(epsilon));
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        AmsGrad = amsgrad;
+        _decoupled = decoupled;
+        _m = Parameters.Select(p => new T[p.Value.Length]).ToArray();
+        _v = Parameters.Select(p => new T[p.Value.Length]).ToArray();
+        _vMax = amsgrad ? Parameters.Select(p => new T[p.Value.Length]).ToArray() : [];
+    }
+
+    /// <summary>β1.</summary>
+    public double Beta1 { get; }
+
+    /// <summary>β2.</summary>
+    public double Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>Weight decay: L2 for Adam, decoupled for AdamW.</summary>
+    public double WeightDecay { get; }
+
+    /// <summary>Whether the running maximum of v is used (AMSGrad).</summary>
+    public bool AmsGrad { get; }
+
+    /// <inheritdoc/>
+    public override void Step()
+    {
+        long t = StepCount + 1;
+        T lr = T.CreateChecked(LearningRate), b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2);
+        T eps = T.CreateChecked(Epsilon), wd = T.CreateChecked(WeightDecay), one = T.One;
+        T stepSize = lr / T.CreateChecked(1 - Math.Pow(Beta1, t));
+        T sqrtBc2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, t)));
+        T decay = one - lr * wd;
+        for (int k = 0; k < Parameters.Count; k++)
+        {
+            var p = Parameters[k].Value.Data;
+            var grad = Parameters[k].Grad.Data;
+            var m = _m[k];
+            var v = _v[k];
+            for (int i = 0; i < p.Length; i++)
+            {
+                T g = grad[i];
+                if (_decoupled) p[i] *= decay;
+                else if (WeightDecay != 0) g += wd * p[i];
+                m[i] = b1 * m[i] + (one - b1) * g;
+                v[i] = b2 * v[i] + (one - b2) * g * g;
+                T vHat = v[i];
+                if (AmsGrad) vHat = _vMax[k][i] = T.Max(_vMax[k][i], v[i]);
+                p[i] -= stepSize * m[i] / (T.Sqrt(vHat) / sqrtBc2 + eps);
+            }
+        }
+        StepCount = t;
+    }
+}
+
+/// <summary>AdamW, as PyTorch's <c>torch.optim.AdamW</c>: Adam with decoupled weight decay (default 0.01).</summary>
+public sealed class AdamW<T> : Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>AdamW with PyTorch's defaults.</summary>
+    public AdamW(IEnumerable<Parameter<T>> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double epsilon = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+        : base(parameters, learningRate, beta1, beta2, epsilon, weightDecay, amsgrad, decoupled: true)
+    {
+    }
+}
