@@ -1,0 +1,118 @@
+using LstmSharp.Layers;
+using LstmSharp.Losses;
+using LstmSharp.Optimizers;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>Linear, Embedding and the losses against finite differences in float64; optimizers on hand-worked cases.</summary>
+public class TrainingBlocksTests
+{
+    private static double Numeric(double[] data, int i, Func<double> loss)
+    {
+        const double eps = 1e-6;
+        double saved = data[i];
+        data[i] = saved + eps;
+        double up = loss();
+        data[i] = saved - eps;
+        double down = loss();
+        data[i] = saved;
+        return (up - down) / (2 * eps);
+    }
+
+    [Fact]
+    public void LinearAndCrossEntropyBackwardMatchFiniteDifferences()
+    {
+        var rng = new Rng(3);
+        var lin = new Linear<double>(5, 7, seed: 2);
+        var x = TestUtil.Random<double>(rng, 4, 5);
+        int[] targets = [0, 6, 3, 3];
+        double Loss() => CrossEntropyLoss.Compute(lin.Forward(x), targets).Value;
+        var loss = CrossEntropyLoss.Compute(lin.Forward(x), targets);
+        var dx = lin.Backward(x, loss.Gradient);
+        foreach (var (name, value, grad) in new[] { ("weight", lin.Weight.Value, lin.Weight.Grad), ("bias", lin.Bias!.Value, lin.Bias.Grad), ("x", x, dx) })
+            for (int i = 0; i < value.Length; i++)
+                Assert.True(Math.Abs(grad.Data[i] - Numeric(value.Data, i, Loss)) < 1e-8, $"{name}[{i}]");
+    }
+
+    [Fact]
+    public void MseAndEmbeddingBackwardMatchFiniteDifferences()
+    {
+        var rng = new Rng(4);
+        var emb = new Embedding<double>(6, 3, seed: 1);
+        int[] ids = [1, 4, 1, 5];
+        var target = TestUtil.Random<double>(rng, 4, 3);
+        double Loss() => MseLoss.Compute(emb.Forward(ids), target).Value;
+        var loss = MseLoss.Compute(emb.Forward(ids), target);
+        emb.Backward(ids, loss.Gradient);
+        for (int i = 0; i < emb.Weight.Value.Length; i++)
+            Assert.True(Math.Abs(emb.Weight.Grad.Data[i] - Numeric(emb.Weight.Value.Data, i, Loss)) < 1e-8, $"weight[{i}]");
+        Assert.All(emb.Weight.Grad.Data.AsSpan(0, 3).ToArray(), v => Assert.Equal(0.0, v)); // row 0 never picked
+    }
+
+    [Fact]
+    public void LossesRefuseBadTargets()
+    {
+        var logits = Tensor<float>.Zeros(2, 3);
+        Assert.Contains("targets[1] = 3", Assert.Throws<ArgumentException>(() => CrossEntropyLoss.Compute(logits, [0, 3])).Message);
+        Assert.Contains("N = 2", Assert.Throws<ArgumentException>(() => CrossEntropyLoss.Compute(logits, [0])).Message);
+        Assert.Contains("[2, 3]", Assert.Throws<ArgumentException>(() => MseLoss.Compute(logits, Tensor<float>.Zeros(3, 2))).Message);
+    }
+
+    [Fact]
+    public void SgdNesterovAndAdamAmsGradFollowTheirFormulas()
+    {
+        // One parameter, gradient fixed at 1: hand-worked values.
+        var p = new Parameter<double>("w", Tensor<double>.Zeros(1));
+        var sgd = new Sgd<double>([p], learningRate: 0.1, momentum: 0.9, nesterov: true);
+        p.Grad.Data[0] = 1; sgd.Step();           // b = 1, g = 1 + 0.9 = 1.9
+        Assert.Equal(-0.19, p.Value.Data[0], 12);
+        sgd.Step();                               // b = 1.9, g = 1 + 1.71 = 2.71
+        Assert.Equal(-0.19 - 0.271, p.Value.Data[0], 12);
+
+        var q = new Parameter<double>("w", Tensor<double>.Zeros(1));
+        var adam = new Adam<double>([q], learningRate: 0.1, amsgrad: true);
+        q.Grad.Data[0] = 2; adam.Step();          // first step moves by lr · sign(g)
+        Assert.Equal(-0.1, q.Value.Data[0], 6);
+        q.Grad.Data[0] = 0; adam.Step();          // AMSGrad keeps the larger v: a smaller second step
+        Assert.InRange(q.Value.Data[0], -0.2, -0.1);
+    }
+
+    [Fact]
+    public void ClipGradValueClamps()
+    {
+        var p = new Parameter<float>("w", Tensor<float>.Zeros(3));
+        p.Grad.Data[0] = 5; p.Grad.Data[1] = -5; p.Grad.Data[2] = 0.5f;
+        GradientClipping.ClipGradValue([p], 1);
+        Assert.Equal([1f, -1f, 0.5f], p.Grad.Data);
+    }
+
+    /// <summary>
+    /// StatQuest's "LSTM by hand": an LSTM with I = 1 and H = 1 reads [0, 0.5, 0.25, 1] and [1, 0.5, 0.25, 1];
+    /// trained with Adam on MSE, its last output predicts 0 for the first and 1 for the second.
+    /// </summary>
+    [Fact]
+    public void StatQuestLstmByHandLearnsToTellTheSequencesApart()
+    {
+        var lstm = new Lstm<double>(new LstmOptions { InputSize = 1, HiddenSize = 1, BatchFirst = true }, seed: 3);
+        var x = new Tensor<double>([0, 0.5, 0.25, 1, 1, 0.5, 0.25, 1], 2, 4, 1);
+        var target = new Tensor<double>([0, 1], 2, 1);
+        var adam = new Adam<double>(lstm.Parameters, learningRate: 0.05);
+        Tensor<double> Predict(LstmResult<double> r) => new([r.Output[0, 3, 0], r.Output[1, 3, 0]], 2, 1);
+        for (int step = 0; step < 2000; step++)
+        {
+            adam.ZeroGrad();
+            var r = lstm.Forward(x);
+            var loss = MseLoss.Compute(Predict(r), target);
+            var dOut = Tensor<double>.Zeros(2, 4, 1);
+            dOut[0, 3, 0] = loss.Gradient.Data[0];
+            dOut[1, 3, 0] = loss.Gradient.Data[1];
+            lstm.Backward(r.Cache, dOut);
+            adam.Step();
+        }
+        var prediction = Predict(lstm.Forward(x));
+        Assert.InRange(prediction.Data[0], -0.05, 0.05);
+        Assert.InRange(prediction.Data[1], 0.95, 1.05);
+    }
+}
