@@ -77,7 +77,7 @@ public class GradientCheckTests
         {
             for (int i = 0; i < value.Length; i++)
             {
-                double numeric = Numeric(value.Data, i, Loss);
+                double numeric = TestUtil.Numeric(value.Data, i, Loss);
                 double err = Math.Abs(grad.Data[i] - numeric) / Math.Max(1, Math.Abs(numeric));
                 Assert.True(err < 1e-7, $"{what}[{i}]: backward {grad.Data[i]:G12}, finite difference {numeric:G12}");
                 checkedCount++;
@@ -86,17 +86,5 @@ public class GradientCheckTests
         Assert.True(checkedCount > 50);
         // A loss that does not depend on the parameters would make this test vacuous.
         Assert.Contains(lstm.Parameters, p => p.Grad.Data.Any(v => Math.Abs(v) > 1e-3));
-    }
-
-    private static double Numeric(double[] data, int i, Func<double> loss)
-    {
-        const double eps = 1e-6;
-        double saved = data[i];
-        data[i] = saved + eps;
-        double up = loss();
-        data[i] = saved - eps;
-        double down = loss();
-        data[i] = saved;
-        return (up - down) / (2 * eps);
     }
 }

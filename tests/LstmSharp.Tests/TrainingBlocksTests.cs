@@ -9,18 +9,6 @@ namespace LstmSharp.Tests;
 /// <summary>Linear, Embedding and the losses against finite differences in float64; optimizers on hand-worked cases.</summary>
 public class TrainingBlocksTests
 {
-    private static double Numeric(double[] data, int i, Func<double> loss)
-    {
-        const double eps = 1e-6;
-        double saved = data[i];
-        data[i] = saved + eps;
-        double up = loss();
-        data[i] = saved - eps;
-        double down = loss();
-        data[i] = saved;
-        return (up - down) / (2 * eps);
-    }
-
     [Fact]
     public void LinearAndCrossEntropyBackwardMatchFiniteDifferences()
     {
@@ -33,7 +21,7 @@ public class TrainingBlocksTests
         var dx = lin.Backward(x, loss.Gradient);
         foreach (var (name, value, grad) in new[] { ("weight", lin.Weight.Value, lin.Weight.Grad), ("bias", lin.Bias!.Value, lin.Bias.Grad), ("x", x, dx) })
             for (int i = 0; i < value.Length; i++)
-                Assert.True(Math.Abs(grad.Data[i] - Numeric(value.Data, i, Loss)) < 1e-8, $"{name}[{i}]");
+                Assert.True(Math.Abs(grad.Data[i] - TestUtil.Numeric(value.Data, i, Loss)) < 1e-8, $"{name}[{i}]");
     }
 
     [Fact]
@@ -47,7 +35,7 @@ public class TrainingBlocksTests
         var loss = MseLoss.Compute(emb.Forward(ids), target);
         emb.Backward(ids, loss.Gradient);
         for (int i = 0; i < emb.Weight.Value.Length; i++)
-            Assert.True(Math.Abs(emb.Weight.Grad.Data[i] - Numeric(emb.Weight.Value.Data, i, Loss)) < 1e-8, $"weight[{i}]");
+            Assert.True(Math.Abs(emb.Weight.Grad.Data[i] - TestUtil.Numeric(emb.Weight.Value.Data, i, Loss)) < 1e-8, $"weight[{i}]");
         Assert.All(emb.Weight.Grad.Data.AsSpan(0, 3).ToArray(), v => Assert.Equal(0.0, v)); // row 0 never picked
     }
 
