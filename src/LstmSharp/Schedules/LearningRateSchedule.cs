@@ -1,0 +1,50 @@
+namespace LstmSharp.Schedules;
+
+/// <summary>
+/// A learning-rate schedule as a pure function of the step (or epoch) count, so that resuming at step t gives
+/// exactly the rate a straight run had. Matches PyTorch's closed forms.
+/// </summary>
+public abstract class LearningRateSchedule
+{
+    /// <summary>The rate at step <paramref name="step"/> (0-based) for base rate <paramref name="baseRate"/>.</summary>
+    public abstract double RateAt(long step, double baseRate);
+}
+
+/// <summary>PyTorch's <c>StepLR</c>: base · γ^⌊t / stepSize⌋.</summary>
+public sealed class StepSchedule(int stepSize, double gamma = 0.1) : LearningRateSchedule
+{
+    private readonly int _stepSize = stepSize > 0 ? stepSize
+        : throw new ArgumentException($"stepSize: expected a positive count, got {stepSize}.", nameof(stepSize));
+
+    /// <inheritdoc/>
+    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(gamma, step / _stepSize);
+}
+
+/// <summary>PyTorch's <c>ExponentialLR</c>: base · γ^t.</summary>
+public sealed class ExponentialSchedule(double gamma) : LearningRateSchedule
+{
+    /// <inheritdoc/>
+    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(gamma, step);
+}
+
+/// <summary>PyTorch's <c>CosineAnnealingLR</c> (closed form): η_min + (base - η_min)(1 + cos(π t / T_max)) / 2.</summary>
+public sealed class CosineSchedule(int tMax, double etaMin = 0) : LearningRateSchedule
+{
+    private readonly int _tMax = tMax > 0 ? tMax
+        : throw new ArgumentException($"tMax: expected a positive count, got {tMax}.", nameof(tMax));
+
+    /// <inheritdoc/>
+    public override double RateAt(long step, double baseRate) =>
+        etaMin + (baseRate - etaMin) * (1 + Math.Cos(Math.PI * Math.Min(step, _tMax) / _tMax)) / 2;
+}
+
+/// <summary>PyTorch's <c>LinearLR</c>, a linear warm-up: base · (start + (end - start) · min(t, n) / n).</summary>
+public sealed class LinearWarmupSchedule(int totalSteps, double startFactor = 1.0 / 3, double endFactor = 1.0) : LearningRateSchedule
+{
+    private readonly int _total = totalSteps > 0 ? totalSteps
+        : throw new ArgumentException($"totalSteps: expected a positive count, got {totalSteps}.", nameof(totalSteps));
+
+    /// <inheritdoc/>
+    public override double RateAt(long step, double baseRate) =>
+        baseRate * (startFactor + (endFactor - startFactor) * Math.Min(step, _total) / _total);
+}

@@ -1,0 +1,55 @@
+using LstmSharp.Layers;
+using LstmSharp.Optimizers;
+using LstmSharp.Schedules;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+public class ScheduleAndRmsPropTests
+{
+    [Theory]
+    [InlineData(false, -0.1, -0.1708881)]
+    [InlineData(true, -0.1005038, -0.1721079)]
+    public void RmsPropFollowsPyTorchsFormula(bool centered, double afterOne, double afterTwo)
+    {
+        var p = new Parameter<double>("w", Tensor<double>.Zeros(1));
+        var opt = new RmsProp<double>([p], learningRate: 0.01, centered: centered);
+        p.Grad.Data[0] = 1;
+        opt.Step();
+        Assert.Equal(afterOne, p.Value.Data[0], 6);
+        opt.Step();
+        Assert.Equal(afterTwo, p.Value.Data[0], 6);
+    }
+
+    [Fact]
+    public void ClosedFormSchedules()
+    {
+        var step = new StepSchedule(2, 0.5);
+        Assert.Equal([1, 1, 0.5, 0.5, 0.25], Enumerable.Range(0, 5).Select(t => step.RateAt(t, 1.0)));
+        Assert.Equal(0.81, new ExponentialSchedule(0.9).RateAt(2, 1.0), 12);
+        var cos = new CosineSchedule(10, etaMin: 0.1);
+        Assert.Equal(1.0, cos.RateAt(0, 1.0), 12);
+        Assert.Equal(0.55, cos.RateAt(5, 1.0), 12);
+        Assert.Equal(0.1, cos.RateAt(10, 1.0), 12);
+        var warm = new LinearWarmupSchedule(4, startFactor: 0.25);
+        Assert.Equal(0.25, warm.RateAt(0, 1.0), 12);
+        Assert.Equal(0.625, warm.RateAt(2, 1.0), 12);
+        Assert.Equal(1.0, warm.RateAt(9, 1.0), 12);
+        Assert.Throws<ArgumentException>(() => new StepSchedule(0));
+    }
+
+    [Fact]
+    public void ReduceOnPlateauWaitsForPatienceThenCuts()
+    {
+        var s = new ReduceOnPlateau(factor: 0.5, patience: 1);
+        double lr = 1.0;
+        lr = s.Step(1.0, lr);
+        lr = s.Step(0.9, lr);
+        lr = s.Step(0.95, lr);
+        Assert.Equal(1.0, lr);
+        lr = s.Step(0.95, lr);
+        Assert.Equal(0.5, lr);
+        Assert.Equal(0.9, s.Best);
+    }
+}
