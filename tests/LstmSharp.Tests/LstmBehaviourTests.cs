@@ -95,6 +95,24 @@ public class LstmBehaviourTests
     }
 
     [Fact]
+    public void ForgetGateBiasSetsTheForgetGateAtRest()
+    {
+        var lstm = new Lstm<double>(new LstmOptions { InputSize = 2, HiddenSize = 3, NumLayers = 2, Bidirectional = true }, seed: 1);
+        lstm.SetForgetGateBias(1.0);
+        foreach (var p in lstm.Parameters.Where(p => p.Name.StartsWith("weight", StringComparison.Ordinal))) Array.Clear(p.Value.Data);
+        // With zero weights, c1 = f·c0 + i·g: with c0 = 1 and the candidate's bias zero (g = 0), c1 = f = σ(1) exactly.
+        foreach (var p in lstm.Parameters.Where(p => p.Name.StartsWith("bias", StringComparison.Ordinal)))
+        {
+            Assert.Equal(p.Name.StartsWith("bias_ih", StringComparison.Ordinal) ? 1.0 : 0.0, p.Value.Data[3]);
+            p.Value.Data.AsSpan(6, 3).Clear();
+        }
+        var r = lstm.Forward(Tensor<double>.Zeros(1, 1, 2), Tensor<double>.Zeros(4, 1, 3), Tensor<double>.Full(1.0, 4, 1, 3));
+        Assert.All(r.CN.Data, c => Assert.Equal(1 / (1 + Math.Exp(-1)), c, 12));
+        var noBias = new Lstm<double>(new LstmOptions { InputSize = 2, HiddenSize = 3, Bias = false });
+        Assert.Throws<InvalidOperationException>(() => noBias.SetForgetGateBias(1.0));
+    }
+
+    [Fact]
     public void GradientsAccumulateUntilZeroGrad()
     {
         var lstm = new Lstm<double>(new LstmOptions { InputSize = 2, HiddenSize = 3 }, seed: 1);

@@ -69,6 +69,23 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         foreach (var p in _parameters) rng.FillUniform(-bound, bound, p.Value.Data);
     }
 
+    /// <summary>
+    /// Sets the forget-gate bias of every layer and direction to <paramref name="value"/> (e.g. 1.0, as char-rnn and Keras do),
+    /// so that the cell remembers by default early in training: rows H..2H of <c>bias_ih</c> get the value and those of
+    /// <c>bias_hh</c> zero, making their sum <paramref name="value"/>. Throws when the LSTM has no bias.
+    /// </summary>
+    public void SetForgetGateBias(T value)
+    {
+        if (!Options.Bias)
+            throw new InvalidOperationException("SetForgetGateBias: this LSTM was built with Bias = false and has no bias to set.");
+        int h = Options.HiddenSize;
+        foreach (var p in _directions)
+        {
+            p.BiasIh!.Value.Data.AsSpan(h, h).Fill(value);
+            p.BiasHh!.Value.Data.AsSpan(h, h).Clear();
+        }
+    }
+
     /// <summary>Saves the weights as a safetensors <c>state_dict</c> (names as PyTorch's), with the options in the metadata.</summary>
     public void Save(string path) => SaveStateDict(path, Options.ToMetadata());
 
