@@ -49,6 +49,18 @@ public class TrainingBlocksTests
     }
 
     [Fact]
+    public void LayersRefuseBadShapesAndIdsInBackwardToo()
+    {
+        var lin = new Linear<float>(3, 2);
+        Assert.Contains("in = 3", Assert.Throws<ArgumentException>(() => lin.Backward(Tensor<float>.Zeros(4, 5), Tensor<float>.Zeros(4, 2))).Message);
+        Assert.Contains("out = 2", Assert.Throws<ArgumentException>(() => lin.Backward(Tensor<float>.Zeros(4, 3), Tensor<float>.Zeros(4, 3))).Message);
+        var emb = new Embedding<float>(5, 2);
+        var e = Assert.Throws<ArgumentException>(() => emb.Backward([1, 7], Tensor<float>.Zeros(2, 2)));
+        Assert.Contains("ids[1] = 7", e.Message);
+        Assert.All(emb.Weight.Grad.Data, v => Assert.Equal(0f, v)); // nothing half-applied
+    }
+
+    [Fact]
     public void SgdNesterovAndAdamAmsGradFollowTheirFormulas()
     {
         // One parameter, gradient fixed at 1: hand-worked values.

@@ -42,6 +42,7 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
     public void Backward(ReadOnlySpan<int> ids, Tensor<T> dOutput)
     {
         ArgumentNullException.ThrowIfNull(dOutput);
+        CheckIds(ids);
         int e = EmbeddingDim;
         if (dOutput.Length != ids.Length * e)
             throw new ArgumentException($"dOutput: expected {ids.Length} x {e} elements, got shape {dOutput.ShapeString}.", nameof(dOutput));

@@ -45,9 +45,7 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     /// <summary>x [..., in] → y [..., out]. The input is kept (not copied) for backward.</summary>
     public Tensor<T> Forward(Tensor<T> input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        if (input.Rank == 0 || input.Dim(-1) != InFeatures)
-            throw new ArgumentException($"input: expected last dimension in = {InFeatures}, got shape {input.ShapeString}.", nameof(input));
+        CheckInput(input);
         int rows = input.Length / InFeatures;
         var w = Weight.Value.Data;                 // [out, in]
         var y = new T[rows * OutFeatures];         // [N, out]
@@ -70,10 +68,10 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     /// <summary>Given the forward input and dL/dy, adds dL/dW and dL/db into the gradients and returns dL/dx.</summary>
     public Tensor<T> Backward(Tensor<T> input, Tensor<T> dOutput)
     {
-        ArgumentNullException.ThrowIfNull(input);
+        CheckInput(input);
         ArgumentNullException.ThrowIfNull(dOutput);
         int rows = input.Length / InFeatures;
-        if (dOutput.Length != rows * OutFeatures || dOutput.Dim(-1) != OutFeatures)
+        if (dOutput.Rank == 0 || dOutput.Length != rows * OutFeatures || dOutput.Dim(-1) != OutFeatures)
             throw new ArgumentException($"dOutput: expected {rows} rows of out = {OutFeatures}, got shape {dOutput.ShapeString}.", nameof(dOutput));
         var w = Weight.Value.Data; var dW = Weight.Grad.Data;   // [out, in]
         var dx = new T[input.Length];                           // [N, in]
@@ -95,5 +93,12 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
             }
         }
         return new Tensor<T>(dx, [.. input.Shape]);
+    }
+
+    private void CheckInput(Tensor<T> input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank == 0 || input.Dim(-1) != InFeatures)
+            throw new ArgumentException($"input: expected last dimension in = {InFeatures}, got shape {input.ShapeString}.", nameof(input));
     }
 }
