@@ -32,6 +32,8 @@ public class ScheduleAndRmsPropTests
         Assert.Equal(1.0, cos.RateAt(0, 1.0), 12);
         Assert.Equal(0.55, cos.RateAt(5, 1.0), 12);
         Assert.Equal(0.1, cos.RateAt(10, 1.0), 12);
+        Assert.Equal(0.55, cos.RateAt(15, 1.0), 12); // rises again past T_max, as PyTorch's closed form
+        Assert.Equal(1.0, cos.RateAt(20, 1.0), 12);
         var warm = new LinearWarmupSchedule(4, startFactor: 0.25);
         Assert.Equal(0.25, warm.RateAt(0, 1.0), 12);
         Assert.Equal(0.625, warm.RateAt(2, 1.0), 12);

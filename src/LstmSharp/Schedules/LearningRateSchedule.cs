@@ -27,7 +27,10 @@ public sealed class ExponentialSchedule(double gamma) : LearningRateSchedule
     public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(gamma, step);
 }
 
-/// <summary>PyTorch's <c>CosineAnnealingLR</c> (closed form): η_min + (base - η_min)(1 + cos(π t / T_max)) / 2.</summary>
+/// <summary>
+/// PyTorch's <c>CosineAnnealingLR</c> (closed form): η_min + (base - η_min)(1 + cos(π t / T_max)) / 2. As in PyTorch,
+/// past T_max the rate rises again (a cosine of period 2·T_max); set T_max to the run's length to end at η_min.
+/// </summary>
 public sealed class CosineSchedule(int tMax, double etaMin = 0) : LearningRateSchedule
 {
     private readonly int _tMax = tMax > 0 ? tMax
@@ -35,7 +38,7 @@ public sealed class CosineSchedule(int tMax, double etaMin = 0) : LearningRateSc
 
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) =>
-        etaMin + (baseRate - etaMin) * (1 + Math.Cos(Math.PI * Math.Min(step, _tMax) / _tMax)) / 2;
+        etaMin + (baseRate - etaMin) * (1 + Math.Cos(Math.PI * step / _tMax)) / 2;
 }
 
 /// <summary>PyTorch's <c>LinearLR</c>, a linear warm-up: base · (start + (end - start) · min(t, n) / n).</summary>

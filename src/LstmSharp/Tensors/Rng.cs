@@ -58,15 +58,15 @@ public sealed class Rng
             throw new ArgumentOutOfRangeException(nameof(maxExclusive), maxExclusive, "maxExclusive: expected a positive bound.");
         // Lemire's nearly divisionless method, unbiased.
         ulong range = (ulong)maxExclusive;
-        UInt128 m = (UInt128)(NextUInt64() >> 32) * range;
-        ulong low = (ulong)m & 0xFFFFFFFF;
+        ulong m = (NextUInt64() >> 32) * range; // both factors < 2^32: no overflow
+        ulong low = m & 0xFFFFFFFF;
         if (low < range)
         {
             ulong threshold = (0x1_0000_0000UL - range) % range;
             while (low < threshold)
             {
-                m = (UInt128)(NextUInt64() >> 32) * range;
-                low = (ulong)m & 0xFFFFFFFF;
+                m = (NextUInt64() >> 32) * range;
+                low = m & 0xFFFFFFFF;
             }
         }
         return (int)(m >> 32);
