@@ -17,6 +17,15 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
         Grad = Tensor<T>.Zeros([.. value.Shape]);
     }
 
+    /// <summary>A view of <paramref name="source"/> under another name, sharing its value and gradient (for module prefixes).</summary>
+    internal Parameter(string name, Parameter<T> source)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Name = name;
+        Value = source.Value;
+        Grad = source.Grad;
+    }
+
     /// <summary>The name, as in PyTorch's <c>state_dict</c> (e.g. <c>weight_ih_l0</c>).</summary>
     public string Name { get; }
 

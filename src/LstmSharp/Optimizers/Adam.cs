@@ -54,6 +54,14 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
     public bool AmsGrad { get; }
 
     /// <inheritdoc/>
+    protected override IEnumerable<(string Kind, T[][] Buffers)> StateBuffers()
+    {
+        yield return ("exp_avg", _m);
+        yield return ("exp_avg_sq", _v);
+        if (AmsGrad) yield return ("max_exp_avg_sq", _vMax);
+    }
+
+    /// <inheritdoc/>
     public override void Step()
     {
         long t = StepCount + 1;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using LstmSharp.Layers;
+using LstmSharp.Tensors;
 
 namespace LstmSharp.Optimizers;
 
@@ -26,6 +27,50 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Applies one update from the current gradients.</summary>
     public abstract void Step();
+
+    /// <summary>
+    /// The optimizer's per-parameter buffers, named by kind as PyTorch names them (<c>exp_avg</c>, <c>exp_avg_sq</c>,
+    /// <c>max_exp_avg_sq</c>, <c>momentum_buffer</c>, <c>square_avg</c>, <c>grad_avg</c>); each array has its parameter's length.
+    /// </summary>
+    protected abstract IEnumerable<(string Kind, T[][] Buffers)> StateBuffers();
+
+    /// <summary>
+    /// The state for a checkpoint: every buffer as a tensor named <c>{parameter}.{kind}</c>, shaped as its parameter
+    /// (copies). With <see cref="StepCount"/> and <see cref="LearningRate"/> it is all the optimizer remembers.
+    /// </summary>
+    public Dictionary<string, Tensor<T>> StateDict()
+    {
+        var dict = new Dictionary<string, Tensor<T>>();
+        foreach (var (kind, buffers) in StateBuffers())
+            for (int k = 0; k < Parameters.Count; k++)
+                dict.Add($"{Parameters[k].Name}.{kind}", new Tensor<T>((T[])buffers[k].Clone(), [.. Parameters[k].Value.Shape]));
+        return dict;
+    }
+
+    /// <summary>
+    /// Restores a state written by <see cref="StateDict"/> with its step count. Strict: a missing, extra or misshapen
+    /// buffer is an error naming it, and nothing changes unless everything matches.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor<T>> state, long stepCount)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, $"stepCount: expected a non-negative count, got {stepCount}.");
+        var expected = StateDict();
+        var problems = new List<string>();
+        var missing = expected.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        var extra = state.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        if (missing.Count > 0) problems.Add("missing: " + string.Join(", ", missing));
+        if (extra.Count > 0) problems.Add("unexpected: " + string.Join(", ", extra));
+        foreach (var (name, t) in expected)
+            if (state.TryGetValue(name, out var given) && !given.HasShape([.. t.Shape]))
+                problems.Add($"{name}: expected shape {t.ShapeString}, got {given.ShapeString}");
+        if (problems.Count > 0)
+            throw new ArgumentException($"state does not match this {GetType().Name}: " + string.Join("; ", problems) + ".", nameof(state));
+        foreach (var (kind, buffers) in StateBuffers())
+            for (int k = 0; k < Parameters.Count; k++)
+                state[$"{Parameters[k].Name}.{kind}"].Data.CopyTo(buffers[k], 0);
+        StepCount = stepCount;
+    }
 
     /// <summary>Sets every parameter's gradient to zero.</summary>
     public void ZeroGrad()

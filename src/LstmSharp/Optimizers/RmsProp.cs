@@ -44,6 +44,14 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
     public bool Centered { get; }
 
     /// <inheritdoc/>
+    protected override IEnumerable<(string Kind, T[][] Buffers)> StateBuffers()
+    {
+        yield return ("square_avg", _square);
+        if (Momentum > 0) yield return ("momentum_buffer", _buffer);
+        if (Centered) yield return ("grad_avg", _mean);
+    }
+
+    /// <inheritdoc/>
     public override void Step()
     {
         T lr = T.CreateChecked(LearningRate), a = T.CreateChecked(Alpha), eps = T.CreateChecked(Epsilon);

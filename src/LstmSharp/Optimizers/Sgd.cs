@@ -38,6 +38,12 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
     public double WeightDecay { get; }
 
     /// <inheritdoc/>
+    protected override IEnumerable<(string Kind, T[][] Buffers)> StateBuffers()
+    {
+        if (Momentum != 0) yield return ("momentum_buffer", _momentum);
+    }
+
+    /// <inheritdoc/>
     public override void Step()
     {
         T lr = T.CreateChecked(LearningRate), mu = T.CreateChecked(Momentum), wd = T.CreateChecked(WeightDecay);

@@ -1,0 +1,252 @@
+using System.Numerics;
+using LstmSharp.IO;
+using LstmSharp.Layers;
+using LstmSharp.Losses;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Models;
+
+/// <summary>
+/// The models people build around an LSTM, as one PyTorch-compatible module: an optional <c>embed</c>
+/// (<c>nn.Embedding</c>, language models), <c>lstm</c> (<c>nn.LSTM</c>, batch-first), dropout, and a <c>head</c>
+/// (<c>nn.Linear</c>). Its <c>state_dict</c> names carry those prefixes (<c>embed.weight</c>, <c>lstm.weight_ih_l0</c>,
+/// <c>head.weight</c>, ...), so a PyTorch module with the same attributes loads it with no renaming.
+/// Sequence-to-one kinds read the last layer's final state (forward direction at each sequence's last valid step,
+/// reverse direction at step 0), as PyTorch code does with <c>torch.cat([h_n[-2], h_n[-1]], 1)</c>.
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Parameter<T>[] _parameters;
+
+    /// <summary>Builds the model and initialises it from <paramref name="seed"/> as PyTorch would (each part its own stream).</summary>
+    public SequenceModel(ModelConfig config, ulong seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        Embedding = config.Kind == ModelKind.LanguageModel ? new Embedding<T>(config.VocabSize, config.EmbeddingSize, seed + 1) : null;
+        Lstm = new Lstm<T>(config.LstmOptions, seed + 2);
+        HeadDropout = new Dropout<T>(config.HeadDropout, seed + 3);
+        Head = new Linear<T>(FeatureSize, config.HeadOutputSize, bias: true, seed + 4);
+        var all = new List<Parameter<T>>();
+        if (Embedding is not null) all.AddRange(Embedding.Parameters.Select(p => new Parameter<T>("embed." + p.Name, p)));
+        all.AddRange(Lstm.Parameters.Select(p => new Parameter<T>("lstm." + p.Name, p)));
+        all.AddRange(Head.Parameters.Select(p => new Parameter<T>("head." + p.Name, p)));
+        _parameters = [.. all];
+    }
+
+    /// <summary>The configuration.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The token embedding of a language model, else null.</summary>
+    public Embedding<T>? Embedding { get; }
+
+    /// <summary>The LSTM (batch-first).</summary>
+    public Lstm<T> Lstm { get; }
+
+    /// <summary>Dropout on the head's input.</summary>
+    public Dropout<T> HeadDropout { get; }
+
+    /// <summary>The linear head: [D·P] → [O].</summary>
+    public Linear<T> Head { get; }
+
+    /// <summary>The head's input width, D·P.</summary>
+    public int FeatureSize => Config.LstmOptions.NumDirections * Config.LstmOptions.OutputHiddenSize;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>The generators of every dropout mask, in a fixed order, for checkpoints.</summary>
+    public IReadOnlyList<Rng> Generators => [Lstm.Random, HeadDropout.Random];
+
+    /// <summary>
+    /// Runs the model on a batch (targets are not read). The output is [B, O] for regression, [B, C] logits for
+    /// classification, [B, T, O] for per-step regression and [B, T, V] logits for a language model. A given state
+    /// (<paramref name="h0"/> [L·D, B, P], <paramref name="c0"/> [L·D, B, H]) continues an earlier chunk; the result's
+    /// HN and CN are the state to pass to the next chunk (truncated BPTT, streaming).
+    /// </summary>
+    public ModelOutput<T> Forward(SequenceBatch<T> batch, Tensor<T>? h0 = null, Tensor<T>? c0 = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int b = batch.Size, steps = batch.Steps;
+        Tensor<T> input;
+        if (Embedding is not null)
+        {
+            if (batch.Tokens is null)
+                throw new ArgumentException("batch: a language model reads token ids; expected batch.Tokens, got features.", nameof(batch));
+            input = Embedding.Forward(batch.Tokens, b, steps);                    // [B, T, E]
+        }
+        else
+        {
+            if (batch.Features is null)
+                throw new ArgumentException($"batch: a {Config.Kind} model reads features; expected batch.Features, got tokens.", nameof(batch));
+            if (batch.Features.Dim(2) != Config.InputSize)
+                throw new ArgumentException($"batch: expected features [B, T, I = {Config.InputSize}], got {batch.Features.ShapeString}.", nameof(batch));
+            input = batch.Features;                                               // [B, T, I]
+        }
+        // A sequence with no valid step in this chunk still runs one (ignored) step: the LSTM needs lengths >= 1.
+        var lengths = batch.Lengths.Select(len => Math.Max(len, 1)).ToArray();
+        Lstm.Training = Training;
+        var lstm = Lstm.Forward(input, h0, c0, lengths);                          // output [B, T, D·P]
+        var features = Config.IsSequenceToOne ? FinalState(lstm.HN, b) : lstm.Output; // [B, D·P] or [B, T, D·P]
+        var (headInput, mask) = HeadDropout.Forward(features, Training);
+        var output = Head.Forward(headInput);                                     // [B, O] or [B, T, O]
+        return new ModelOutput<T>(output, lstm.HN, lstm.CN, new ModelCache<T>(this, batch.Tokens, lstm.Cache, headInput, mask));
+    }
+
+    /// <summary>
+    /// Backward from dL/d output (the output's shape): adds every parameter's gradient into its <c>Grad</c>. The state
+    /// given to forward is treated as a constant (truncated BPTT).
+    /// </summary>
+    public void Backward(in ModelCache<T> cache, Tensor<T> dOutput)
+    {
+        if (!ReferenceEquals(cache.Owner, this))
+            throw new ArgumentException("cache: expected the cache returned by this model's Forward.", nameof(cache));
+        ArgumentNullException.ThrowIfNull(dOutput);
+        var dHeadInput = Head.Backward(cache.HeadInput, dOutput);                 // [B, D·P] or [B, T, D·P]
+        var dFeatures = HeadDropout.Backward(cache.DropoutMask, dHeadInput);
+        var o = Config.LstmOptions;
+        int b = cache.Lstm.Batch;
+        LstmGradients<T> grads;
+        if (Config.IsSequenceToOne)
+        {
+            int p = o.OutputHiddenSize, d = o.NumDirections;
+            var dHN = new T[o.NumLayers * d * b * p];                             // [L·D, B, P]
+            for (int dir = 0; dir < d; dir++)
+                for (int i = 0; i < b; i++)
+                    dFeatures.Data.AsSpan((i * d + dir) * p, p).CopyTo(dHN.AsSpan((((o.NumLayers - 1) * d + dir) * b + i) * p));
+            grads = Lstm.Backward(cache.Lstm, null, new Tensor<T>(dHN, o.NumLayers * d, b, p));
+        }
+        else
+        {
+            grads = Lstm.Backward(cache.Lstm, dFeatures);
+        }
+        Embedding?.Backward(cache.Tokens!, grads.Input);
+    }
+
+    /// <summary>
+    /// The loss of an output against the batch's targets, averaged over the valid predictions (padded steps are
+    /// masked), and its gradient: mean squared error for the regression kinds, cross-entropy for the categorical ones.
+    /// Also counts correct predictions (argmax) for the categorical kinds.
+    /// </summary>
+    public BatchLoss<T> Loss(ModelOutput<T> output, SequenceBatch<T> batch)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(batch);
+        int b = batch.Size, o = Config.HeadOutputSize;
+        var rows = Config.IsSequenceToOne
+            ? Enumerable.Range(0, b).Where(i => batch.Lengths[i] > 0).ToArray()
+            : ValidRows(batch.Lengths, batch.Steps);
+        var pred = Gather(output.Output.Data, rows, o);                          // [N, O]
+        LossResult<T> loss;
+        int correct = 0;
+        if (Config.IsCategorical)
+        {
+            var labels = batch.Labels ?? throw new ArgumentException("batch: expected labels (class indices) for a categorical model.", nameof(batch));
+            int expected = Config.IsSequenceToOne ? b : b * batch.Steps;
+            if (labels.Length != expected)
+                throw new ArgumentException($"batch: expected {expected} labels, got {labels.Length}.", nameof(batch));
+            var targets = rows.Select(r => labels[r]).ToArray();
+            loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o)) : CrossEntropyLoss.Compute(pred, targets);
+            for (int n = 0; n < rows.Length; n++)
+                if (ArgMax(pred.Data.AsSpan(n * o, o)) == targets[n]) correct++;
+        }
+        else
+        {
+            var t = batch.Targets ?? throw new ArgumentException("batch: expected target values for a regression model.", nameof(batch));
+            if (t.Length != output.Output.Length)
+                throw new ArgumentException($"batch: expected targets of shape {output.Output.ShapeString}, got {t.ShapeString}.", nameof(batch));
+            var target = Gather(t.Data, rows, o);
+            loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o)) : MseLoss.Compute(pred, target);
+        }
+        var grad = new T[output.Output.Length];                                   // the output's shape
+        for (int n = 0; n < rows.Length; n++)
+            loss.Gradient.Data.AsSpan(n * o, o).CopyTo(grad.AsSpan(rows[n] * o));
+        return new BatchLoss<T>(loss.Value, new Tensor<T>(grad, [.. output.Output.Shape]), rows.Length, correct);
+    }
+
+    /// <summary>Saves the model as one safetensors <c>state_dict</c> with its configuration in the metadata (atomic).</summary>
+    public void Save(string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        var metadata = Config.ToMetadata();
+        if (extraMetadata is not null)
+            foreach (var (k, v) in extraMetadata) metadata[k] = v;
+        SaveStateDict(path, metadata);
+    }
+
+    /// <summary>Rebuilds a model from a file written by <see cref="Save"/>: the configuration comes from its metadata.</summary>
+    public static SequenceModel<T> Load(string path)
+    {
+        var file = SafeTensorsFile.Load(path);
+        var model = new SequenceModel<T>(ModelConfig.FromMetadata(file.Metadata));
+        model.LoadStateDict(file);
+        return model;
+    }
+
+    private Tensor<T> FinalState(Tensor<T> hN, int b)
+    {
+        var o = Config.LstmOptions;
+        int p = o.OutputHiddenSize, d = o.NumDirections;
+        var features = new T[b * d * p];                                          // [B, D·P]
+        for (int dir = 0; dir < d; dir++)
+            for (int i = 0; i < b; i++)
+                hN.Data.AsSpan((((o.NumLayers - 1) * d + dir) * b + i) * p, p).CopyTo(features.AsSpan((i * d + dir) * p));
+        return new Tensor<T>(features, b, d * p);
+    }
+
+    private static int[] ValidRows(int[] lengths, int steps)
+    {
+        var rows = new List<int>();
+        for (int i = 0; i < lengths.Length; i++)
+            for (int t = 0; t < lengths[i]; t++) rows.Add(i * steps + t);
+        return [.. rows];
+    }
+
+    private static Tensor<T> Gather(T[] data, int[] rows, int width)
+    {
+        var result = new T[rows.Length * width];                                  // [N, width]
+        for (int n = 0; n < rows.Length; n++) data.AsSpan(rows[n] * width, width).CopyTo(result.AsSpan(n * width));
+        return new Tensor<T>(result, rows.Length, width);
+    }
+
+    private static int ArgMax(ReadOnlySpan<T> values)
+    {
+        int best = 0;
+        for (int k = 1; k < values.Length; k++) if (values[k] > values[best]) best = k;
+        return best;
+    }
+}
+
+/// <summary>A model's output and its final LSTM state.</summary>
+/// <param name="Output">[B, O], [B, C], [B, T, O] or [B, T, V] by kind.</param>
+/// <param name="HN">[L·D, B, P], the state to continue from.</param>
+/// <param name="CN">[L·D, B, H].</param>
+/// <param name="Cache">What backward needs.</param>
+public sealed record ModelOutput<T>(Tensor<T> Output, Tensor<T> HN, Tensor<T> CN, ModelCache<T> Cache) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>What <see cref="SequenceModel{T}.Backward"/> needs from the forward pass.</summary>
+public readonly struct ModelCache<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    internal ModelCache(SequenceModel<T> owner, int[]? tokens, LstmCache<T> lstm, Tensor<T> headInput, T[]? dropoutMask)
+    {
+        Owner = owner;
+        Tokens = tokens;
+        Lstm = lstm;
+        HeadInput = headInput;
+        DropoutMask = dropoutMask;
+    }
+
+    internal SequenceModel<T> Owner { get; }
+    internal int[]? Tokens { get; }           // [B·T]
+    internal LstmCache<T> Lstm { get; }
+    internal Tensor<T> HeadInput { get; }     // [B, D·P] or [B, T, D·P], after dropout
+    internal T[]? DropoutMask { get; }        // the head input's shape, or null
+}
+
+/// <summary>A batch's loss.</summary>
+/// <param name="Value">The mean loss over the valid predictions (0 when there are none).</param>
+/// <param name="Gradient">dL/d output, the output's shape (zero at padded steps).</param>
+/// <param name="Count">Valid predictions: sequences for sequence-to-one kinds, valid steps for per-step kinds.</param>
+/// <param name="Correct">Correct argmax predictions (categorical kinds; 0 otherwise).</param>
+public sealed record BatchLoss<T>(double Value, Tensor<T> Gradient, int Count, int Correct) where T : unmanaged, IFloatingPointIeee754<T>;

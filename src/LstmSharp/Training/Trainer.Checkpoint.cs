@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LstmSharp.IO;
+using LstmSharp.Models;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Training;
+
+public sealed partial class Trainer<T>
+{
+    private const string FormatKey = "lstmsharp.checkpoint";
+    private const string FormatVersion = "1";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        IncludeFields = false,
+    };
+
+    /// <summary>
+    /// Writes everything needed to continue exactly: the model's weights, the optimizer's buffers, step count and
+    /// rate, the schedule's state, every random generator, the position in the epoch (with its shuffled order),
+    /// early-stopping state with the best weights, and the history. One safetensors file, written atomically
+    /// (temporary file, flush, rename), so an interrupted write leaves the previous checkpoint intact.
+    /// </summary>
+    public void SaveCheckpoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var metadata = Model.Config.ToMetadata();
+        metadata[FormatKey] = FormatVersion;
+        metadata["trainer.optimizer"] = Optimizer.GetType().Name;
+        metadata["trainer.optimizer_step"] = Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
+        metadata["trainer.learning_rate"] = Optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+        metadata["trainer.state"] = JsonSerializer.Serialize(_state, Json);
+        metadata["trainer.rng.shuffle"] = FormatState(_shuffle);
+        for (int g = 0; g < Model.Generators.Count; g++) metadata[$"trainer.rng.model{g}"] = FormatState(Model.Generators[g]);
+        if (Options.Plateau is { } plateau)
+            metadata["trainer.plateau"] = JsonSerializer.Serialize(new[] { plateau.Best, plateau.BadEpochs, plateau.CooldownLeft }, Json);
+        var file = new SafeTensorsFile(metadata);
+        foreach (var p in Model.Parameters) file.Add(SafeTensor.From("model." + p.Name, p.Value));
+        foreach (var (name, t) in Optimizer.StateDict()) file.Add(SafeTensor.From("optimizer." + name, t));
+        if (_bestWeights is not null)
+            for (int k = 0; k < _bestWeights.Length; k++)
+                file.Add(SafeTensor.From("best." + Model.Parameters[k].Name, new Tensor<T>(_bestWeights[k], [.. Model.Parameters[k].Value.Shape])));
+        file.Save(path);
+    }
+
+    /// <summary>
+    /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this trainer, its model and optimizer, so that
+    /// <see cref="Fit"/> continues where the saved run stopped. Refused, with nothing changed, when the checkpoint's
+    /// model configuration, element type or optimizer differs from this trainer's.
+    /// </summary>
+    public void LoadCheckpoint(string path)
+    {
+        var file = SafeTensorsFile.Load(path);
+        var md = file.Metadata;
+        if (!md.TryGetValue(FormatKey, out var version))
+            throw new InvalidDataException($"'{path}' is not a LstmSharp checkpoint (no '{FormatKey}' in its metadata).");
+        if (version != FormatVersion)
+            throw new InvalidDataException($"'{path}' is a checkpoint of format {version}; this version reads format {FormatVersion}.");
+        var config = ModelConfig.FromMetadata(md);
+        var differences = config.Differences(Model.Config);
+        if (differences.Count > 0)
+            throw new InvalidDataException(
+                $"'{path}' was made for a different model (checkpoint vs this model): {string.Join("; ", differences)}.");
+        string optimizer = Get(md, "trainer.optimizer", path);
+        if (optimizer != Optimizer.GetType().Name)
+            throw new InvalidDataException($"'{path}' was made with optimizer {optimizer}; this trainer uses {Optimizer.GetType().Name}.");
+        var expectedDType = SafeTensor.DTypeOf<T>();
+        var wrong = file.Tensors.Values.FirstOrDefault(t => t.DType != expectedDType);
+        if (wrong is not null)
+            throw new InvalidDataException($"'{path}' holds {wrong.Name} as {wrong.DType}; this trainer's element type needs {expectedDType}.");
+
+        var tensors = file.Tensors.Values.ToDictionary(t => t.Name, t => t.ToTensor<T>());
+        Dictionary<string, Tensor<T>> WithPrefix(string prefix) =>
+            tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+        var modelState = WithPrefix("model.");
+        var bestState = WithPrefix("best.");
+        var state = JsonSerializer.Deserialize<TrainingState>(Get(md, "trainer.state", path), Json)
+            ?? throw new InvalidDataException($"'{path}': 'trainer.state' is empty.");
+        long optimizerStep = long.Parse(Get(md, "trainer.optimizer_step", path), CultureInfo.InvariantCulture);
+        double rate = double.Parse(Get(md, "trainer.learning_rate", path), CultureInfo.InvariantCulture);
+        var shuffle = ParseState(Get(md, "trainer.rng.shuffle", path), path);
+        var generators = Enumerable.Range(0, Model.Generators.Count).Select(g => ParseState(Get(md, $"trainer.rng.model{g}", path), path)).ToArray();
+        double[]? plateau = md.TryGetValue("trainer.plateau", out var ps) ? JsonSerializer.Deserialize<double[]>(ps, Json) : null;
+        if (bestState.Count > 0 && bestState.Count != Model.Parameters.Count)
+            throw new InvalidDataException($"'{path}' holds {bestState.Count} best-weight tensors; the model has {Model.Parameters.Count} parameters.");
+
+        // Check everything that can fail before changing anything: the model first (it validates names and shapes),
+        // keeping a copy to put back if the optimizer's state then fails.
+        var before = Model.Parameters.Select(p => (T[])p.Value.Data.Clone()).ToArray();
+        Model.LoadStateDict(modelState);
+        try
+        {
+            Optimizer.LoadStateDict(WithPrefix("optimizer."), optimizerStep);
+        }
+        catch
+        {
+            for (int k = 0; k < before.Length; k++) before[k].CopyTo(Model.Parameters[k].Value.Data, 0);
+            throw;
+        }
+        Optimizer.LearningRate = rate;
+        _shuffle.SetState(shuffle);
+        for (int g = 0; g < generators.Length; g++) Model.Generators[g].SetState(generators[g]);
+        if (Options.Plateau is { } p && plateau is { Length: 3 })
+        {
+            p.Best = plateau[0];
+            p.BadEpochs = (int)plateau[1];
+            p.CooldownLeft = (int)plateau[2];
+        }
+        _bestWeights = bestState.Count == 0 ? null
+            : Model.Parameters.Select(prm => bestState.TryGetValue(prm.Name, out var t) ? t.Data
+                : throw new InvalidDataException($"'{path}' lacks best weights for {prm.Name}.")).ToArray();
+        _state = state;
+    }
+
+    private static string Get(IReadOnlyDictionary<string, string> md, string key, string path) =>
+        md.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"'{path}': the checkpoint lacks '{key}'.");
+
+    private static string FormatState(Rng rng) => string.Join(",", rng.GetState().Select(v => v.ToString(CultureInfo.InvariantCulture)));
+
+    private static ulong[] ParseState(string text, string path)
+    {
+        var parts = text.Split(',');
+        var state = new ulong[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!ulong.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out state[i]))
+                throw new InvalidDataException($"'{path}': a generator state must be 4 integers, got '{text}'.");
+        if (state.Length != 4) throw new InvalidDataException($"'{path}': a generator state must be 4 integers, got '{text}'.");
+        return state;
+    }
+}

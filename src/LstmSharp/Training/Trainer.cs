@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Numerics;
+using LstmSharp.Models;
+using LstmSharp.Optimizers;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Training;
+
+/// <summary>
+/// Trains a <see cref="SequenceModel{T}"/>: seeded shuffled mini-batches of variable-length sequences, optional
+/// truncated BPTT, gradient clipping, a learning-rate schedule, validation each epoch, early stopping with best-weight
+/// restore, NaN/Inf detection, and checkpoints from which a resumed run continues bit for bit as if never stopped.
+/// </summary>
+/// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Rng _shuffle;
+    private TrainingState _state;
+    private T[][]? _bestWeights; // [parameter][its length], the best epoch's weights
+
+    /// <summary>A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, which must hold the model's parameters.</summary>
+    public Trainer(SequenceModel<T> model, Optimizer<T> optimizer, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var mine = model.Parameters.Select(p => p.Value).ToHashSet(ReferenceEqualityComparer.Instance);
+        var stray = optimizer.Parameters.FirstOrDefault(p => !mine.Contains(p.Value));
+        if (stray is not null)
+            throw new ArgumentException($"optimizer: holds parameter '{stray.Name}', which is not one of the model's; build it from model.Parameters.", nameof(optimizer));
+        if (options.TbpttSteps > 0 && model.Config.IsSequenceToOne)
+            throw new ArgumentException(
+                $"options: TbpttSteps = {options.TbpttSteps} needs per-step targets, but a {model.Config.Kind} model predicts once per sequence; use 0.",
+                nameof(options));
+        Model = model;
+        Optimizer = optimizer;
+        Options = options;
+        _shuffle = new Rng(options.Seed);
+        _state = new TrainingState { BaseRate = optimizer.LearningRate };
+    }
+
+    /// <summary>The model being trained.</summary>
+    public SequenceModel<T> Model { get; }
+
+    /// <summary>Its optimizer.</summary>
+    public Optimizer<T> Optimizer { get; }
+
+    /// <summary>The options.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>Receivers of progress (a progress bar, a log).</summary>
+    public List<ITrainingObserver> Observers { get; } = [];
+
+    /// <summary>Completed epochs.</summary>
+    public int Epoch => _state.Epoch;
+
+    /// <summary>Optimizer steps taken.</summary>
+    public long Step => _state.Step;
+
+    /// <summary>Every completed epoch's report.</summary>
+    public IReadOnlyList<EpochReport> History => _state.History;
+
+    /// <summary>
+    /// Trains until <see cref="TrainerOptions.Epochs"/> epochs have run in all (continuing a resumed run where it
+    /// stopped), early stopping fires, time runs out, or <paramref name="cancellationToken"/> fires. Validation uses
+    /// <paramref name="validation"/> when given.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">The loss or a gradient became NaN or infinite.</exception>
+    public TrainingResult Fit(SequenceDataset<T> train, SequenceDataset<T>? validation = null, CancellationToken cancellationToken = default)
+    {
+        CheckData(train, nameof(train));
+        if (validation is not null) CheckData(validation, nameof(validation));
+        if (train.Count == 0) throw new ArgumentException("train: expected at least one sequence, got an empty data set.", nameof(train));
+        var clock = Stopwatch.StartNew();
+        int batchSize = Options.BatchSize;
+        int batches = (train.Count + batchSize - 1) / batchSize;
+        while (_state.Epoch < Options.Epochs)
+        {
+            if (_state.Order.Length == 0)
+            {
+                _state.Order = Options.Shuffle ? SequenceDataset<T>.Permutation(train.Count, _shuffle) : Enumerable.Range(0, train.Count).ToArray();
+                _state.Batch = 0;
+                _state.EpochLoss = 0;
+                _state.EpochCount = 0;
+                _state.EpochCorrect = 0;
+                _state.EpochSamples = 0;
+                _state.EpochSeconds = 0;
+            }
+            if (_state.Order.Length != train.Count)
+                throw new ArgumentException($"train: the checkpoint was made on {_state.Order.Length} training sequences, this set has {train.Count}.", nameof(train));
+            var epochClock = Stopwatch.StartNew();
+            double secondsBefore = _state.EpochSeconds;
+            for (int b = _state.Batch; b < batches; b++)
+            {
+                var stop = cancellationToken.IsCancellationRequested ? StopReason.Cancelled
+                    : Options.MaxDuration is { } max && clock.Elapsed >= max ? StopReason.TimeLimit
+                    : (StopReason?)null;
+                if (stop is { } reason)
+                {
+                    _state.EpochSeconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
+                    if (Options.CheckpointPath is { } path) SaveCheckpoint(path);
+                    return Result(reason);
+                }
+                int start = b * batchSize, count = Math.Min(batchSize, train.Count - start);
+                var batch = train.MakeBatch(_state.Order.AsSpan(start, count));
+                double loss = TrainBatch(batch, b + 1);
+                _state.Batch = b + 1;
+                _state.EpochSamples += count;
+                double elapsed = secondsBefore + epochClock.Elapsed.TotalSeconds;
+                var report = new BatchReport(_state.Epoch + 1, b + 1, batches, _state.Step, loss,
+                    _state.EpochCount == 0 ? 0 : _state.EpochLoss / _state.EpochCount,
+                    _state.EpochSamples / Math.Max(elapsed, 1e-9), Optimizer.LearningRate);
+                foreach (var o in Observers) o.OnBatchEnd(report);
+            }
+            double trainSeconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
+            bool stopEarly = EndEpoch(validation, trainSeconds, secondsBefore + epochClock.Elapsed.TotalSeconds);
+            if (Options.CheckpointPath is { } checkpoint &&
+                (_state.Epoch % Options.CheckpointEveryEpochs == 0 || _state.Epoch == Options.Epochs || stopEarly))
+                SaveCheckpoint(checkpoint);
+            if (stopEarly)
+            {
+                RestoreBestWeights();
+                return Result(StopReason.EarlyStopped);
+            }
+        }
+        if (Options.EarlyStoppingPatience is not null) RestoreBestWeights();
+        return Result(StopReason.Completed);
+    }
+
+    /// <summary>The mean loss per prediction (and accuracy for categorical kinds) of the model on <paramref name="data"/>, in evaluation mode.</summary>
+    public EvaluationResult Evaluate(SequenceDataset<T> data)
+    {
+        CheckData(data, nameof(data));
+        bool training = Model.Training;
+        Model.Training = false;
+        try
+        {
+            double sum = 0;
+            long count = 0, correct = 0;
+            var all = Enumerable.Range(0, data.Count).ToArray();
+            for (int start = 0; start < data.Count; start += Options.EvaluationBatchSize)
+            {
+                var batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)));
+                var output = Model.Forward(batch);
+                var loss = Model.Loss(output, batch);
+                sum += loss.Value * loss.Count;
+                count += loss.Count;
+                correct += loss.Correct;
+            }
+            return new EvaluationResult(count == 0 ? 0 : sum / count, Model.Config.IsCategorical ? (double)correct / Math.Max(count, 1) : null, count);
+        }
+        finally
+        {
+            Model.Training = training;
+        }
+    }
+
+    /// <summary>One batch: one optimizer step, or one per chunk with truncated BPTT. Returns the batch's mean loss.</summary>
+    private double TrainBatch(SequenceBatch<T> batch, int batchNumber)
+    {
+        Model.Training = true;
+        int chunk = Options.TbpttSteps > 0 ? Options.TbpttSteps : batch.Steps;
+        Tensor<T>? h = null, c = null;
+        double sum = 0;
+        long count = 0;
+        for (int start = 0; start < batch.Steps; start += chunk)
+        {
+            var part = chunk >= batch.Steps ? batch : batch.SliceSteps(start, chunk);
+            long step = _state.Step + 1;
+            Model.ZeroGrad();
+            var output = Model.Forward(part, h, c);
+            var loss = Model.Loss(output, part);
+            if (!double.IsFinite(loss.Value))
+                throw Diverged(step, batchNumber, "loss", $"the loss is {loss.Value}");
+            Model.Backward(output.Cache, loss.Gradient);
+            foreach (var p in Model.Parameters)
+                if (!AllFinite(p.Grad.Data))
+                    throw Diverged(step, batchNumber, "grad of " + p.Name, $"the gradient of {p.Name} holds NaN or infinity (loss {loss.Value})");
+            if (Options.ClipValue is { } clipValue) GradientClipping.ClipGradValue(Model.Parameters, clipValue);
+            if (Options.ClipNorm is { } clipNorm) GradientClipping.ClipGradNorm(Model.Parameters, clipNorm);
+            Optimizer.LearningRate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
+            Optimizer.Step();
+            _state.Step = step;
+            (h, c) = (output.HN, output.CN);
+            sum += loss.Value * loss.Count;
+            count += loss.Count;
+            _state.EpochCorrect += loss.Correct;
+        }
+        _state.EpochLoss += sum;
+        _state.EpochCount += count;
+        return count == 0 ? 0 : sum / count;
+    }
+
+    /// <summary>Evaluates, updates the plateau schedule and early stopping, reports. Returns whether to stop early.</summary>
+    private bool EndEpoch(SequenceDataset<T>? validation, double trainSeconds, double seconds)
+    {
+        double trainLoss = _state.EpochCount == 0 ? 0 : _state.EpochLoss / _state.EpochCount;
+        double? trainAccuracy = Model.Config.IsCategorical ? (double)_state.EpochCorrect / Math.Max(_state.EpochCount, 1) : null;
+        var val = validation is null ? null : Evaluate(validation);
+        double monitored = val?.Loss ?? trainLoss;
+        if (Options.Plateau is { } plateau)
+            _state.BaseRate = plateau.Step(monitored, _state.BaseRate);
+        bool isBest = monitored < _state.BestLoss - Options.EarlyStoppingMinDelta;
+        _state.Epoch++;
+        if (isBest)
+        {
+            _state.BestLoss = monitored;
+            _state.BestEpoch = _state.Epoch;
+            _state.BadEpochs = 0;
+            if (Options.EarlyStoppingPatience is not null && Options.RestoreBest)
+                _bestWeights = Model.Parameters.Select(p => (T[])p.Value.Data.Clone()).ToArray();
+        }
+        else
+        {
+            _state.BadEpochs++;
+        }
+        var report = new EpochReport(_state.Epoch, trainLoss, trainAccuracy, val?.Loss, val?.Accuracy,
+            Optimizer.LearningRate, seconds, _state.EpochSamples / Math.Max(trainSeconds, 1e-9), isBest);
+        _state.History.Add(report);
+        _state.Order = [];
+        _state.Batch = 0;
+        foreach (var o in Observers) o.OnEpochEnd(report);
+        return Options.EarlyStoppingPatience is { } patience && _state.BadEpochs >= patience;
+    }
+
+    private void RestoreBestWeights()
+    {
+        if (_bestWeights is null || !Options.RestoreBest) return;
+        for (int k = 0; k < _bestWeights.Length; k++) _bestWeights[k].CopyTo(Model.Parameters[k].Value.Data, 0);
+    }
+
+    private TrainingResult Result(StopReason reason) => new(reason, _state.History.ToArray(), _state.BestEpoch, _state.BestLoss);
+
+    private TrainingDivergedException Diverged(long step, int batch, string tensor, string what) =>
+        new(step, _state.Epoch + 1, batch, tensor,
+            $"Training diverged at step {step} (epoch {_state.Epoch + 1}, batch {batch}): {what}. Nothing was applied or saved; " +
+            (Options.CheckpointPath is { } p ? $"the last good checkpoint '{p}' is unchanged. " : "") +
+            "Try a lower learning rate, gradient clipping (ClipNorm), or check the data for NaN.");
+
+    private static bool AllFinite(T[] values)
+    {
+        T sum = T.Zero;
+        foreach (var v in values) sum += v * T.Zero; // NaN or ±Inf times 0 is NaN; any finite value adds 0
+        return !T.IsNaN(sum);
+    }
+
+    private void CheckData(SequenceDataset<T> data, string name)
+    {
+        ArgumentNullException.ThrowIfNull(data, name);
+        var config = Model.Config;
+        if (data.Kind != config.Kind)
+            throw new ArgumentException($"{name}: expected data for a {config.Kind} model, got {data.Kind} data.", name);
+        if (config.Kind != ModelKind.LanguageModel && data.InputSize != config.InputSize)
+            throw new ArgumentException($"{name}: expected I = {config.InputSize} features per step, got {data.InputSize}.", name);
+        if (data.OutputSize != config.HeadOutputSize)
+            throw new ArgumentException($"{name}: expected {config.HeadOutputSize} outputs (or classes), got {data.OutputSize}.", name);
+    }
+
+    /// <summary>Everything about a run's position, saved in a checkpoint.</summary>
+    private sealed class TrainingState
+    {
+        public int Epoch { get; set; }
+        public int Batch { get; set; }
+        public long Step { get; set; }
+        public int[] Order { get; set; } = [];
+        public double EpochLoss { get; set; }
+        public long EpochCount { get; set; }
+        public long EpochCorrect { get; set; }
+        public long EpochSamples { get; set; }
+        public double EpochSeconds { get; set; }
+        public double BaseRate { get; set; }
+        public double BestLoss { get; set; } = double.PositiveInfinity;
+        public int BestEpoch { get; set; }
+        public int BadEpochs { get; set; }
+        public List<EpochReport> History { get; set; } = [];
+    }
+}

@@ -1,0 +1,178 @@
+using LstmSharp.Models;
+using LstmSharp.Tensors;
+using LstmSharp.Training;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+public class ModelTests
+{
+    internal static SequenceDataset<T> RandomData<T>(ModelKind kind, int count, int inputSize, int outputSize, int maxLength, ulong seed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(seed);
+        var samples = new List<SequenceSample<T>>();
+        for (int s = 0; s < count; s++)
+        {
+            int n = 1 + rng.NextInt(maxLength);
+            if (kind == ModelKind.LanguageModel)
+            {
+                int first = rng.NextInt(outputSize), stride = 1 + rng.NextInt(2); // learnable: each id follows from the one before
+                var ids = Enumerable.Range(0, n + 1).Select(k => (first + stride * k) % outputSize).ToArray();
+                samples.Add(new SequenceSample<T>(null, ids[..n], null, 0, ids[1..]));
+                continue;
+            }
+            var x = new T[n * inputSize];
+            rng.FillUniform(T.CreateChecked(-1), T.One, x);
+            T sum = T.Zero;
+            foreach (var v in x) sum += v;
+            T[]? target = kind switch
+            {
+                ModelKind.Regression => Enumerable.Range(0, outputSize).Select(k => sum * T.CreateChecked(0.1 * (k + 1))).ToArray(),
+                ModelKind.SequenceRegression => Enumerable.Range(0, n * outputSize)
+                    .Select(j => x[j / outputSize * inputSize + j % outputSize % inputSize] * T.CreateChecked(0.5)).ToArray(),
+                _ => null,
+            };
+            int label = sum > T.Zero ? 1 : 0;
+            samples.Add(new SequenceSample<T>(x, null, target, label % outputSize, null));
+        }
+        return new SequenceDataset<T>(kind, inputSize, outputSize, samples);
+    }
+
+    internal static ModelConfig Config(ModelKind kind, int inputSize = 3, int outputSize = 2, int hidden = 5, int layers = 1,
+        bool bidirectional = false, int proj = 0, double dropout = 0, double headDropout = 0) => new()
+    {
+        Kind = kind,
+        InputSize = kind == ModelKind.LanguageModel ? 0 : inputSize,
+        VocabSize = kind == ModelKind.LanguageModel ? outputSize : 0,
+        EmbeddingSize = kind == ModelKind.LanguageModel ? 4 : 0,
+        OutputSize = kind == ModelKind.LanguageModel ? 0 : outputSize,
+        HiddenSize = hidden,
+        NumLayers = layers,
+        Bidirectional = bidirectional,
+        ProjSize = proj,
+        Dropout = dropout,
+        HeadDropout = headDropout,
+    };
+
+    public static TheoryData<ModelKind, bool, int, int> GradientCases => new()
+    {
+        { ModelKind.Regression, false, 1, 0 },
+        { ModelKind.Regression, true, 2, 0 },
+        { ModelKind.Regression, true, 1, 3 },
+        { ModelKind.SequenceRegression, true, 2, 0 },
+        { ModelKind.Classification, false, 2, 3 },
+        { ModelKind.Classification, true, 1, 0 },
+        { ModelKind.LanguageModel, false, 2, 0 },
+    };
+
+    /// <summary>Every parameter's gradient through model, masked loss and variable lengths, against central differences in float64.</summary>
+    [Theory]
+    [MemberData(nameof(GradientCases))]
+    public void GradientsMatchFiniteDifferences(ModelKind kind, bool bidirectional, int layers, int proj)
+    {
+        var model = new SequenceModel<double>(Config(kind, layers: layers, bidirectional: bidirectional, proj: proj, outputSize: 3), seed: 7) { Training = false };
+        var data = RandomData<double>(kind, 4, 3, 3, 5, seed: 11);
+        var batch = data.MakeBatch([0, 1, 2, 3]);
+        Assert.Contains(batch.Lengths, len => len < batch.Steps); // padding is exercised
+        model.ZeroGrad();
+        var output = model.Forward(batch);
+        model.Backward(output.Cache, model.Loss(output, batch).Gradient);
+        double Loss() => model.Loss(model.Forward(batch), batch).Value;
+        foreach (var p in model.Parameters)
+        {
+            for (int i = 0; i < p.Value.Length; i++)
+            {
+                double numeric = TestUtil.Numeric(p.Value.Data, i, Loss);
+                double analytic = p.Grad.Data[i];
+                Assert.True(Math.Abs(numeric - analytic) <= 1e-6 * Math.Max(1, Math.Abs(numeric)),
+                    $"{p.Name}[{i}]: analytic {analytic}, numeric {numeric}");
+            }
+        }
+    }
+
+    [Fact]
+    public void StateDictHasPyTorchModulePrefixesAndSavesWithItsConfig()
+    {
+        var config = Config(ModelKind.LanguageModel, outputSize: 11, hidden: 6, layers: 2);
+        var model = new SequenceModel<float>(config, seed: 3);
+        Assert.Equal(
+            ["embed.weight",
+             "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
+             "lstm.weight_ih_l1", "lstm.weight_hh_l1", "lstm.bias_ih_l1", "lstm.bias_hh_l1",
+             "head.weight", "head.bias"],
+            model.Parameters.Select(p => p.Name));
+        string path = Path.Combine(Path.GetTempPath(), $"lstmsharp-model-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var loaded = SequenceModel<float>.Load(path);
+            Assert.Equal(config, loaded.Config);
+            var batch = RandomData<float>(ModelKind.LanguageModel, 3, 0, 11, 6, seed: 5).MakeBatch([0, 1, 2]);
+            model.Training = loaded.Training = false;
+            Assert.Equal(model.Forward(batch).Output.Data, loaded.Forward(batch).Output.Data);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void SequenceToOneReadsEachSequencesLastValidStep()
+    {
+        // A padded sequence must give the same prediction as the same sequence alone, unpadded.
+        var model = new SequenceModel<double>(Config(ModelKind.Regression, bidirectional: true, layers: 2), seed: 1) { Training = false };
+        var data = RandomData<double>(ModelKind.Regression, 2, 3, 2, 6, seed: 4);
+        var both = model.Forward(data.MakeBatch([0, 1])).Output;
+        for (int s = 0; s < 2; s++)
+        {
+            var alone = model.Forward(data.MakeBatch([s])).Output;
+            TestUtil.AssertClose($"sample {s}", alone, new Tensor<double>(both.Data.AsSpan(s * 2, 2).ToArray(), 1, 2), 1e-14);
+        }
+    }
+
+    [Fact]
+    public void ChunksWithCarriedStateEqualTheWholeSequence()
+    {
+        var model = new SequenceModel<double>(Config(ModelKind.LanguageModel, outputSize: 7, layers: 2), seed: 2) { Training = false };
+        var batch = RandomData<double>(ModelKind.LanguageModel, 3, 0, 7, 9, seed: 8).MakeBatch([0, 1, 2]);
+        var whole = model.Forward(batch).Output;                      // [B, T, V]
+        Tensor<double>? h = null, c = null;
+        for (int start = 0; start < batch.Steps; start += 4)
+        {
+            var part = batch.SliceSteps(start, 4);
+            var output = model.Forward(part, h, c);
+            (h, c) = (output.HN, output.CN);
+            for (int b = 0; b < batch.Size; b++)
+                for (int t = 0; t < part.Lengths[b]; t++)
+                    for (int v = 0; v < 7; v++)
+                        Assert.Equal(whole[b, start + t, v], output.Output[b, t, v], 12);
+        }
+    }
+
+    [Fact]
+    public void BadConfigurationsAndDataAreRefusedByName()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new SequenceModel<float>(Config(ModelKind.LanguageModel, outputSize: 5, bidirectional: true)));
+        Assert.Contains("Bidirectional", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new SequenceModel<float>(Config(ModelKind.Classification, outputSize: 1)));
+        Assert.Contains("OutputSize", e.Message);
+        e = Assert.Throws<ArgumentException>(() => SequenceDataset<float>.ForClassification([new float[6]], 3, [4], 3));
+        Assert.Contains("samples[0]", e.Message);
+        Assert.Contains("label 4", e.Message);
+        e = Assert.Throws<ArgumentException>(() => SequenceDataset<float>.ForRegression([new float[5]], 3, [new float[1]]));
+        Assert.Contains("I = 3", e.Message);
+        var model = new SequenceModel<float>(Config(ModelKind.Regression, inputSize: 3, outputSize: 1));
+        var optimizer = new Optimizers.Adam<float>(model.Parameters);
+        var trainer = new Trainer<float>(model, optimizer, new TrainerOptions());
+        var wrong = SequenceDataset<float>.ForRegression([new float[8]], 4, [new float[1]]);
+        e = Assert.Throws<ArgumentException>(() => trainer.Fit(wrong));
+        Assert.Contains("I = 3", e.Message);
+        var other = new SequenceModel<float>(Config(ModelKind.Regression, inputSize: 3, outputSize: 1));
+        e = Assert.Throws<ArgumentException>(() => new Trainer<float>(model, new Optimizers.Adam<float>(other.Parameters), new TrainerOptions()));
+        Assert.Contains("optimizer", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Trainer<float>(model, optimizer, new TrainerOptions { TbpttSteps = 5 }));
+        Assert.Contains("TbpttSteps", e.Message);
+    }
+}

@@ -1,0 +1,227 @@
+using LstmSharp.IO;
+using LstmSharp.Models;
+using LstmSharp.Optimizers;
+using LstmSharp.Schedules;
+using LstmSharp.Training;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lstmsharp-trainer-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ModelConfig DropoutConfig(ModelKind kind) =>
+        ModelTests.Config(kind, inputSize: 3, outputSize: kind == ModelKind.LanguageModel ? 6 : 2, hidden: 6, layers: 2, dropout: 0.3, headDropout: 0.2);
+
+    private static (Trainer<float> Trainer, SequenceModel<float> Model) Make(ModelConfig config, TrainerOptions options, ulong modelSeed = 1)
+    {
+        var model = new SequenceModel<float>(config, modelSeed);
+        var optimizer = new Adam<float>(model.Parameters, learningRate: 0.01);
+        return (new Trainer<float>(model, optimizer, options), model);
+    }
+
+    private static TrainerOptions Options(int epochs, string? checkpoint = null, int tbptt = 0) => new()
+    {
+        Epochs = epochs,
+        BatchSize = 5,
+        Seed = 42,
+        ClipNorm = 1.0,
+        Schedule = new CosineSchedule(40),
+        Plateau = new ReduceOnPlateau(factor: 0.5, patience: 0),
+        CheckpointPath = checkpoint,
+        TbpttSteps = tbptt,
+    };
+
+    private static void AssertSameBits(SequenceModel<float> expected, SequenceModel<float> actual, string what)
+    {
+        for (int k = 0; k < expected.Parameters.Count; k++)
+            Assert.True(expected.Parameters[k].Value.Data.AsSpan().SequenceEqual(actual.Parameters[k].Value.Data),
+                $"{what}: {expected.Parameters[k].Name} differs");
+    }
+
+    [Theory]
+    [InlineData(ModelKind.Classification, 0)]
+    [InlineData(ModelKind.LanguageModel, 4)]
+    public void ResumingFromACheckpointIsBitIdenticalToTrainingStraight(ModelKind kind, int tbptt)
+    {
+        var config = DropoutConfig(kind);
+        var data = ModelTests.RandomData<float>(kind, 23, 3, config.HeadOutputSize, 9, seed: 5);
+        var (train, validation) = data.Split(0.2, seed: 9);
+
+        var (straight, straightModel) = Make(config, Options(4, tbptt: tbptt));
+        var straightResult = straight.Fit(train, validation);
+
+        string path = Path.Combine(_dir, "ckpt.safetensors");
+        var (first, _) = Make(config, Options(2, path, tbptt));
+        first.Fit(train, validation);
+        var (second, resumedModel) = Make(config, Options(4, path, tbptt), modelSeed: 99); // other init: the checkpoint must overwrite it
+        second.LoadCheckpoint(path);
+        Assert.Equal(2, second.Epoch);
+        var resumedResult = second.Fit(train, validation);
+
+        AssertSameBits(straightModel, resumedModel, "2 + 2 epochs vs 4");
+        Assert.Equal(straight.Step, second.Step);
+        Assert.Equal(straightResult.History.Select(h => h.TrainLoss), resumedResult.History.Select(h => h.TrainLoss));
+        Assert.Equal(straightResult.History.Select(h => h.ValidationLoss), resumedResult.History.Select(h => h.ValidationLoss));
+        Assert.Equal(straight.Optimizer.LearningRate, second.Optimizer.LearningRate);
+    }
+
+    private sealed class CancelAfter(CancellationTokenSource source, long step) : ITrainingObserver
+    {
+        public void OnBatchEnd(BatchReport report)
+        {
+            if (report.Step == step) source.Cancel();
+        }
+    }
+
+    [Fact]
+    public void CancellingMidEpochCheckpointsAndResumesBitIdentically()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
+        var (straight, straightModel) = Make(config, Options(3));
+        straight.Fit(data);
+
+        string path = Path.Combine(_dir, "cancel.safetensors");
+        using var source = new CancellationTokenSource();
+        var (first, _) = Make(config, Options(3, path));
+        first.Observers.Add(new CancelAfter(source, step: 7)); // 5 batches an epoch: stops inside epoch 2
+        var result = first.Fit(data, cancellationToken: source.Token);
+        Assert.Equal(StopReason.Cancelled, result.Reason);
+        Assert.Equal(7, first.Step);
+
+        var (second, resumedModel) = Make(config, Options(3, path), modelSeed: 1234);
+        second.LoadCheckpoint(path);
+        Assert.Equal(StopReason.Completed, second.Fit(data).Reason);
+        AssertSameBits(straightModel, resumedModel, "cancelled at step 7 and resumed vs straight");
+    }
+
+    [Fact]
+    public void SameSeedGivesTheSameBitsAndAnotherSeedDoesNot()
+    {
+        var config = DropoutConfig(ModelKind.SequenceRegression);
+        var data = ModelTests.RandomData<float>(ModelKind.SequenceRegression, 15, 3, 2, 6, seed: 3);
+        var (a, modelA) = Make(config, Options(2));
+        var (b, modelB) = Make(config, Options(2));
+        var (c, modelC) = Make(config, Options(2) with { Seed = 43 });
+        a.Fit(data);
+        b.Fit(data);
+        c.Fit(data);
+        AssertSameBits(modelA, modelB, "two runs with one seed");
+        Assert.False(modelA.Parameters[0].Value.Data.AsSpan().SequenceEqual(modelC.Parameters[0].Value.Data), "another shuffling seed gave the same weights");
+    }
+
+    [Fact]
+    public void NaNStopsTrainingNamingTheStepAndLeavesTheLastGoodCheckpoint()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
+        var samples = data.Samples.ToList();
+        var poisoned = samples[7].Features!.ToArray();
+        poisoned[0] = float.NaN;
+        samples[7] = samples[7] with { Features = poisoned };
+        var bad = new SequenceDataset<float>(ModelKind.Regression, 2, 1, samples);
+
+        string path = Path.Combine(_dir, "nan.safetensors");
+        var options = new TrainerOptions { Epochs = 3, BatchSize = 3, Shuffle = false, CheckpointPath = path };
+        var (clean, _) = Make(config, options with { Epochs = 1 });
+        clean.Fit(data);                                   // epoch 1 is good: its checkpoint exists
+        byte[] good = File.ReadAllBytes(path);
+        var (trainer, _) = Make(config, options);
+        trainer.LoadCheckpoint(path);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(bad));
+        // Epoch 2, batches of 3 without shuffling: sample 7 is in batch 3, optimizer step 4 + 3 = 7.
+        Assert.Equal(7, e.Step);
+        Assert.Equal(2, e.Epoch);
+        Assert.Equal(3, e.Batch);
+        Assert.Equal("loss", e.Tensor);
+        Assert.Contains("step 7", e.Message);
+        Assert.Contains("NaN", e.Message);
+        Assert.Equal(good, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void InterruptedCheckpointWriteLeavesThePreviousOneIntact()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 3, 2, 4, seed: 2);
+        string path = Path.Combine(_dir, "atomic.safetensors");
+        var (trainer, _) = Make(config, Options(1, path));
+        trainer.Fit(data);
+        byte[] before = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write(before.AsSpan(0, before.Length / 2)); // half of a new checkpoint, then the "crash"
+            throw new IOException("simulated crash mid-write");
+        }));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(_dir));
+        var (resumed, _) = Make(config, Options(2, path));
+        resumed.LoadCheckpoint(path);
+        Assert.Equal(1, resumed.Epoch);
+    }
+
+    [Fact]
+    public void CheckpointOfAnotherConfigurationOrOptimizerIsRefused()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 6, 3, 2, 4, seed: 2);
+        string path = Path.Combine(_dir, "config.safetensors");
+        Make(config, Options(1, path)).Trainer.Fit(data);
+
+        var (wider, widerModel) = Make(config with { HiddenSize = 8 }, Options(2));
+        var before = widerModel.Parameters[0].Value.Data.ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => wider.LoadCheckpoint(path));
+        Assert.Contains("hidden_size: 6 vs 8", e.Message);
+        Assert.Equal(before, widerModel.Parameters[0].Value.Data);
+
+        var model = new SequenceModel<float>(config);
+        var sgd = new Trainer<float>(model, new Sgd<float>(model.Parameters, 0.1, momentum: 0.9), Options(2));
+        e = Assert.Throws<InvalidDataException>(() => sgd.LoadCheckpoint(path));
+        Assert.Contains("Adam", e.Message);
+
+        var doubles = new SequenceModel<double>(config);
+        var d = new Trainer<double>(doubles, new Adam<double>(doubles.Parameters), Options(2));
+        e = Assert.Throws<InvalidDataException>(() => d.LoadCheckpoint(path));
+        Assert.Contains("F64", e.Message);
+    }
+
+    [Fact]
+    public void EarlyStoppingRestoresTheBestEpochsWeights()
+    {
+        // Validation targets are the negation of the training rule, so learning the training set makes validation worse.
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4);
+        var train = ModelTests.RandomData<double>(ModelKind.Regression, 20, 2, 1, 5, seed: 1);
+        var validation = new SequenceDataset<double>(ModelKind.Regression, 2, 1,
+            ModelTests.RandomData<double>(ModelKind.Regression, 10, 2, 1, 5, seed: 2).Samples.Select(s => s with { Target = [-s.Target![0]] }));
+        var model = new SequenceModel<double>(config, 3);
+        var trainer = new Trainer<double>(model, new Adam<double>(model.Parameters, 0.05),
+            new TrainerOptions { Epochs = 50, BatchSize = 4, Seed = 1, EarlyStoppingPatience = 2 });
+        var result = trainer.Fit(train, validation);
+        Assert.Equal(StopReason.EarlyStopped, result.Reason);
+        Assert.True(result.History.Count < 50);
+        Assert.Equal(result.BestEpoch + 2, result.History.Count);
+        double best = result.History.Min(h => h.ValidationLoss!.Value);
+        Assert.Equal(best, result.History[result.BestEpoch - 1].ValidationLoss);
+        Assert.Equal(best, trainer.Evaluate(validation).Loss, 12);
+        Assert.True(trainer.Evaluate(validation).Loss < result.History[^1].ValidationLoss);
+    }
+
+    [Fact]
+    public void TrainingLowersTheLossForEveryKind()
+    {
+        foreach (var kind in Enum.GetValues<ModelKind>())
+        {
+            var config = ModelTests.Config(kind, inputSize: 3, outputSize: kind == ModelKind.LanguageModel ? 5 : 2, hidden: 8);
+            var data = ModelTests.RandomData<float>(kind, 32, 3, config.HeadOutputSize, 6, seed: 12);
+            var (trainer, _) = Make(config, new TrainerOptions { Epochs = 15, BatchSize = 8, Seed = 3 });
+            var before = trainer.Evaluate(data).Loss;
+            trainer.Fit(data);
+            var after = trainer.Evaluate(data).Loss;
+            Assert.True(after < 0.8 * before, $"{kind}: loss {before} → {after}");
+        }
+    }
+}
