@@ -14,7 +14,7 @@ int hidden = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) 
 var train = AddingProblem.Generate<float>(steps, 4000, seed: 1);
 var test = AddingProblem.Generate<float>(steps, 500, seed: 2);
 var model = new SequenceModel<float>(new ModelConfig { Kind = ModelKind.Regression, InputSize = 2, OutputSize = 1, HiddenSize = hidden }, seed: 1);
-var optimizer = new Adam<float>(model.Parameters, learningRate: 0.01);
+var optimizer = new Adam<float>(model.Parameters, learningRate: args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 0.01);
 var trainer = new Trainer<float>(model, optimizer, new TrainerOptions { Epochs = epochs, BatchSize = 32, Seed = 1, ClipNorm = 1.0 });
 trainer.Observers.Add(new Printer());
 double baseline = test.Samples.Average(s => (s.Target![0] - 1.0) * (s.Target[0] - 1.0));

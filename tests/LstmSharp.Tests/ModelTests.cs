@@ -91,6 +91,42 @@ public class ModelTests
         }
     }
 
+    public static TheoryData<ModelKind, string> LossCases => new()
+    {
+        { ModelKind.Regression, "l1" },
+        { ModelKind.SequenceRegression, "huber" },
+        { ModelKind.Classification, "smooth+weights" },
+        { ModelKind.LanguageModel, "smooth" },
+    };
+
+    /// <summary>The other losses through the model, against central differences (float64).</summary>
+    [Theory]
+    [MemberData(nameof(LossCases))]
+    public void LossOptionsGradientsMatchFiniteDifferences(ModelKind kind, string loss)
+    {
+        var options = loss switch
+        {
+            "l1" => new LossOptions { Regression = RegressionLoss.L1 },
+            "huber" => new LossOptions { Regression = RegressionLoss.Huber, HuberDelta = 0.1 },
+            "smooth+weights" => new LossOptions { LabelSmoothing = 0.2, ClassWeights = [0.5, 2.0, 1.0] },
+            _ => new LossOptions { LabelSmoothing = 0.1 },
+        };
+        var model = new SequenceModel<double>(Config(kind, outputSize: 3, layers: 2), seed: 5) { Training = false };
+        var batch = RandomData<double>(kind, 4, 3, 3, 5, seed: 13).MakeBatch([0, 1, 2, 3]);
+        model.ZeroGrad();
+        var output = model.Forward(batch);
+        model.Backward(output.Cache, model.Loss(output, batch, options).Gradient);
+        double Loss() => model.Loss(model.Forward(batch), batch, options).Value;
+        Assert.NotEqual(model.Loss(output, batch).Value, Loss()); // the option changes the loss
+        foreach (var p in model.Parameters)
+            for (int i = 0; i < p.Value.Length; i += 3)
+            {
+                double numeric = TestUtil.Numeric(p.Value.Data, i, Loss);
+                Assert.True(Math.Abs(numeric - p.Grad.Data[i]) <= 1e-6 * Math.Max(1, Math.Abs(numeric)),
+                    $"{loss} {p.Name}[{i}]: analytic {p.Grad.Data[i]}, numeric {numeric}");
+            }
+    }
+
     [Fact]
     public void StateDictHasPyTorchModulePrefixesAndSavesWithItsConfig()
     {

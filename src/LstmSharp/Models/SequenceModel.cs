@@ -127,11 +127,13 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
 
     /// <summary>
     /// The loss of an output against the batch's targets, averaged over the valid predictions (padded steps are
-    /// masked), and its gradient: mean squared error for the regression kinds, cross-entropy for the categorical ones.
+    /// masked), and its gradient: by default mean squared error for the regression kinds, cross-entropy for the
+    /// categorical ones; <paramref name="options"/> picks L1 or Huber, class weights and label smoothing.
     /// Also counts correct predictions (argmax) for the categorical kinds.
     /// </summary>
-    public BatchLoss<T> Loss(ModelOutput<T> output, SequenceBatch<T> batch)
+    public BatchLoss<T> Loss(ModelOutput<T> output, SequenceBatch<T> batch, LossOptions? options = null)
     {
+        options ??= new LossOptions();
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(batch);
         int b = batch.Size, o = Config.HeadOutputSize;
@@ -148,7 +150,14 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             if (labels.Length != expected)
                 throw new ArgumentException($"batch: expected {expected} labels, got {labels.Length}.", nameof(batch));
             var targets = rows.Select(r => labels[r]).ToArray();
-            loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o)) : CrossEntropyLoss.Compute(pred, targets);
+            Tensor<T>? weights = null;
+            if (options.ClassWeights is { } w)
+            {
+                if (w.Count != o) throw new ArgumentException($"options: expected {o} class weights, got {w.Count}.", nameof(options));
+                weights = new Tensor<T>(w.Select(T.CreateChecked).ToArray(), o);
+            }
+            loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o))
+                : CrossEntropyLoss.Compute(pred, targets, weight: weights, labelSmoothing: options.LabelSmoothing);
             for (int n = 0; n < rows.Length; n++)
                 if (ArgMax(pred.Data.AsSpan(n * o, o)) == targets[n]) correct++;
         }
@@ -158,7 +167,13 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             if (t.Length != output.Output.Length)
                 throw new ArgumentException($"batch: expected targets of shape {output.Output.ShapeString}, got {t.ShapeString}.", nameof(batch));
             var target = Gather(t.Data, rows, o);
-            loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o)) : MseLoss.Compute(pred, target);
+            loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o)) : options.Regression switch
+            {
+                RegressionLoss.Mse => MseLoss.Compute(pred, target),
+                RegressionLoss.L1 => L1Loss.Compute(pred, target),
+                RegressionLoss.Huber => HuberLoss.Compute(pred, target, delta: options.HuberDelta),
+                var r => throw new ArgumentException($"options: unknown regression loss {r}.", nameof(options)),
+            };
         }
         var grad = new T[output.Output.Length];                                   // the output's shape
         for (int n = 0; n < rows.Length; n++)

@@ -143,7 +143,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             {
                 var batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)));
                 var output = Model.Forward(batch);
-                var loss = Model.Loss(output, batch);
+                var loss = Model.Loss(output, batch, Options.Loss);
                 sum += loss.Value * loss.Count;
                 count += loss.Count;
                 correct += loss.Correct;
@@ -170,7 +170,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             long step = _state.Step + 1;
             Model.ZeroGrad();
             var output = Model.Forward(part, h, c);
-            var loss = Model.Loss(output, part);
+            var loss = Model.Loss(output, part, Options.Loss);
             if (!double.IsFinite(loss.Value))
                 throw Diverged(step, batchNumber, "loss", $"the loss is {loss.Value}");
             Model.Backward(output.Cache, loss.Gradient);

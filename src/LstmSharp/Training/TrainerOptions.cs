@@ -8,6 +8,9 @@ public sealed record TrainerOptions
     /// <summary>Epochs to train in all (a resumed run continues up to this count).</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>The loss trained on and reported (MSE or cross-entropy by default).</summary>
+    public Models.LossOptions Loss { get; init; } = new();
+
     /// <summary>Sequences per mini-batch; the last batch of an epoch may be smaller.</summary>
     public int BatchSize { get; init; } = 32;
 
