@@ -1,6 +1,7 @@
 using System.Numerics;
 using LstmSharp.IO;
 using LstmSharp.Layers;
+using LstmSharp.Models;
 using LstmSharp.Tensors;
 using Xunit;
 
@@ -87,67 +88,53 @@ public class GoldenTests
             TestUtil.AssertClose("final." + name, f["final." + name].ToTensor<float>(), p.Value, tol);
     }
 
-    /// <summary>The two small models of the golden training cases, built from this library's layers.</summary>
+    /// <summary>
+    /// The two small models of the golden training cases as <see cref="SequenceModel{T}"/>s: PyTorch's initial
+    /// <c>state_dict</c> (names <c>embed.*</c>, <c>lstm.*</c>, <c>head.*</c>) loads into them as it is.
+    /// </summary>
     private sealed class GoldenTrainModel
     {
-        private readonly SafeTensorsFile _f;
-        private readonly Embedding<float>? _embed;
-        private readonly Lstm<float> _lstm;
-        private readonly Linear<float> _head;
+        private readonly SequenceModel<float> _model;
+        private readonly SequenceBatch<float> _batch;
 
         public GoldenTrainModel(SafeTensorsFile f)
         {
-            _f = f;
             var init = f.Tensors.Keys.Where(k => k.StartsWith("init.", StringComparison.Ordinal)).ToDictionary(k => k[5..], k => f[k].ToTensor<float>());
             int layers = init.Keys.Count(k => k.StartsWith("lstm.weight_ih_l", StringComparison.Ordinal) && !k.EndsWith("_reverse", StringComparison.Ordinal));
             var headW = init["head.weight"];
-            _lstm = new Lstm<float>(new LstmOptions
+            int b = f["input"].Shape[0], t = f["input"].Shape[1];
+            var lengths = Enumerable.Repeat(t, b).ToArray();
+            if (init.TryGetValue("embed.weight", out var emb))
             {
-                InputSize = init["lstm.weight_ih_l0"].Dim(1), HiddenSize = init["lstm.weight_hh_l0"].Dim(1), NumLayers = layers, BatchFirst = true,
-            });
-            _head = new Linear<float>(headW.Dim(1), headW.Dim(0));
-            if (init.TryGetValue("embed.weight", out var emb)) _embed = new Embedding<float>(emb.Dim(0), emb.Dim(1));
-            Parameters = (_embed?.Parameters.Select(p => ("embed." + p.Name, p)) ?? [])
-                .Concat(_lstm.Parameters.Select(p => ("lstm." + p.Name, p)))
-                .Concat(_head.Parameters.Select(p => ("head." + p.Name, p))).ToList();
-            foreach (var (name, p) in Parameters) p.Value.CopyFrom(init[name]);
-            Assert.Equal(init.Count, Parameters.Count);
-        }
-
-        public List<(string Name, Parameter<float> Param)> Parameters { get; }
-
-        public double LossAndBackward()
-        {
-            if (_embed is null)
-            {
-                var x = _f["input"].ToTensor<float>();                       // [B, T, I]
-                int b = x.Dim(0), t = x.Dim(1), h = _lstm.Options.HiddenSize;
-                var r = _lstm.Forward(x);
-                var last = Tensor<float>.Zeros(b, h);                         // [B, H] output at the last step
-                for (int i = 0; i < b; i++) r.Output.Data.AsSpan((i * t + t - 1) * h, h).CopyTo(last.Data.AsSpan(i * h));
-                var y = _head.Forward(last);
-                var loss = Losses.MseLoss.Compute(y, _f["target"].ToTensor<float>());
-                var dLast = _head.Backward(last, loss.Gradient);
-                var dOut = Tensor<float>.Zeros(b, t, h);
-                for (int i = 0; i < b; i++) dLast.Data.AsSpan(i * h, h).CopyTo(dOut.Data.AsSpan((i * t + t - 1) * h));
-                _lstm.Backward(r.Cache, dOut);
-                return loss.Value;
+                _model = new SequenceModel<float>(new ModelConfig
+                {
+                    Kind = ModelKind.LanguageModel, VocabSize = emb.Dim(0), EmbeddingSize = emb.Dim(1),
+                    HiddenSize = init["lstm.weight_hh_l0"].Dim(1), NumLayers = layers,
+                });
+                _batch = new SequenceBatch<float>(lengths, t,
+                    tokens: f["input"].ToInt64().Select(v => (int)v).ToArray(),      // [B, T]
+                    labels: f["target"].ToInt64().Select(v => (int)v).ToArray());    // [B, T]
             }
             else
             {
-                var ids = _f["input"].ToInt64().Select(v => (int)v).ToArray();      // [B, T]
-                var targets = _f["target"].ToInt64().Select(v => (int)v).ToArray(); // [B, T]
-                int b = _f["input"].Shape[0], t = _f["input"].Shape[1];
-                var e = _embed.Forward(ids, b, t);                            // [B, T, E]
-                var r = _lstm.Forward(e);
-                var hidden = r.Output.Reshape(b * t, _lstm.Options.HiddenSize);
-                var logits = _head.Forward(hidden);                           // [B*T, V]
-                var loss = Losses.CrossEntropyLoss.Compute(logits, targets);
-                var dHidden = _head.Backward(hidden, loss.Gradient);
-                var g = _lstm.Backward(r.Cache, dHidden.Reshape(b, t, _lstm.Options.HiddenSize));
-                _embed.Backward(ids, g.Input);
-                return loss.Value;
+                _model = new SequenceModel<float>(new ModelConfig
+                {
+                    Kind = ModelKind.Regression, InputSize = init["lstm.weight_ih_l0"].Dim(1), OutputSize = headW.Dim(0),
+                    HiddenSize = init["lstm.weight_hh_l0"].Dim(1), NumLayers = layers,
+                });
+                _batch = new SequenceBatch<float>(lengths, t, features: f["input"].ToTensor<float>(), targets: f["target"].ToTensor<float>());
             }
+            _model.LoadStateDict(init);
+        }
+
+        public IReadOnlyList<(string Name, Parameter<float> Param)> Parameters => _model.Parameters.Select(p => (p.Name, p)).ToList();
+
+        public double LossAndBackward()
+        {
+            var output = _model.Forward(_batch);
+            var loss = _model.Loss(output, _batch);
+            _model.Backward(output.Cache, loss.Gradient);
+            return loss.Value;
         }
     }
 
