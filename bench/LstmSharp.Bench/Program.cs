@@ -1,19 +1,31 @@
-using System.Diagnostics;
-using LstmSharp.Layers;
-using LstmSharp.Tensors;
+using System.Globalization;
+using LstmSharp.Bench;
 
-// Placeholder until the performance issue: times the reference LSTM forward and backward on one small config.
-int B = 16, T = 50, I = 32, H = 64;
-var lstm = new Lstm<float>(new LstmOptions { InputSize = I, HiddenSize = H, BatchFirst = true });
-var x = Tensor<float>.Zeros(B, T, I);
-new Rng(1).FillNormal<float>(x.Data);
-var times = new List<double>();
-for (int rep = 0; rep < 7; rep++)
+// LstmSharp benchmarks. `compare [--json FILE] [--quick] [--seconds S]`: ours against PyTorch (and ONNX Runtime),
+// side by side in one run, with this CPU's peak FMA rate.
+if (args.Length > 0 && args[0] == "peak")
 {
-    var sw = Stopwatch.StartNew();
-    var r = lstm.Forward(x);
-    lstm.Backward(r.Cache, r.Output);
-    times.Add(sw.Elapsed.TotalMilliseconds);
+    Console.WriteLine($"{PeakFma.Measure(1):F1} GFLOP/s on 1 thread, {PeakFma.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+    return 0;
 }
-times.Sort();
-Console.WriteLine($"reference training step B={B} T={T} I={I} H={H}: median {times[times.Count / 2]:F2} ms (min {times[0]:F2}, max {times[^1]:F2})");
+if (args.Length > 0 && args[0] == "compare")
+{
+    string? json = null;
+    bool quick = false;
+    double seconds = 3;
+    for (int i = 1; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--json" when i + 1 < args.Length: json = args[++i]; break;
+            case "--quick": quick = true; break;
+            case "--seconds" when i + 1 < args.Length: seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            default:
+                Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S.");
+                return 2;
+        }
+    }
+    return Compare.Run(json, quick, seconds);
+}
+Console.WriteLine("Usage: dotnet run -c Release --project bench/LstmSharp.Bench -- compare [--json FILE] [--quick] [--seconds S]");
+return args.Length == 0 ? 0 : 2;

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Bench;
+
+/// <summary>
+/// <c>compare</c>: LstmSharp against its peers on the issue's grid, measured in one run with the contenders
+/// interleaved (ours, peer, ours, peer, ...), medians with min and max, GFLOP/s and % of this CPU's peak FMA.
+/// </summary>
+internal static class Compare
+{
+    public static readonly Request[] Grid =
+    [
+        new("", 1, 100, 32, 128, 1, 1), new("", 16, 50, 32, 64, 1, 1), new("", 32, 100, 64, 256, 1, 1),
+        new("", 32, 100, 64, 256, 2, 1), new("", 32, 100, 64, 256, 1, 2), new("", 64, 128, 128, 512, 1, 1),
+    ];
+
+    public static int Run(string? jsonPath, bool quick, double secondsPerContender)
+    {
+        var machine = Machine();
+        Console.WriteLine($"Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["os"]}, .NET {machine["dotnet"]}, {machine["date"]}");
+        double peak1 = PeakFma.Measure(1), peak2 = PeakFma.Measure(Environment.ProcessorCount);
+        Console.WriteLine($"Peak FP32 FMA (managed, 12 accumulators): {peak1:F0} GFLOP/s on 1 thread, {peak2:F0} on {Environment.ProcessorCount}.");
+        using var torch = TorchPeer.TryStart(out string why);
+        Console.WriteLine(torch is null ? $"PyTorch: skipped ({why})." : $"PyTorch {torch.Version}: OpenBLAS AVX-512 kernels (OPENBLAS_CORETYPE unset), best of 1 and 2 threads.");
+        Console.WriteLine("ONNX Runtime: skipped (needs the ONNX exporter of the interop issue).");
+        double peak = peak2; // ours may use every core; the percentage is of the whole machine's peak
+        var rows = new List<Dictionary<string, object?>>();
+        var grid = quick ? Grid.Take(3).ToArray() : Grid;
+        foreach (var mode in new[] { "inference", "training", "step" })
+        {
+            Console.WriteLine();
+            Console.WriteLine($"## {mode}");
+            Console.WriteLine("| B,T,I,H,L,D | ours ms (min–max) | peer | peer ms (min–max) | ratio peer/ours | GFLOP/s | % peak |");
+            Console.WriteLine("|---|---|---|---|---|---|---|");
+            var configs = mode == "step" ? [new Request("step", 1, 1, 32, 128, 1, 1)] : grid.Select(g => g with { Mode = mode }).ToArray();
+            foreach (var r in configs)
+            {
+                var ours = new List<double>();
+                var peers = new Dictionary<int, List<double>>();
+                using var bench = new OursBench(r);
+                int inner = mode == "step" ? 1000 : 1;
+                double once = bench.Time(inner);                         // warm-up and a first estimate
+                int reps = Math.Clamp((int)(secondsPerContender * 1000 / Math.Max(once, 1e-3)), 3, 11);
+                int rounds = Math.Min(reps, 3);
+                for (int round = 0; round < rounds; round++)
+                {
+                    int n = reps / rounds + (round < reps % rounds ? 1 : 0);
+                    for (int k = 0; k < n; k++) ours.Add(bench.Time(inner));
+                    if (torch is null) continue;
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        var t = torch.Time(r, n, threads, inner);
+                        if (t is not null) (peers.TryGetValue(threads, out var list) ? list : peers[threads] = []).AddRange(t.Value.Times);
+                    }
+                }
+                double flops = Flops(r);
+                var (med, min, max) = Stats(ours);
+                double gflops = flops / (med * 1e6);
+                string cfg = $"{r.B},{r.T},{r.I},{r.H},{r.L},{r.D}";
+                var best = peers.Count == 0 ? (Threads: 0, Stats: (double.NaN, double.NaN, double.NaN))
+                    : peers.Select(p => (Threads: p.Key, Stats: Stats(p.Value))).MinBy(p => p.Stats.Item1);
+                string peerName = peers.Count == 0 ? "pytorch (skipped)" : $"pytorch {best.Threads}t";
+                double ratio = best.Stats.Item1 / med;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {cfg} | {Ms(med)} ({Ms(min)}–{Ms(max)}) | {peerName} | {Ms(best.Stats.Item1)} ({Ms(best.Stats.Item2)}–{Ms(best.Stats.Item3)}) | {ratio:F2}× | {gflops:F1} | {100 * gflops / peak:F1}% |"));
+                rows.Add(new()
+                {
+                    ["mode"] = mode, ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
+                    ["ours_ms"] = med, ["ours_min_ms"] = min, ["ours_max_ms"] = max,
+                    ["peer"] = peerName, ["peer_ms"] = double.IsNaN(best.Stats.Item1) ? null : best.Stats.Item1,
+                    ["ratio"] = double.IsNaN(ratio) ? null : ratio, ["gflops"] = gflops, ["pct_peak"] = 100 * gflops / peak,
+                });
+            }
+        }
+        if (jsonPath is not null)
+        {
+            var doc = new Dictionary<string, object?> { ["machine"] = machine, ["peak_gflops"] = peak, ["peak_gflops_1t"] = peak1, ["rows"] = rows };
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"\nWrote {jsonPath}.");
+        }
+        return 0;
+    }
+
+    /// <summary>Matmul flops: forward = 2·T·B·4H·(I_layer + H)·D over layers; training = 3× forward; a step = 2·4H·(I + H).</summary>
+    public static double Flops(Request r)
+    {
+        double forward = 0;
+        for (int l = 0; l < r.L; l++)
+        {
+            int input = l == 0 ? r.I : r.D * r.H;
+            forward += 2.0 * r.T * r.B * 4 * r.H * (input + r.H) * r.D;
+        }
+        return r.Mode == "training" ? 3 * forward : forward;
+    }
+
+    private static (double Median, double Min, double Max) Stats(List<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        double median = s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+        return (median, s[0], s[^1]);
+    }
+
+    private static string Ms(double ms) => double.IsNaN(ms) ? "—" : ms < 0.1 ? ms.ToString("F4", CultureInfo.InvariantCulture) : ms.ToString("F2", CultureInfo.InvariantCulture);
+
+    private static Dictionary<string, object?> Machine()
+    {
+        string cpu = "unknown";
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+        }
+        catch (IOException)
+        {
+        }
+        return new()
+        {
+            ["cpu"] = cpu, ["cores"] = Environment.ProcessorCount, ["os"] = RuntimeInformation.OSDescription,
+            ["dotnet"] = Environment.Version.ToString(), ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["avx512"] = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
+        };
+    }
+
+    /// <summary>Our side of one configuration, through the public API.</summary>
+    private sealed class OursBench : IDisposable
+    {
+        private readonly Request _r;
+        private readonly Lstm<float> _lstm;
+        private readonly Tensor<float> _x;       // [T, B, I]
+        private readonly Tensor<float> _dY;      // [T, B, D·H]
+        private readonly LstmStreamer<float>? _stream;
+
+        public OursBench(Request r)
+        {
+            _r = r;
+            _lstm = new Lstm<float>(new LstmOptions { InputSize = r.I, HiddenSize = r.H, NumLayers = r.L, Bidirectional = r.D == 2 }, seed: 1);
+            _x = Tensor<float>.Zeros(r.T, r.B, r.I);
+            new Rng(2).FillNormal<float>(_x.Data);
+            _dY = Tensor<float>.Full(1f, r.T, r.B, r.D * r.H);
+            if (r.Mode == "step") _stream = new LstmStreamer<float>(_lstm);
+            _lstm.Training = r.Mode == "training";
+        }
+
+        /// <summary>Milliseconds of one run (the mean of <paramref name="inner"/> for steps).</summary>
+        public double Time(int inner)
+        {
+            var clock = Stopwatch.StartNew();
+            switch (_r.Mode)
+            {
+                case "inference":
+                    _lstm.Forward(_x);
+                    break;
+                case "training":
+                    _lstm.ZeroGrad();
+                    var result = _lstm.Forward(_x);
+                    _lstm.Backward(result.Cache, _dY);
+                    break;
+                default:
+                    var x = _x.Data.AsSpan(0, _r.I);
+                    for (int k = 0; k < inner; k++) _stream!.Step(x);
+                    break;
+            }
+            return clock.Elapsed.TotalMilliseconds / inner;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,70 @@
+"""PyTorch peer for `LstmSharp.Bench compare`: times nn.LSTM on request.
+
+Runs as a server: each stdin line is a JSON request
+  {"mode": "inference"|"training"|"step", "B":, "T":, "I":, "H":, "L":, "D":, "reps": n, "threads": k}
+and each reply is one JSON line {"times_ms": [...], "threads": k, "torch": version}.
+inference = forward under no_grad in eval mode; training = forward + backward of sum(output) (parameter and
+input gradients); step = one nn.LSTMCell step at B, I, H. Start it with OPENBLAS_CORETYPE unset so that OpenBLAS
+picks its AVX-512 kernels (see shared PEERS.md).
+"""
+import json
+import sys
+import time
+
+import torch
+
+
+def build(req):
+    torch.manual_seed(0)
+    b, t, i, h, l, d = (req[k] for k in ("B", "T", "I", "H", "L", "D"))
+    if req["mode"] == "step":
+        cell = torch.nn.LSTMCell(i, h)
+        x = torch.randn(b, i)
+        state = (torch.zeros(b, h), torch.zeros(b, h))
+
+        def run():
+            nonlocal state
+            with torch.no_grad():
+                state = cell(x, state)
+        return run
+    lstm = torch.nn.LSTM(i, h, num_layers=l, bidirectional=(d == 2))
+    x = torch.randn(t, b, i)
+    if req["mode"] == "inference":
+        lstm.eval()
+
+        def run():
+            with torch.no_grad():
+                lstm(x)
+        return run
+    x.requires_grad_(True)
+
+    def run():
+        lstm.zero_grad(set_to_none=False)
+        x.grad = None
+        out, _ = lstm(x)
+        out.sum().backward()
+    return run
+
+
+def main():
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req = json.loads(line)
+        torch.set_num_threads(int(req.get("threads", 1)))
+        run = build(req)
+        for _ in range(3):
+            run()
+        inner = int(req.get("inner", 1))
+        times = []
+        for _ in range(int(req["reps"])):
+            start = time.perf_counter()
+            for _ in range(inner):
+                run()
+            times.append((time.perf_counter() - start) * 1000.0 / inner)
+        print(json.dumps({"times_ms": times, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
