@@ -19,7 +19,7 @@ internal static class Compare
         new("", 32, 100, 64, 256, 2, 1), new("", 32, 100, 64, 256, 1, 2), new("", 64, 128, 128, 512, 1, 1),
     ];
 
-    public static int Run(string? jsonPath, bool quick, double secondsPerContender)
+    public static int Run(string? jsonPath, bool quick, double secondsPerContender, bool stepOnly = false)
     {
         var machine = Machine();
         Console.WriteLine($"Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["os"]}, .NET {machine["dotnet"]}, {machine["date"]}");
@@ -31,7 +31,7 @@ internal static class Compare
         double peak = peak2; // ours may use every core; the percentage is of the whole machine's peak
         var rows = new List<Dictionary<string, object?>>();
         var grid = quick ? Grid.Take(3).ToArray() : Grid;
-        foreach (var mode in new[] { "inference", "training", "step" })
+        foreach (var mode in stepOnly ? ["step"] : new[] { "inference", "training", "step" })
         {
             Console.WriteLine();
             Console.WriteLine($"## {mode}");
@@ -44,7 +44,8 @@ internal static class Compare
                 var peers = new Dictionary<int, List<double>>();
                 using var bench = new OursBench(r);
                 int inner = mode == "step" ? 1000 : 1;
-                double once = bench.Time(inner);                         // warm-up and a first estimate
+                double once = bench.Time(inner);                         // warm-up (JIT tiers) and a first estimate
+                for (var warm = Stopwatch.StartNew(); warm.ElapsedMilliseconds < 500;) once = bench.Time(inner);
                 int reps = Math.Clamp((int)(secondsPerContender * 1000 / Math.Max(once, 1e-3)), 3, 11);
                 int rounds = Math.Min(reps, 3);
                 for (int round = 0; round < rounds; round++)

@@ -11,7 +11,7 @@ if (args.Length > 0 && args[0] == "peak")
 if (args.Length > 0 && args[0] == "compare")
 {
     string? json = null;
-    bool quick = false;
+    bool quick = false, stepOnly = false;
     double seconds = 3;
     for (int i = 1; i < args.Length; i++)
     {
@@ -19,13 +19,14 @@ if (args.Length > 0 && args[0] == "compare")
         {
             case "--json" when i + 1 < args.Length: json = args[++i]; break;
             case "--quick": quick = true; break;
+            case "--step-only": stepOnly = true; break;
             case "--seconds" when i + 1 < args.Length: seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
             default:
                 Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S.");
                 return 2;
         }
     }
-    return Compare.Run(json, quick, seconds);
+    return Compare.Run(json, quick, seconds, stepOnly);
 }
 Console.WriteLine("Usage: dotnet run -c Release --project bench/LstmSharp.Bench -- compare [--json FILE] [--quick] [--seconds S]");
 return args.Length == 0 ? 0 : 2;
