@@ -211,4 +211,26 @@ public class ModelTests
         e = Assert.Throws<ArgumentException>(() => new Trainer<float>(model, optimizer, new TrainerOptions { TbpttSteps = 5 }));
         Assert.Contains("TbpttSteps", e.Message);
     }
+
+    [Fact]
+    public void ASequenceWithNoStepInAChunkKeepsItsStateAndPaddingIdsAreIgnored()
+    {
+        var model = new SequenceModel<double>(Config(ModelKind.LanguageModel, outputSize: 7, layers: 2), seed: 2) { Training = false };
+        var h0 = TestUtil.Random<double>(new Rng(1), 2, 2, 5);
+        var c0 = TestUtil.Random<double>(new Rng(2), 2, 2, 5);
+        int[] tokens = [1, 2, 3, 4, -1, 99, -5, 7];              // sequence 1 is all padding, with ids outside the vocabulary
+        var batch = new SequenceBatch<double>([4, 0], 4, tokens: tokens, labels: new int[8]);
+        var output = model.Forward(batch, h0, c0);
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 5; j++)
+            {
+                Assert.Equal(h0[k, 1, j], output.HN[k, 1, j]);
+                Assert.Equal(c0[k, 1, j], output.CN[k, 1, j]);
+            }
+        for (int t = 0; t < 4; t++)
+            for (int v = 0; v < 7; v++)
+                Assert.Equal(model.Head.Bias!.Value.Data[v], output.Output[1, t, v]); // a zero LSTM output: the head gives its bias
+        var e = Assert.Throws<ArgumentException>(() => model.Loss(output, new SequenceBatch<double>([4], 4, tokens: [1, 2, 3, 4], labels: new int[4])));
+        Assert.Contains("output", e.Message);
+    }
 }

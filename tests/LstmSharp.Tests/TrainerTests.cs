@@ -224,4 +224,56 @@ public sealed class TrainerTests : IDisposable
             Assert.True(after < 0.8 * before, $"{kind}: loss {before} → {after}");
         }
     }
+
+    [Fact]
+    public void FitAfterAnEarlyStopDoesNotTrainFurther()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4);
+        var train = ModelTests.RandomData<double>(ModelKind.Regression, 20, 2, 1, 5, seed: 1);
+        var validation = new SequenceDataset<double>(ModelKind.Regression, 2, 1,
+            ModelTests.RandomData<double>(ModelKind.Regression, 10, 2, 1, 5, seed: 2).Samples.Select(s => s with { Target = [-s.Target![0]] }));
+        var model = new SequenceModel<double>(config, 3);
+        var trainer = new Trainer<double>(model, new Adam<double>(model.Parameters, 0.05),
+            new TrainerOptions { Epochs = 50, BatchSize = 4, Seed = 1, EarlyStoppingPatience = 2 });
+        Assert.Equal(StopReason.EarlyStopped, trainer.Fit(train, validation).Reason);
+        long steps = trainer.Step;
+        Assert.Equal(StopReason.EarlyStopped, trainer.Fit(train, validation).Reason);
+        Assert.Equal(steps, trainer.Step);
+    }
+
+    [Fact]
+    public void ClassWeightedLossDoesNotDependOnTheBatchSize()
+    {
+        var config = ModelTests.Config(ModelKind.Classification, inputSize: 3, outputSize: 2);
+        var data = ModelTests.RandomData<double>(ModelKind.Classification, 13, 3, 2, 5, seed: 4);
+        var model = new SequenceModel<double>(config, 1);
+        var loss = new LossOptions { ClassWeights = [0.3, 2.0] };
+        double Eval(int batch) => new Trainer<double>(model, new Adam<double>(model.Parameters),
+            new TrainerOptions { EvaluationBatchSize = batch, Loss = loss }).Evaluate(data).Loss;
+        Assert.Equal(Eval(13), Eval(2), 12);
+        Assert.Equal(Eval(13), Eval(5), 12);
+    }
+
+    [Fact]
+    public void ResumingMidEpochWithOtherBatchingIsRefused()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
+        string path = Path.Combine(_dir, "batching.safetensors");
+        using var source = new CancellationTokenSource();
+        var (first, _) = Make(config, Options(3, path));
+        first.Observers.Add(new CancelAfter(source, step: 3));
+        first.Fit(data, cancellationToken: source.Token);
+        var (second, _) = Make(config, Options(3, path) with { BatchSize = 4 });
+        var e = Assert.Throws<InvalidDataException>(() => second.LoadCheckpoint(path));
+        Assert.Contains("batch=5", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedBpttRefusesBidirectionalModels()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.SequenceRegression, bidirectional: true));
+        var e = Assert.Throws<ArgumentException>(() => new Trainer<float>(model, new Adam<float>(model.Parameters), new TrainerOptions { TbpttSteps = 4 }));
+        Assert.Contains("bidirectional", e.Message);
+    }
 }

@@ -71,11 +71,15 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         ArgumentNullException.ThrowIfNull(batch);
         int b = batch.Size, steps = batch.Steps;
         Tensor<T> input;
+        int[]? tokens = null;
         if (Embedding is not null)
         {
             if (batch.Tokens is null)
                 throw new ArgumentException("batch: a language model reads token ids; expected batch.Tokens, got features.", nameof(batch));
-            input = Embedding.Forward(batch.Tokens, b, steps);                    // [B, T, E]
+            // Padding may hold any id (PyTorch code often pads with -1 or V): only valid steps are looked up.
+            tokens = (int[])batch.Tokens.Clone();                                 // [B·T]
+            for (int i = 0; i < b; i++) tokens.AsSpan(i * steps + batch.Lengths[i], steps - batch.Lengths[i]).Clear();
+            input = Embedding.Forward(tokens, b, steps);                          // [B, T, E]
         }
         else
         {
@@ -89,10 +93,11 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         var lengths = batch.Lengths.Select(len => Math.Max(len, 1)).ToArray();
         Lstm.Training = Training;
         var lstm = Lstm.Forward(input, h0, c0, lengths);                          // output [B, T, D·P]
+        KeepStateOfEmptyRows(batch.Lengths, h0, c0, lstm);
         var features = Config.IsSequenceToOne ? FinalState(lstm.HN, b) : lstm.Output; // [B, D·P] or [B, T, D·P]
         var (headInput, mask) = HeadDropout.Forward(features, Training);
         var output = Head.Forward(headInput);                                     // [B, O] or [B, T, O]
-        return new ModelOutput<T>(output, lstm.HN, lstm.CN, new ModelCache<T>(this, batch.Tokens, lstm.Cache, headInput, mask));
+        return new ModelOutput<T>(output, lstm.HN, lstm.CN, new ModelCache<T>(this, tokens, lstm.Cache, headInput, mask));
     }
 
     /// <summary>
@@ -137,12 +142,16 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(batch);
         int b = batch.Size, o = Config.HeadOutputSize;
+        int[] expectedShape = Config.IsSequenceToOne ? [b, o] : [b, batch.Steps, o];
+        if (!output.Output.HasShape(expectedShape))
+            throw new ArgumentException($"output: expected shape {ShapeUtil.Format(expectedShape)} for this batch, got {output.Output.ShapeString}.", nameof(output));
         var rows = Config.IsSequenceToOne
             ? Enumerable.Range(0, b).Where(i => batch.Lengths[i] > 0).ToArray()
             : ValidRows(batch.Lengths, batch.Steps);
         var pred = Gather(output.Output.Data, rows, o);                          // [N, O]
         LossResult<T> loss;
         int correct = 0;
+        double weight = rows.Length;
         if (Config.IsCategorical)
         {
             var labels = batch.Labels ?? throw new ArgumentException("batch: expected labels (class indices) for a categorical model.", nameof(batch));
@@ -158,6 +167,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             }
             loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o))
                 : CrossEntropyLoss.Compute(pred, targets, weight: weights, labelSmoothing: options.LabelSmoothing);
+            if (options.ClassWeights is { } cw) weight = targets.Sum(t => cw[t]);   // the weighted mean's divisor
             for (int n = 0; n < rows.Length; n++)
                 if (ArgMax(pred.Data.AsSpan(n * o, o)) == targets[n]) correct++;
         }
@@ -178,7 +188,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         var grad = new T[output.Output.Length];                                   // the output's shape
         for (int n = 0; n < rows.Length; n++)
             loss.Gradient.Data.AsSpan(n * o, o).CopyTo(grad.AsSpan(rows[n] * o));
-        return new BatchLoss<T>(loss.Value, new Tensor<T>(grad, [.. output.Output.Shape]), rows.Length, correct);
+        return new BatchLoss<T>(loss.Value, new Tensor<T>(grad, [.. output.Output.Shape]), rows.Length, correct, weight);
     }
 
     /// <summary>Saves the model as one safetensors <c>state_dict</c> with its configuration in the metadata (atomic).</summary>
@@ -197,6 +207,29 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         var model = new SequenceModel<T>(ModelConfig.FromMetadata(file.Metadata));
         model.LoadStateDict(file);
         return model;
+    }
+
+    /// <summary>
+    /// A sequence with no valid step in this chunk ran one ignored step (the LSTM needs lengths ≥ 1): give it back the
+    /// state it came in with and a zero output, so that it is as if nothing happened.
+    /// </summary>
+    private void KeepStateOfEmptyRows(int[] lengths, Tensor<T>? h0, Tensor<T>? c0, LstmResult<T> lstm)
+    {
+        if (!lengths.Contains(0)) return;
+        var o = Config.LstmOptions;
+        int b = lengths.Length, p = o.OutputHiddenSize, h = o.HiddenSize, steps = lstm.Output.Dim(1), width = lstm.Output.Dim(2);
+        for (int i = 0; i < b; i++)
+        {
+            if (lengths[i] != 0) continue;
+            for (int k = 0; k < o.NumLayers * o.NumDirections; k++)
+            {
+                var hRow = lstm.HN.Data.AsSpan((k * b + i) * p, p);
+                var cRow = lstm.CN.Data.AsSpan((k * b + i) * h, h);
+                if (h0 is null) hRow.Clear(); else h0.Data.AsSpan((k * b + i) * p, p).CopyTo(hRow);
+                if (c0 is null) cRow.Clear(); else c0!.Data.AsSpan((k * b + i) * h, h).CopyTo(cRow);
+            }
+            lstm.Output.Data.AsSpan(i * steps * width, width).Clear();
+        }
     }
 
     private Tensor<T> FinalState(Tensor<T> hN, int b)
@@ -264,4 +297,5 @@ public readonly struct ModelCache<T> where T : unmanaged, IFloatingPointIeee754<
 /// <param name="Gradient">dL/d output, the output's shape (zero at padded steps).</param>
 /// <param name="Count">Valid predictions: sequences for sequence-to-one kinds, valid steps for per-step kinds.</param>
 /// <param name="Correct">Correct argmax predictions (categorical kinds; 0 otherwise).</param>
-public sealed record BatchLoss<T>(double Value, Tensor<T> Gradient, int Count, int Correct) where T : unmanaged, IFloatingPointIeee754<T>;
+/// <param name="Weight">The mean's divisor: <paramref name="Count"/>, or the sum of the targets' class weights; Value · Weight sums over batches.</param>
+public sealed record BatchLoss<T>(double Value, Tensor<T> Gradient, int Count, int Correct, double Weight) where T : unmanaged, IFloatingPointIeee754<T>;

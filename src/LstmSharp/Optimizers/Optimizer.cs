@@ -41,6 +41,10 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Dictionary<string, Tensor<T>> StateDict()
     {
         var dict = new Dictionary<string, Tensor<T>>();
+        var duplicate = Parameters.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new InvalidOperationException(
+                $"StateDict: two parameters are named '{duplicate.Key}', so their state cannot be told apart; build the optimizer from one module's Parameters (e.g. SequenceModel's, whose names carry module prefixes).");
         foreach (var (kind, buffers) in StateBuffers())
             for (int k = 0; k < Parameters.Count; k++)
                 dict.Add($"{Parameters[k].Name}.{kind}", new Tensor<T>((T[])buffers[k].Clone(), [.. Parameters[k].Value.Shape]));

@@ -1,6 +1,6 @@
 namespace LstmSharp.Training;
 
-/// <summary>Progress after one optimizer step.</summary>
+/// <summary>Progress after one batch (one optimizer step, or one per chunk with truncated BPTT).</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Batch">1-based batch within the epoch.</param>
 /// <param name="BatchesPerEpoch">Batches in an epoch.</param>
@@ -57,7 +57,7 @@ public sealed record TrainingResult(StopReason Reason, IReadOnlyList<EpochReport
 /// <summary>Receives progress; every method has an empty default.</summary>
 public interface ITrainingObserver
 {
-    /// <summary>After each optimizer step.</summary>
+    /// <summary>After each batch.</summary>
     void OnBatchEnd(BatchReport report)
     {
     }

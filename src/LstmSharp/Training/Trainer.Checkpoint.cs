@@ -33,12 +33,14 @@ public sealed partial class Trainer<T>
         metadata["trainer.optimizer_step"] = Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         metadata["trainer.learning_rate"] = Optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
         metadata["trainer.state"] = JsonSerializer.Serialize(_state, Json);
+        metadata["trainer.batching"] = Batching();
         metadata["trainer.rng.shuffle"] = FormatState(_shuffle);
         for (int g = 0; g < Model.Generators.Count; g++) metadata[$"trainer.rng.model{g}"] = FormatState(Model.Generators[g]);
         if (Options.Plateau is { } plateau)
             metadata["trainer.plateau"] = JsonSerializer.Serialize(new[] { plateau.Best, plateau.BadEpochs, plateau.CooldownLeft }, Json);
         var file = new SafeTensorsFile(metadata);
         foreach (var p in Model.Parameters) file.Add(SafeTensor.From("model." + p.Name, p.Value));
+        if (_state.Order.Length > 0) file.Add(SafeTensor.FromInt64("trainer.order", _state.Order.Select(i => (long)i).ToArray(), _state.Order.Length));
         foreach (var (name, t) in Optimizer.StateDict()) file.Add(SafeTensor.From("optimizer." + name, t));
         if (_bestWeights is not null)
             for (int k = 0; k < _bestWeights.Length; k++)
@@ -49,7 +51,8 @@ public sealed partial class Trainer<T>
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this trainer, its model and optimizer, so that
     /// <see cref="Fit"/> continues where the saved run stopped. Refused, with nothing changed, when the checkpoint's
-    /// model configuration, element type or optimizer differs from this trainer's.
+    /// model configuration, element type or optimizer differs from this trainer's, or when it stopped inside an epoch
+    /// and this trainer batches differently. The optimizer's rate and the schedule's base rate come from the checkpoint.
     /// </summary>
     public void LoadCheckpoint(string path)
     {
@@ -68,17 +71,23 @@ public sealed partial class Trainer<T>
         if (optimizer != Optimizer.GetType().Name)
             throw new InvalidDataException($"'{path}' was made with optimizer {optimizer}; this trainer uses {Optimizer.GetType().Name}.");
         var expectedDType = SafeTensor.DTypeOf<T>();
-        var wrong = file.Tensors.Values.FirstOrDefault(t => t.DType != expectedDType);
+        var wrong = file.Tensors.Values.FirstOrDefault(t => t.DType != expectedDType && t.Name != "trainer.order");
         if (wrong is not null)
             throw new InvalidDataException($"'{path}' holds {wrong.Name} as {wrong.DType}; this trainer's element type needs {expectedDType}.");
 
-        var tensors = file.Tensors.Values.ToDictionary(t => t.Name, t => t.ToTensor<T>());
+        var order = file.Tensors.TryGetValue("trainer.order", out var orderTensor) ? orderTensor.ToInt64().Select(v => (int)v).ToArray() : [];
+        var tensors = file.Tensors.Values.Where(t => t.Name != "trainer.order").ToDictionary(t => t.Name, t => t.ToTensor<T>());
         Dictionary<string, Tensor<T>> WithPrefix(string prefix) =>
             tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
         var modelState = WithPrefix("model.");
         var bestState = WithPrefix("best.");
         var state = JsonSerializer.Deserialize<TrainingState>(Get(md, "trainer.state", path), Json)
             ?? throw new InvalidDataException($"'{path}': 'trainer.state' is empty.");
+        state.Order = order;
+        if (order.Length > 0 && Get(md, "trainer.batching", path) != Batching())
+            throw new InvalidDataException(
+                $"'{path}' stopped inside an epoch batched as {Get(md, "trainer.batching", path)}; this trainer batches as {Batching()}. " +
+                "Resume with the same batch size, truncated-BPTT length and shuffling, or from an epoch's end.");
         long optimizerStep = long.Parse(Get(md, "trainer.optimizer_step", path), CultureInfo.InvariantCulture);
         double rate = double.Parse(Get(md, "trainer.learning_rate", path), CultureInfo.InvariantCulture);
         var shuffle = ParseState(Get(md, "trainer.rng.shuffle", path), path);
@@ -86,6 +95,9 @@ public sealed partial class Trainer<T>
         double[]? plateau = md.TryGetValue("trainer.plateau", out var ps) ? JsonSerializer.Deserialize<double[]>(ps, Json) : null;
         if (bestState.Count > 0 && bestState.Count != Model.Parameters.Count)
             throw new InvalidDataException($"'{path}' holds {bestState.Count} best-weight tensors; the model has {Model.Parameters.Count} parameters.");
+        var best = bestState.Count == 0 ? null : Model.Parameters.Select(prm =>
+            bestState.TryGetValue(prm.Name, out var t) && t.HasShape([.. prm.Value.Shape]) ? t.Data
+                : throw new InvalidDataException($"'{path}' lacks best weights for {prm.Name} of shape {prm.Value.ShapeString}.")).ToArray();
 
         // Check everything that can fail before changing anything: the model first (it validates names and shapes),
         // keeping a copy to put back if the optimizer's state then fails.
@@ -103,17 +115,22 @@ public sealed partial class Trainer<T>
         Optimizer.LearningRate = rate;
         _shuffle.SetState(shuffle);
         for (int g = 0; g < generators.Length; g++) Model.Generators[g].SetState(generators[g]);
-        if (Options.Plateau is { } p && plateau is { Length: 3 })
+        if (Options.Plateau is { } p)
         {
-            p.Best = plateau[0];
-            p.BadEpochs = (int)plateau[1];
-            p.CooldownLeft = (int)plateau[2];
+            ResetPlateau(p);
+            if (plateau is { Length: 3 })
+            {
+                p.Best = plateau[0];
+                p.BadEpochs = (int)plateau[1];
+                p.CooldownLeft = (int)plateau[2];
+            }
         }
-        _bestWeights = bestState.Count == 0 ? null
-            : Model.Parameters.Select(prm => bestState.TryGetValue(prm.Name, out var t) ? t.Data
-                : throw new InvalidDataException($"'{path}' lacks best weights for {prm.Name}.")).ToArray();
+        _bestWeights = best;
         _state = state;
     }
+
+    private string Batching() => string.Create(CultureInfo.InvariantCulture,
+        $"batch={Options.BatchSize},tbptt={Options.TbpttSteps},shuffle={(Options.Shuffle ? "yes" : "no")}");
 
     private static string Get(IReadOnlyDictionary<string, string> md, string key, string path) =>
         md.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"'{path}': the checkpoint lacks '{key}'.");
@@ -127,7 +144,8 @@ public sealed partial class Trainer<T>
         for (int i = 0; i < parts.Length; i++)
             if (!ulong.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out state[i]))
                 throw new InvalidDataException($"'{path}': a generator state must be 4 integers, got '{text}'.");
-        if (state.Length != 4) throw new InvalidDataException($"'{path}': a generator state must be 4 integers, got '{text}'.");
+        if (state.Length != 4 || state.All(v => v == 0))
+            throw new InvalidDataException($"'{path}': a generator state must be 4 integers, not all zero, got '{text}'.");
         return state;
     }
 }

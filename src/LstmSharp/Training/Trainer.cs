@@ -33,11 +33,26 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             throw new ArgumentException(
                 $"options: TbpttSteps = {options.TbpttSteps} needs per-step targets, but a {model.Config.Kind} model predicts once per sequence; use 0.",
                 nameof(options));
+        if (options.TbpttSteps > 0 && model.Config.Bidirectional)
+            throw new ArgumentException(
+                $"options: TbpttSteps = {options.TbpttSteps} carries state forward from chunk to chunk, which a bidirectional model's reverse direction cannot use; use 0.",
+                nameof(options));
+        var names = optimizer.Parameters.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
+        if (names is not null)
+            throw new ArgumentException($"optimizer: two parameters are named '{names.Key}'; build it from model.Parameters, whose names are unique.", nameof(optimizer));
         Model = model;
         Optimizer = optimizer;
         Options = options;
         _shuffle = new Rng(options.Seed);
         _state = new TrainingState { BaseRate = optimizer.LearningRate };
+        if (options.Plateau is { } plateau) ResetPlateau(plateau); // the object may come from another run's options
+    }
+
+    private static void ResetPlateau(Schedules.ReduceOnPlateau plateau)
+    {
+        plateau.Best = double.PositiveInfinity;
+        plateau.BadEpochs = 0;
+        plateau.CooldownLeft = 0;
     }
 
     /// <summary>The model being trained.</summary>
@@ -72,6 +87,12 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         CheckData(train, nameof(train));
         if (validation is not null) CheckData(validation, nameof(validation));
         if (train.Count == 0) throw new ArgumentException("train: expected at least one sequence, got an empty data set.", nameof(train));
+        if (validation is { Count: 0 }) throw new ArgumentException("validation: expected at least one sequence, got an empty data set.", nameof(validation));
+        if (Options.EarlyStoppingPatience is { } patience && _state.BadEpochs >= patience)
+        {
+            RestoreBestWeights(); // this run (or the checkpoint it resumed) had already stopped early
+            return Result(StopReason.EarlyStopped);
+        }
         var clock = Stopwatch.StartNew();
         int batchSize = Options.BatchSize;
         int batches = (train.Count + batchSize - 1) / batchSize;
@@ -82,6 +103,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 _state.Order = Options.Shuffle ? SequenceDataset<T>.Permutation(train.Count, _shuffle) : Enumerable.Range(0, train.Count).ToArray();
                 _state.Batch = 0;
                 _state.EpochLoss = 0;
+                _state.EpochWeight = 0;
                 _state.EpochCount = 0;
                 _state.EpochCorrect = 0;
                 _state.EpochSamples = 0;
@@ -109,12 +131,12 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 _state.EpochSamples += count;
                 double elapsed = secondsBefore + epochClock.Elapsed.TotalSeconds;
                 var report = new BatchReport(_state.Epoch + 1, b + 1, batches, _state.Step, loss,
-                    _state.EpochCount == 0 ? 0 : _state.EpochLoss / _state.EpochCount,
+                    _state.EpochWeight == 0 ? 0 : _state.EpochLoss / _state.EpochWeight,
                     _state.EpochSamples / Math.Max(elapsed, 1e-9), Optimizer.LearningRate);
                 foreach (var o in Observers) o.OnBatchEnd(report);
             }
             double trainSeconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
-            bool stopEarly = EndEpoch(validation, trainSeconds, secondsBefore + epochClock.Elapsed.TotalSeconds);
+            bool stopEarly = EndEpoch(validation, trainSeconds, secondsBefore, epochClock);
             if (Options.CheckpointPath is { } checkpoint &&
                 (_state.Epoch % Options.CheckpointEveryEpochs == 0 || _state.Epoch == Options.Epochs || stopEarly))
                 SaveCheckpoint(checkpoint);
@@ -136,7 +158,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         Model.Training = false;
         try
         {
-            double sum = 0;
+            double sum = 0, weight = 0;
             long count = 0, correct = 0;
             var all = Enumerable.Range(0, data.Count).ToArray();
             for (int start = 0; start < data.Count; start += Options.EvaluationBatchSize)
@@ -144,11 +166,12 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 var batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)));
                 var output = Model.Forward(batch);
                 var loss = Model.Loss(output, batch, Options.Loss);
-                sum += loss.Value * loss.Count;
+                sum += loss.Value * loss.Weight;
+                weight += loss.Weight;
                 count += loss.Count;
                 correct += loss.Correct;
             }
-            return new EvaluationResult(count == 0 ? 0 : sum / count, Model.Config.IsCategorical ? (double)correct / Math.Max(count, 1) : null, count);
+            return new EvaluationResult(weight == 0 ? 0 : sum / weight, Model.Config.IsCategorical ? (double)correct / Math.Max(count, 1) : null, count);
         }
         finally
         {
@@ -162,8 +185,8 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         Model.Training = true;
         int chunk = Options.TbpttSteps > 0 ? Options.TbpttSteps : batch.Steps;
         Tensor<T>? h = null, c = null;
-        double sum = 0;
-        long count = 0;
+        double sum = 0, weight = 0;
+        long count = 0, correct = 0;
         for (int start = 0; start < batch.Steps; start += chunk)
         {
             var part = chunk >= batch.Steps ? batch : batch.SliceSteps(start, chunk);
@@ -183,24 +206,31 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             Optimizer.Step();
             _state.Step = step;
             (h, c) = (output.HN, output.CN);
-            sum += loss.Value * loss.Count;
+            sum += loss.Value * loss.Weight;
+            weight += loss.Weight;
             count += loss.Count;
-            _state.EpochCorrect += loss.Correct;
+            correct += loss.Correct;
         }
         _state.EpochLoss += sum;
+        _state.EpochWeight += weight;
         _state.EpochCount += count;
-        return count == 0 ? 0 : sum / count;
+        _state.EpochCorrect += correct;
+        return weight == 0 ? 0 : sum / weight;
     }
 
     /// <summary>Evaluates, updates the plateau schedule and early stopping, reports. Returns whether to stop early.</summary>
-    private bool EndEpoch(SequenceDataset<T>? validation, double trainSeconds, double seconds)
+    private bool EndEpoch(SequenceDataset<T>? validation, double trainSeconds, double secondsBefore, Stopwatch epochClock)
     {
-        double trainLoss = _state.EpochCount == 0 ? 0 : _state.EpochLoss / _state.EpochCount;
+        double trainLoss = _state.EpochWeight == 0 ? 0 : _state.EpochLoss / _state.EpochWeight;
         double? trainAccuracy = Model.Config.IsCategorical ? (double)_state.EpochCorrect / Math.Max(_state.EpochCount, 1) : null;
         var val = validation is null ? null : Evaluate(validation);
         double monitored = val?.Loss ?? trainLoss;
         if (Options.Plateau is { } plateau)
+        {
             _state.BaseRate = plateau.Step(monitored, _state.BaseRate);
+            Optimizer.LearningRate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
+        }
+        double seconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
         bool isBest = monitored < _state.BestLoss - Options.EarlyStoppingMinDelta;
         _state.Epoch++;
         if (isBest)
@@ -234,7 +264,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
 
     private TrainingDivergedException Diverged(long step, int batch, string tensor, string what) =>
         new(step, _state.Epoch + 1, batch, tensor,
-            $"Training diverged at step {step} (epoch {_state.Epoch + 1}, batch {batch}): {what}. Nothing was applied or saved; " +
+            $"Training diverged at step {step} (epoch {_state.Epoch + 1}, batch {batch}): {what}. This step was not applied and nothing was saved; " +
             (Options.CheckpointPath is { } p ? $"the last good checkpoint '{p}' is unchanged. " : "") +
             "Try a lower learning rate, gradient clipping (ClipNorm), or check the data for NaN.");
 
@@ -263,8 +293,10 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         public int Epoch { get; set; }
         public int Batch { get; set; }
         public long Step { get; set; }
-        public int[] Order { get; set; } = [];
+        [System.Text.Json.Serialization.JsonIgnore]
+        public int[] Order { get; set; } = []; // saved as the tensor trainer.order
         public double EpochLoss { get; set; }
+        public double EpochWeight { get; set; }
         public long EpochCount { get; set; }
         public long EpochCorrect { get; set; }
         public long EpochSamples { get; set; }

@@ -69,6 +69,9 @@ public sealed record TrainerOptions
         if (ClipNorm is { } n && !(n > 0)) throw new ArgumentException($"ClipNorm: expected a positive norm, got {n}.", nameof(ClipNorm));
         if (ClipValue is { } v && !(v > 0)) throw new ArgumentException($"ClipValue: expected a positive value, got {v}.", nameof(ClipValue));
         if (EarlyStoppingPatience is { } p && p < 1) throw new ArgumentException($"EarlyStoppingPatience: expected at least 1 epoch, got {p}.", nameof(EarlyStoppingPatience));
+        if (!(EarlyStoppingMinDelta >= 0) || double.IsInfinity(EarlyStoppingMinDelta))
+            throw new ArgumentException($"EarlyStoppingMinDelta: expected a finite value >= 0, got {EarlyStoppingMinDelta}.", nameof(EarlyStoppingMinDelta));
+        if (MaxDuration is { } d && d < TimeSpan.Zero) throw new ArgumentException($"MaxDuration: expected a non-negative duration, got {d}.", nameof(MaxDuration));
         if (TbpttSteps < 0) throw new ArgumentException($"TbpttSteps: expected 0 (off) or a positive chunk length, got {TbpttSteps}.", nameof(TbpttSteps));
         if (CheckpointEveryEpochs < 1) throw new ArgumentException($"CheckpointEveryEpochs: expected at least 1, got {CheckpointEveryEpochs}.", nameof(CheckpointEveryEpochs));
     }
