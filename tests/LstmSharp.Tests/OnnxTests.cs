@@ -176,4 +176,209 @@ public class OnnxTests
         AssertMatches(s, RunOrt<float>(bytes, s.OrtInputs()), 1e-5);
     }
 
+
+    private static OnnxModelOutput<T> RunImported<T>(OnnxImportedModel<T> model, Setup<T> s) where T : unmanaged, IFloatingPointIeee754<T> =>
+        s.Ids is not null
+            ? model.Forward(s.Ids.Select(i => (int)i).ToArray(), s.IdsShape!, s.Lengths, s.H0, s.C0)
+            : model.Forward(s.X!, s.Lengths, s.H0, s.C0);
+
+    private static void AssertRoundTrip<T>(Setup<T> s, OnnxImportedModel<T> model, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Assert.Equal(s.Lstm.Options with { Dropout = 0 }, model.Lstm.Options);
+        Assert.Equal(s.Options, model.Options);
+        Assert.Equal(s.Embedding is null, model.Embedding is null);
+        Assert.Equal(s.Head is null, model.Head is null);
+        Assert.Equal(s.Head?.Bias is null, model.Head?.Bias is null);
+        for (int k = 0; k < s.Lstm.Parameters.Count; k++)
+            Assert.Equal(s.Lstm.Parameters[k].Value.Data, model.Lstm.Parameters[k].Value.Data);
+        Assert.Equal(OnnxExporter.InputName, model.InputName);
+        Assert.Equal(s.Case.Lengths ? OnnxExporter.LengthsName : null, model.LengthsName);
+        Assert.Equal(s.Case.State ? OnnxExporter.H0Name : null, model.H0Name);
+        Assert.Equal((OnnxExporter.OutputName, OnnxExporter.HNName, OnnxExporter.CNName), (model.OutputName, model.HNName, model.CNName));
+        var (output, hn, cn) = s.Expected();
+        var actual = RunImported(model, s);
+        TestUtil.AssertClose($"{s.Case} output", output, actual.Output, tolerance);
+        TestUtil.AssertClose($"{s.Case} h_n", hn, actual.HN, tolerance);
+        TestUtil.AssertClose($"{s.Case} c_n", cn, actual.CN, tolerance);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FloatModelSurvivesExportAndImport(Case c)
+    {
+        var s = new Setup<float>(c);
+        AssertRoundTrip(s, OnnxImporter.Parse<float>(OnnxExporter.ToBytes(s.Embedding, s.Lstm, s.Head, s.Options)), 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void DoubleModelSurvivesExportAndImport(Case c)
+    {
+        var s = new Setup<double>(c);
+        AssertRoundTrip(s, OnnxImporter.Parse<double>(OnnxExporter.ToBytes(s.Embedding, s.Lstm, s.Head, s.Options)), 0);
+    }
+
+    [Fact]
+    public void ExportWritesAFileAtomicallyThatImportReads()
+    {
+        var s = new Setup<float>(new Case("embedding + sequence head + softmax", 2, true, true, Lengths: true, State: true, Embed: true, Head: OnnxHeadInput.Sequence, Softmax: true));
+        string dir = Path.Combine(Path.GetTempPath(), "lstmsharp-onnx-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string path = Path.Combine(dir, "model.onnx");
+            OnnxExporter.Export(s.Embedding, s.Lstm, s.Head, s.Options, path);
+            Assert.Equal(["model.onnx"], Directory.GetFiles(dir).Select(Path.GetFileName));
+            AssertRoundTrip(s, OnnxImporter.Load<float>(path), 0);
+            // The imported modules and options export to the same file.
+            var again = OnnxImporter.Load<float>(path);
+            Assert.Equal(File.ReadAllBytes(path), OnnxExporter.ToBytes(again.Embedding, again.Lstm, again.Head, again.Options));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ImportConvertsFloatWeightsToDouble()
+    {
+        var s = new Setup<float>(new Case("2 layers bidirectional", 2, true, true, Lengths: true));
+        var model = OnnxImporter.Parse<double>(OnnxExporter.ToBytes(s.Embedding, s.Lstm, s.Head, s.Options));
+        var expected = s.Lstm.Forward(s.X!, lengths: s.Lengths).Output;
+        TestUtil.AssertClose("output", expected.Cast<double>(), model.Forward(s.X!.Cast<double>(), s.Lengths).Output, 1e-5);
+    }
+
+    // ---- Refusals ----
+
+    private static byte[] SmallModel() => OnnxExporter.ToBytes(null, new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4 }), null, new OnnxExportOptions());
+
+    /// <summary>Parses the exported model's protobuf, lets <paramref name="edit"/> change it, and encodes it again.</summary>
+    private static byte[] Edited(Action<OnnxModelProto> edit)
+    {
+        var model = OnnxModelProto.Parse(SmallModel());
+        edit(model);
+        return model.ToBytes();
+    }
+
+    [Fact]
+    public void ProjectionIsRefusedAtExport()
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, ProjSize = 2 });
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.ToBytes(null, lstm, null, new OnnxExportOptions()));
+        Assert.Contains("ProjSize = 2", e.Message);
+    }
+
+    [Fact]
+    public void MismatchedModulesAndOptionsAreRefusedAtExport()
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, Bidirectional = true });
+        Assert.Contains("E = 5", Assert.Throws<ArgumentException>(() => OnnxExporter.ToBytes(new Embedding<float>(7, 5), lstm, null, new OnnxExportOptions())).Message);
+        Assert.Contains("D*H = 8", Assert.Throws<ArgumentException>(() => OnnxExporter.ToBytes(null, lstm, new Linear<float>(4, 2), new OnnxExportOptions())).Message);
+        Assert.Contains("needs a head", Assert.Throws<ArgumentException>(() => OnnxExporter.ToBytes(null, lstm, null, new OnnxExportOptions { HeadInput = OnnxHeadInput.FinalHidden })).Message);
+        Assert.Contains("OpsetVersion", Assert.Throws<ArgumentException>(() => OnnxExporter.ToBytes(null, lstm, null, new OnnxExportOptions { OpsetVersion = 13 })).Message);
+    }
+
+    [Fact]
+    public void TruncatedFileIsRefusedWherever()
+    {
+        var bytes = SmallModel();
+        var half = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(bytes.AsSpan(0, bytes.Length / 2)));
+        Assert.Contains("truncated", half.Message);
+        Assert.Contains("empty", Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>([])).Message);
+        for (int length = 1; length < bytes.Length; length++)
+        {
+            var e = Record.Exception(() => OnnxImporter.Parse<float>(bytes.AsSpan(0, length)));
+            Assert.True(e is InvalidDataException or NotSupportedException, $"cut at {length} of {bytes.Length}: {e?.GetType().Name ?? "no exception"}: {e?.Message}");
+        }
+    }
+
+    [Fact]
+    public void CorruptBytesGiveOnlyClearErrors()
+    {
+        var bytes = SmallModel();
+        var rng = new Rng(7);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            var copy = (byte[])bytes.Clone();
+            for (int k = 0; k < 3; k++) copy[(int)(rng.NextDouble() * copy.Length)] = (byte)(rng.NextDouble() * 256);
+            var e = Record.Exception(() => OnnxImporter.Parse<float>(copy));
+            Assert.True(e is null or InvalidDataException or NotSupportedException, $"trial {trial}: {e?.GetType().Name}: {e?.Message}");
+        }
+    }
+
+    [Fact]
+    public void OldOpsetIsRefused()
+    {
+        var bytes = Edited(m => m.OpsetImports[0] = ("", 9));
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("opset 9", e.Message);
+    }
+
+    [Fact]
+    public void UnknownOperatorIsRefusedByName()
+    {
+        var bytes = Edited(m =>
+        {
+            var node = new OnnxNodeProto { Name = "mystery", OpType = "Foo" };
+            node.Inputs.Add("input");
+            node.Outputs.Add("foo_out");
+            m.Graph.Nodes.Insert(0, node);
+        });
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("'mystery' (Foo)", e.Message);
+    }
+
+    [Fact]
+    public void TensorWhoseDataDoesNotFitItsDimsIsRefused()
+    {
+        var bytes = Edited(m => m.Graph.Initializers.Single(t => t.Name == "lstm.l0.W").Dims = [1, 16, 4]);
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("'lstm.l0.W'", e.Message);
+        Assert.Contains("needs 64 elements", e.Message);
+    }
+
+    [Fact]
+    public void LstmWeightOfTheWrongShapeIsRefused()
+    {
+        var bytes = Edited(m =>
+        {
+            int i = m.Graph.Initializers.FindIndex(t => t.Name == "lstm.l0.R");
+            m.Graph.Initializers[i] = OnnxTensorProto.FromFloats("lstm.l0.R", new float[16 * 5], 1, 16, 5);
+        });
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("'lstm/l0' (LSTM): R 'lstm.l0.R' has dims [1, 16, 5], expected [D, 4H, H] = [1, 16, 4]", e.Message);
+    }
+
+    [Fact]
+    public void UnsupportedLstmAttributesAreRefusedByNode()
+    {
+        var reverse = Edited(m => m.Graph.Nodes.Single(n => n.OpType == "LSTM").Attributes.Single(a => a.Name == "direction").S = "reverse"u8.ToArray());
+        Assert.Contains("'lstm/l0' (LSTM): direction 'reverse'", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(reverse)).Message);
+        var clip = Edited(m => m.Graph.Nodes.Single(n => n.OpType == "LSTM").Attributes.Add(OnnxAttributeProto.Float("clip", 3)));
+        Assert.Contains("clip", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(clip)).Message);
+    }
+
+    [Fact]
+    public void ANodeOffTheKnownPathsIsRefusedByName()
+    {
+        // A Softmax between the layers is a known operator in an unknown place.
+        var bytes = Edited(m =>
+        {
+            var reshape = m.Graph.Nodes.Single(n => n.Name == "lstm/reshape_out");
+            reshape.Inputs[0] = "odd/out";
+            var odd = new OnnxNodeProto { Name = "odd", OpType = "Softmax" };
+            odd.Inputs.Add("lstm/transpose_out/out");
+            odd.Outputs.Add("odd/out");
+            m.Graph.Nodes.Insert(m.Graph.Nodes.IndexOf(reshape), odd);
+        });
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("'odd' (Softmax)", e.Message);
+    }
+
+    [Fact]
+    public void NotAnOnnxFileIsRefused()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>("{\"hello\": 1}"u8));
+        Assert.StartsWith("ONNX:", e.Message);
+    }
 }
