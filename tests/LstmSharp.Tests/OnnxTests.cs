@@ -1,4 +1,5 @@
 using System.Numerics;
+using LstmSharp.IO;
 using LstmSharp.IO.Onnx;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
@@ -380,5 +381,32 @@ public class OnnxTests
     {
         var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>("{\"hello\": 1}"u8));
         Assert.StartsWith("ONNX:", e.Message);
+    }
+
+    // ---- Files written by PyTorch's torch.onnx.export (Interop/TorchOnnx, made by torch_roundtrip.py fixtures) ----
+
+    public static readonly TheoryData<string> TorchFixtures = new()
+    {
+        "torch_lstm_1layer", "torch_embedding_bilstm2_head_softmax", "torch_lstm2_nobias_state", "torch_bilstm1_state", "torch_lstm2_classifier",
+    };
+
+    [Theory]
+    [MemberData(nameof(TorchFixtures))]
+    public void ImportsPyTorchsOnnxExport(string name)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Interop", "TorchOnnx");
+        var data = SafeTensorsFile.Load(Path.Combine(dir, name + ".safetensors"));
+        var model = OnnxImporter.Load<float>(Path.Combine(dir, name + ".onnx"));
+        var h0 = data.Tensors.ContainsKey("h0") ? data["h0"].ToTensor<float>() : null;
+        var c0 = data.Tensors.ContainsKey("c0") ? data["c0"].ToTensor<float>() : null;
+        Assert.Equal(h0 is not null, model.H0Name is not null);
+        var input = data["input"];
+        var actual = input.DType == DType.I64
+            ? model.Forward(input.ToInt64().Select(i => (int)i).ToArray(), [.. input.Shape], null, h0, c0)
+            : model.Forward(input.ToTensor<float>(), null, h0, c0);
+        TestUtil.AssertClose($"{name} output", data["expected.output"].ToTensor<float>(), actual.Output, 1e-5);
+        TestUtil.AssertClose($"{name} h_n", data["expected.h_n"].ToTensor<float>(), actual.HN, 1e-5);
+        TestUtil.AssertClose($"{name} c_n", data["expected.c_n"].ToTensor<float>(), actual.CN, 1e-5);
+        Assert.Equal((OnnxExporter.OutputName, OnnxExporter.HNName, OnnxExporter.CNName), (model.OutputName, model.HNName, model.CNName));
     }
 }
