@@ -249,6 +249,28 @@ public class OnnxTests
         TestUtil.AssertClose("output", expected.Cast<double>(), model.Forward(s.X!.Cast<double>(), s.Lengths).Output, 1e-5);
     }
 
+    [Theory]
+    [InlineData(14)]
+    [InlineData(21)]
+    public void EveryOpsetInTheRangeRunsInOnnxRuntime(int opset)
+    {
+        var s = new Setup<float>(new Case("2 layers bidirectional, lengths, h0/c0, head", 2, true, true, Lengths: true, State: true, Head: OnnxHeadInput.Sequence));
+        var bytes = OnnxExporter.ToBytes(s.Embedding, s.Lstm, s.Head, s.Options with { OpsetVersion = opset });
+        AssertMatches(s, RunOrt<float>(bytes, s.OrtInputs()), 1e-5);
+        Assert.Equal(opset, OnnxImporter.Parse<float>(bytes).Options.OpsetVersion);
+    }
+
+    [Fact]
+    public void LstmNodesInACycleAreRefused()
+    {
+        var bytes = OnnxExporter.ToBytes(null, new Lstm<float>(new LstmOptions { InputSize = 4, HiddenSize = 4, NumLayers = 2 }), null, new OnnxExportOptions());
+        var model = OnnxModelProto.Parse(bytes);
+        // Layer 0 reads layer 1's output, which reads layer 0's.
+        model.Graph.Nodes.Single(n => n.Name == "lstm/l0").Inputs[0] = OnnxExporter.OutputName;
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(model.ToBytes()));
+        Assert.Contains("cycle", e.Message);
+    }
+
     // ---- Refusals ----
 
     private static byte[] SmallModel() => OnnxExporter.ToBytes(null, new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4 }), null, new OnnxExportOptions());
@@ -293,10 +315,13 @@ public class OnnxTests
         }
     }
 
-    [Fact]
-    public void CorruptBytesGiveOnlyClearErrors()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CorruptBytesGiveOnlyClearErrors(bool fullModel)
     {
-        var bytes = SmallModel();
+        var s = new Setup<float>(new Case("full", 2, true, true, Lengths: true, State: true, Embed: true, Head: OnnxHeadInput.Sequence, Softmax: true));
+        var bytes = fullModel ? OnnxExporter.ToBytes(s.Embedding, s.Lstm, s.Head, s.Options) : SmallModel();
         var rng = new Rng(7);
         for (int trial = 0; trial < 300; trial++)
         {

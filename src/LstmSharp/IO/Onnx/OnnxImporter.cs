@@ -190,6 +190,7 @@ public static class OnnxImporter
                 }
             }
             var bottoms = layers.Where(l => !below.ContainsKey(l.Node)).ToList();
+            if (bottoms.Count == 0) throw new InvalidDataException("ONNX: the LSTM nodes feed each other in a cycle.");
             if (bottoms.Count != 1)
                 throw Unsupported(bottoms[1].Node, $"the graph holds {bottoms.Count} separate LSTM stacks; LstmSharp imports one.");
             var ordered = new List<LstmLayer> { bottoms[0] };
