@@ -2,6 +2,7 @@ using System.Numerics;
 using LstmSharp.IO;
 using LstmSharp.IO.Onnx;
 using LstmSharp.Layers;
+using LstmSharp.Models;
 using LstmSharp.Tensors;
 using Microsoft.ML.OnnxRuntime;
 using Ort = Microsoft.ML.OnnxRuntime.Tensors;
@@ -126,6 +127,39 @@ public class OnnxTests
             }
             return list;
         }
+    }
+
+    [Theory]
+    [InlineData(ModelKind.Regression, false)]
+    [InlineData(ModelKind.Classification, true)]
+    [InlineData(ModelKind.SequenceRegression, false)]
+    [InlineData(ModelKind.LanguageModel, true)]
+    public void SequenceModelsExportAndRunInOnnxRuntime(ModelKind kind, bool bidirectionalUnlessLm)
+    {
+        var config = ModelTests.Config(kind, inputSize: 3, outputSize: 5, hidden: 6, layers: 2,
+            bidirectional: bidirectionalUnlessLm && kind != ModelKind.LanguageModel);
+        var model = new SequenceModel<float>(config, seed: 4) { Training = false };
+        var batch = ModelTests.RandomData<float>(kind, 3, 3, 5, 6, seed: 2).MakeBatch([0, 1, 2]);
+        var expected = model.Forward(batch).Output;
+        bool softmax = config.IsCategorical;
+        var inputs = new List<NamedOnnxValue>
+        {
+            batch.Tokens is null
+                ? OrtValue(OnnxExporter.InputName, batch.Features!)
+                : NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new Ort.DenseTensor<long>(batch.Tokens.Select(t => (long)t).ToArray(), [batch.Size, batch.Steps])),
+            NamedOnnxValue.CreateFromTensor(OnnxExporter.LengthsName, new Ort.DenseTensor<int>(batch.Lengths.ToArray(), [batch.Size])),
+        };
+        var actual = RunOrt<float>(model.ToOnnxBytes(softmax), inputs)[OnnxExporter.OutputName];
+        // Padded steps of per-step kinds are undefined in both; compare the valid ones.
+        var want = softmax ? Softmax(expected) : expected;
+        int o = want.Dim(-1);
+        for (int b = 0; b < batch.Size; b++)
+            for (int t = 0; t < (config.IsSequenceToOne ? 1 : batch.Lengths[b]); t++)
+                for (int k = 0; k < o; k++)
+                {
+                    int at = config.IsSequenceToOne ? b * o + k : (b * batch.Steps + t) * o + k;
+                    Assert.True(Math.Abs(want.Data[at] - actual.Data[at]) <= 1e-5, $"{kind} [{b},{t},{k}]: {actual.Data[at]} vs {want.Data[at]}");
+                }
     }
 
     private static NamedOnnxValue OrtValue<T>(string name, Tensor<T> t) where T : unmanaged, IFloatingPointIeee754<T> =>
