@@ -27,7 +27,7 @@ internal static class Compare
         Console.WriteLine($"Peak FP32 FMA (managed, 12 accumulators): {peak1:F0} GFLOP/s on 1 thread, {peak2:F0} on {Environment.ProcessorCount}.");
         using var torch = TorchPeer.TryStart(out string why);
         Console.WriteLine(torch is null ? $"PyTorch: skipped ({why})." : $"PyTorch {torch.Version}: OpenBLAS AVX-512 kernels (OPENBLAS_CORETYPE unset), best of 1 and 2 threads.");
-        Console.WriteLine("ONNX Runtime: skipped (needs the ONNX exporter of the interop issue).");
+        Console.WriteLine($"ONNX Runtime {OrtPeer.Version} (C# API, in-process, model from LstmSharp's exporter): ORT_ENABLE_ALL, 1 inter-op thread, best of 1 and 2 intra-op threads.");
         double peak = peak2; // ours may use every core; the percentage is of the whole machine's peak
         var rows = new List<Dictionary<string, object?>>();
         var grid = quick ? Grid.Take(3).ToArray() : Grid;
@@ -41,41 +41,57 @@ internal static class Compare
             foreach (var r in configs)
             {
                 var ours = new List<double>();
-                var peers = new Dictionary<int, List<double>>();
+                var peers = new Dictionary<string, Dictionary<int, List<double>>>();  // family → threads → times
                 using var bench = new OursBench(r);
                 int inner = mode == "step" ? 1000 : 1;
                 double once = bench.Time(inner);                         // warm-up (JIT tiers) and a first estimate
                 for (var warm = Stopwatch.StartNew(); warm.ElapsedMilliseconds < 500;) once = bench.Time(inner);
                 int reps = Math.Clamp((int)(secondsPerContender * 1000 / Math.Max(once, 1e-3)), 3, 11);
                 int rounds = Math.Min(reps, 3);
+                var orts = mode == "inference" ? new[] { 1, 2 }.ToDictionary(t => t, t => new OrtPeer(bench.Lstm, bench.Input, t)) : [];
+                foreach (var ort in orts.Values) for (int k = 0; k < 3; k++) ort.Time();   // ORT's warm-up
+                void Add(string family, int threads, IEnumerable<double> times)
+                {
+                    if (!peers.TryGetValue(family, out var byThreads)) peers[family] = byThreads = [];
+                    if (!byThreads.TryGetValue(threads, out var list)) byThreads[threads] = list = [];
+                    list.AddRange(times);
+                }
                 for (int round = 0; round < rounds; round++)
                 {
                     int n = reps / rounds + (round < reps % rounds ? 1 : 0);
                     for (int k = 0; k < n; k++) ours.Add(bench.Time(inner));
+                    foreach (var (threads, ort) in orts) Add("onnxruntime", threads, Enumerable.Range(0, n).Select(_ => ort.Time()).ToArray());
                     if (torch is null) continue;
                     foreach (int threads in new[] { 1, 2 })
                     {
                         var t = torch.Time(r, n, threads, inner);
-                        if (t is not null) (peers.TryGetValue(threads, out var list) ? list : peers[threads] = []).AddRange(t.Value.Times);
+                        if (t is not null) Add("pytorch", threads, t.Value.Times);
                     }
                 }
+                foreach (var ort in orts.Values) ort.Dispose();
                 double flops = Flops(r);
                 var (med, min, max) = Stats(ours);
                 double gflops = flops / (med * 1e6);
                 string cfg = $"{r.B},{r.T},{r.I},{r.H},{r.L},{r.D}";
-                var best = peers.Count == 0 ? (Threads: 0, Stats: (double.NaN, double.NaN, double.NaN))
-                    : peers.Select(p => (Threads: p.Key, Stats: Stats(p.Value))).MinBy(p => p.Stats.Item1);
-                string peerName = peers.Count == 0 ? "pytorch (skipped)" : $"pytorch {best.Threads}t";
-                double ratio = best.Stats.Item1 / med;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {cfg} | {Ms(med)} ({Ms(min)}–{Ms(max)}) | {peerName} | {Ms(best.Stats.Item1)} ({Ms(best.Stats.Item2)}–{Ms(best.Stats.Item3)}) | {ratio:F2}× | {gflops:F1} | {100 * gflops / peak:F1}% |"));
-                rows.Add(new()
+                var families = peers.Count == 0 ? new[] { ("pytorch (skipped)", (double.NaN, double.NaN, double.NaN)) }
+                    : peers.Select(f =>
+                    {
+                        var best = f.Value.Select(p => (Threads: p.Key, Stats: Stats(p.Value))).MinBy(p => p.Stats.Item1);
+                        return ($"{f.Key} {best.Threads}t", best.Stats);
+                    }).ToArray();
+                foreach (var (peerName, peerStats) in families)
                 {
-                    ["mode"] = mode, ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
-                    ["ours_ms"] = med, ["ours_min_ms"] = min, ["ours_max_ms"] = max,
-                    ["peer"] = peerName, ["peer_ms"] = double.IsNaN(best.Stats.Item1) ? null : best.Stats.Item1,
-                    ["ratio"] = double.IsNaN(ratio) ? null : ratio, ["gflops"] = gflops, ["pct_peak"] = 100 * gflops / peak,
-                });
+                    double ratio = peerStats.Item1 / med;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {cfg} | {Ms(med)} ({Ms(min)}–{Ms(max)}) | {peerName} | {Ms(peerStats.Item1)} ({Ms(peerStats.Item2)}–{Ms(peerStats.Item3)}) | {ratio:F2}× | {gflops:F1} | {100 * gflops / peak:F1}% |"));
+                    rows.Add(new()
+                    {
+                        ["mode"] = mode, ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
+                        ["ours_ms"] = med, ["ours_min_ms"] = min, ["ours_max_ms"] = max,
+                        ["peer"] = peerName, ["peer_ms"] = double.IsNaN(peerStats.Item1) ? null : peerStats.Item1,
+                        ["ratio"] = double.IsNaN(ratio) ? null : ratio, ["gflops"] = gflops, ["pct_peak"] = 100 * gflops / peak,
+                    });
+                }
             }
         }
         if (jsonPath is not null)
@@ -132,6 +148,10 @@ internal static class Compare
         private readonly Request _r;
         private readonly Lstm<float> _lstm;
         private readonly Tensor<float> _x;       // [T, B, I]
+
+        public Lstm<float> Lstm => _lstm;
+
+        public Tensor<float> Input => _x;
         private readonly Tensor<float> _dY;      // [T, B, D·H]
         private readonly LstmStreamer<float>? _stream;
 
