@@ -13,6 +13,7 @@ namespace LstmSharp.Cli.Commands;
 public sealed class CliApp
 {
     private readonly Dictionary<Command, string[]> _examples = [];
+    private readonly Dictionary<Command, string> _details = [];
 
     private CliApp(CliConsole console)
     {
@@ -37,11 +38,21 @@ public sealed class CliApp
         return root.Parse(args).Invoke(invocation);
     }
 
-    /// <summary>Adds <paramref name="child"/> under <paramref name="parent"/>, with examples shown by its <c>--help</c>.</summary>
+    /// <summary>
+    /// Adds <paramref name="child"/> under <paramref name="parent"/>, with examples shown by its <c>--help</c>. A
+    /// description of several lines keeps its first as the summary listed by the parent; the rest is shown as
+    /// "Details" by the command's own <c>--help</c>.
+    /// </summary>
     public Command Add(Command parent, Command child, params string[] examples)
     {
         parent.Subcommands.Add(child);
         _examples[child] = examples;
+        if (child.Description is { } description && description.Contains('\n', StringComparison.Ordinal))
+        {
+            int cut = description.IndexOf('\n', StringComparison.Ordinal);
+            child.Description = description[..cut];
+            _details[child] = description[(cut + 1)..];
+        }
         return child;
     }
 
@@ -80,7 +91,7 @@ public sealed class CliApp
     private RootCommand BuildRoot()
     {
         var root = new RootCommand(
-            "lstm: train, evaluate, inspect and use LSTM models built with LstmSharp (a from-scratch C# LSTM with PyTorch semantics).\n" +
+            "lstm: train, evaluate, inspect and use LSTM models built with LstmSharp (a from-scratch C# LSTM with PyTorch semantics). " +
             "With no data given, 'lstm train forecast' trains a forecaster on the built-in airline passengers series.");
         root.Options.Add(Verbose);
         var train = Add(root, new Command("train", "Train a model: a time-series forecaster, a character-level language model, or a sequence classifier."),
@@ -101,20 +112,26 @@ public sealed class CliApp
             if (help.Action is HelpAction action)
             {
                 action.MaxWidth = 110;
-                help.Action = new ExamplesHelpAction(action, _examples);
+                help.Action = new ExamplesHelpAction(action, _details, _examples);
             }
         return root;
     }
 
-    /// <summary>The standard help, then the command's examples.</summary>
-    private sealed class ExamplesHelpAction(HelpAction help, Dictionary<Command, string[]> examples) : SynchronousCommandLineAction
+    /// <summary>The standard help, then the command's details and examples.</summary>
+    private sealed class ExamplesHelpAction(HelpAction help, Dictionary<Command, string> details, Dictionary<Command, string[]> examples) : SynchronousCommandLineAction
     {
         public override int Invoke(ParseResult parseResult)
         {
             int code = help.Invoke(parseResult);
+            var output = parseResult.InvocationConfiguration.Output;
+            if (details.TryGetValue(parseResult.CommandResult.Command, out var text))
+            {
+                output.WriteLine("Details:");
+                foreach (var line in text.Split('\n')) output.WriteLine("  " + line);
+                output.WriteLine();
+            }
             if (examples.TryGetValue(parseResult.CommandResult.Command, out var lines) && lines.Length > 0)
             {
-                var output = parseResult.InvocationConfiguration.Output;
                 output.WriteLine("Examples:");
                 foreach (var line in lines) output.WriteLine("  " + line);
                 output.WriteLine();

@@ -81,6 +81,15 @@ public sealed record SeasonalResidualForecaster(int Window, int Horizon, int Sea
         return ([.. inputs], [.. targets]);
     }
 
+    /// <summary>The model input [W·I] for a forecast from <paramref name="origin"/> (values from index origin on are not read).</summary>
+    public float[] InputWindow(IReadOnlyList<double> series, int origin)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (origin < Season + Window || origin > series.Count)
+            throw new CliException($"a window before value {origin + 1} needs season + window = {Season + Window} values before it.");
+        return Input(ScaledResiduals(Transform(series.Take(origin).ToList(), Log)), origin);
+    }
+
     /// <summary>
     /// Forecasts <paramref name="count"/> values after the first <paramref name="origin"/> of <paramref name="series"/>
     /// (later values are not read): <paramref name="predict"/> maps a window [W·I] to the next horizon standardized

@@ -23,6 +23,7 @@ public sealed class CliConsole
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
         });
+        if (!interactive) Ansi.Profile.Width = 160;                           // tables are not wrapped to 80 columns in logs
     }
 
     /// <summary>Standard output.</summary>

@@ -95,7 +95,7 @@ public static class Plots
             for (int c = 0; c < n; c++) share[r, c] = counts[r, c] / total;
         }
         var map = plot.Add.Heatmap(share);                                      // row 0 is drawn at the top, at y = n - 1
-        map.Colormap = new ScottPlot.Colormaps.Blues();
+        map.Colormap = new ScottPlot.Colormaps.Custom([Colors.White, new Color(198, 219, 239), new Color(107, 174, 214), new Color(33, 113, 181), new Color(8, 48, 107)], true);
         if (n <= 30)
             for (int r = 0; r < n; r++)
                 for (int c = 0; c < n; c++)
@@ -111,6 +111,7 @@ public static class Plots
             [.. Enumerable.Range(0, n).Select(r => (double)(n - 1 - r))], [.. classes]);
         plot.Axes.Bottom.TickLabelStyle.Rotation = n > 6 ? -45 : 0;
         plot.Axes.Bottom.TickLabelStyle.Alignment = n > 6 ? Alignment.MiddleRight : Alignment.UpperCenter;
+        if (n > 6) plot.Axes.Bottom.MinimumSize = 30 + 7 * classes.Max(c => c.Length);
         plot.Add.ColorBar(map).Label = "share of the true class";
         plot.Title(title);
         plot.XLabel("predicted");
@@ -119,7 +120,8 @@ public static class Plots
     }
 
     /// <summary>A heatmap of <paramref name="values"/> [T, units]: time along x, unit along y (unit 0 at the bottom).</summary>
-    public static void Heatmap(float[] values, int steps, int units, string title, string path, double? min = null, double? max = null)
+    public static void Heatmap(float[] values, int steps, int units, string title, string path, double? min = null, double? max = null,
+        IReadOnlyList<string>? stepLabels = null)
     {
         ArgumentNullException.ThrowIfNull(values);
         var grid = new double[units, steps];
@@ -131,6 +133,19 @@ public static class Plots
         map.Colormap = new ScottPlot.Colormaps.Viridis();
         if (min is { } lo && max is { } hi) map.ManualRange = new ScottPlot.Range(lo, hi);
         plot.Add.ColorBar(map);
+        if (stepLabels is not null && stepLabels.Count == steps && steps <= 80)
+        {
+            bool wide = stepLabels.Any(l => l.Length > 2);
+            int every = Math.Max(1, wide ? (steps + 11) / 12 : steps / 40);
+            var ticks = Enumerable.Range(0, steps).Where(t => t % every == 0).ToArray();
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks.Select(t => (double)t)], [.. ticks.Select(t => stepLabels[t])]);
+            if (wide)
+            {
+                plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+                plot.Axes.Bottom.MinimumSize = 30 + 7 * stepLabels.Max(l => l.Length);
+            }
+        }
         plot.Title(title);
         plot.XLabel("step");
         plot.YLabel("unit");

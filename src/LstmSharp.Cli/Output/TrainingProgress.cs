@@ -79,9 +79,9 @@ public sealed class TrainingProgress : ITrainingObserver
         _lastLine = _clock.Elapsed;
         string line = string.Create(CultureInfo.InvariantCulture,
             $"epoch {report.Epoch,3}/{_epochs}  train loss {report.TrainLoss:F4}") +
-            (report.TrainAccuracy is { } ta ? string.Create(CultureInfo.InvariantCulture, $" (acc {ta:P1})") : "") +
+            (report.TrainAccuracy is { } ta ? string.Create(CultureInfo.InvariantCulture, $" (acc {ta * 100:F1}%)") : "") +
             (report.ValidationLoss is { } vl ? string.Create(CultureInfo.InvariantCulture, $"  val loss {vl:F4}") : "") +
-            (report.ValidationAccuracy is { } va ? string.Create(CultureInfo.InvariantCulture, $" (acc {va:P1})") : "") +
+            (report.ValidationAccuracy is { } va ? string.Create(CultureInfo.InvariantCulture, $" (acc {va * 100:F1}%)") : "") +
             string.Create(CultureInfo.InvariantCulture, $"  {report.SamplesPerSecond:F0} samples/s  {report.Seconds:F1} s") +
             (report.IsBest ? "  best" : "");
         _console.Line(line);
