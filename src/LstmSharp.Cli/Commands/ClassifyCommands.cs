@@ -116,7 +116,7 @@ public static class ClassifyCommands
     {
         console.Line(string.Create(CultureInfo.InvariantCulture, $"Test: accuracy {accuracy * 100:F2}% of {count} sequences, loss {loss:F4} (cross-entropy)."));
         if (classes.Count > 12) return;
-        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle("confusion matrix (rows: true class, columns: predicted)") };
+        var table = new Table { Border = TableBorder.Rounded, Title = new TableTitle("confusion matrix (rows: true, columns: predicted)") };
         table.AddColumn("true \\ predicted");
         foreach (var c in classes) table.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
         table.AddColumn(new TableColumn("recall").RightAligned());

@@ -35,7 +35,9 @@ public sealed class CliApp
         var app = new CliApp(console);
         var root = app.BuildRoot();
         var invocation = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
-        return root.Parse(args).Invoke(invocation);
+        var parsed = root.Parse(args);
+        if (parsed.Action is ParseErrorAction parseError) parseError.ShowHelp = false;    // the error alone; --help shows the rest
+        return parsed.Invoke(invocation);
     }
 
     /// <summary>

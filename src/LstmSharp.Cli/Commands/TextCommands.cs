@@ -148,6 +148,8 @@ public static class TextCommands
             var bundle = ModelBundle.Load(r.GetValue(model)!, "text");
             var vocabulary = new Vocabulary(bundle.Sidecar.Text!.Vocabulary);
             string text = r.GetValue(prompt)!;
+            if (text.Length == 0) throw new CliException("--prompt: expected at least one character to start from.");
+            vocabulary.Encode(text, PromptPosition);                                // check every character before printing any
             app.Console.Out.Write(text);
             Sample(bundle.Model, vocabulary, text, n, t, k, r.GetValue(seed), s => { app.Console.Out.Write(s); app.Console.Out.Flush(); });
             app.Console.Out.WriteLine();
@@ -155,6 +157,9 @@ public static class TextCommands
         });
         return command;
     }
+
+    /// <summary>Where a prompt character is, for errors.</summary>
+    public static string PromptPosition(int line, int column) => line > 1 ? $"--prompt: line {line}, position {column}" : $"--prompt: position {column}";
 
     /// <summary>
     /// Feeds <paramref name="prompt"/> and samples <paramref name="length"/> characters, reporting each to
@@ -165,7 +170,7 @@ public static class TextCommands
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         if (prompt.Length == 0) throw new CliException("--prompt: expected at least one character to start from.");
-        var ids = vocabulary.Encode(prompt, (line, column) => line > 1 ? $"--prompt: line {line}, position {column}" : $"--prompt: position {column}");
+        var ids = vocabulary.Encode(prompt, PromptPosition);
         var sampler = new CharSampler(model);
         foreach (int id in ids) sampler.Feed(id);
         var rng = new Rng(seed);

@@ -150,7 +150,7 @@ public static class UseCommands
                     string text = r.GetValue(prompt) ?? throw new CliException("--prompt: give the text whose next character to predict.");
                     if (text.Length == 0) throw new CliException("--prompt: expected at least one character.");
                     var sampler = new CharSampler(bundle.Model);
-                    foreach (int id in vocabulary.Encode(text, (line, column) => $"--prompt: line {line}, position {column}")) sampler.Feed(id);
+                    foreach (int id in vocabulary.Encode(text, TextCommands.PromptPosition)) sampler.Feed(id);
                     var logits = sampler.Logits.ToArray();
                     double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
                     console.Line($"Most likely characters after the prompt:");

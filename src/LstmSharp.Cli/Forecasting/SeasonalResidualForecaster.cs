@@ -35,7 +35,7 @@ public sealed record SeasonalResidualForecaster(int Window, int Horizon, int Sea
         if (trainCount < needed)
             throw new CliException(
                 $"the series is too short: its training part has {trainCount} values, but one sample needs season + window + horizon = {season} + {window} + {horizon} = {needed}" +
-                $" (the series has {series.Count} values, the last of which are held out for testing).");
+                $" (the series has {series.Count} values, the last {series.Count - trainCount} of which are held out for testing).");
         var z = Transform(series, log);
         var d = Enumerable.Range(season, trainCount - season).Select(t => z[t] - z[t - season]).ToArray();
         return new SeasonalResidualForecaster(window, horizon, season, log, StandardScaler.Fit(d));
