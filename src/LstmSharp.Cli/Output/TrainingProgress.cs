@@ -75,6 +75,8 @@ public sealed class TrainingProgress : ITrainingObserver
     public void OnEpochEnd(EpochReport report)
     {
         _lastEpoch = report;
+        if (_task is not null)
+            _task.Description = Describe(report.Epoch, report.TrainLoss, report.SamplesPerSecond, Eta((long)report.Epoch * _batchesPerEpoch));
         if (report.Epoch % _every != 0 && report.Epoch != _epochs && report.Epoch != 1) return;
         _lastLine = _clock.Elapsed;
         string line = string.Create(CultureInfo.InvariantCulture,
