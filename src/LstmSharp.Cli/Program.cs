@@ -1,46 +1,14 @@
-using System.Globalization;
-using LstmSharp.Layers;
-using LstmSharp.Tensors;
+using LstmSharp.Cli.Commands;
+using LstmSharp.Cli.Output;
 
-// The `lstm` tool. Until the CLI issue lands it has one job, `demo`: a small LSTM run forward and backward,
-// with its shapes, a few gate activations and a finite-difference check of one gradient.
-string command = args.Length > 0 ? args[0] : "demo";
-if (command is "-h" or "--help" or "help")
+// The `lstm` tool: see `lstm --help`. Ctrl+C asks a running training to stop: it saves a checkpoint and exits;
+// a second Ctrl+C ends the process at once.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
 {
-    Console.WriteLine("usage: lstm [demo]");
-    Console.WriteLine("  demo   run a 2-layer bidirectional LSTM forward and backward and check a gradient");
-    return 0;
-}
-if (command != "demo")
-{
-    Console.Error.WriteLine($"lstm: unknown command '{command}'. Try 'lstm --help'.");
-    return 2;
-}
-
-var options = new LstmOptions { InputSize = 3, HiddenSize = 8, NumLayers = 2, Bidirectional = true, BatchFirst = true };
-var lstm = new Lstm<double>(options, seed: 42) { Training = false };
-var rng = new Rng(1);
-var x = Tensor<double>.Zeros(4, 10, 3); // [B, T, I]
-rng.FillNormal<double>(x.Data);
-int[] lengths = [10, 7, 5, 2];
-var r = lstm.Forward(x, lengths: lengths);
-Console.WriteLine($"LSTM {options}");
-Console.WriteLine($"parameters: {lstm.ParameterCount} in {lstm.Parameters.Count} tensors ({string.Join(", ", lstm.Parameters.Select(p => p.ToString()))})");
-Console.WriteLine($"input {x.ShapeString}, lengths [{string.Join(", ", lengths)}] -> output {r.Output.ShapeString}, h_n {r.HN.ShapeString}, c_n {r.CN.ShapeString}");
-
-// Loss = sum(output): its gradient is all ones.
-var ones = Tensor<double>.Full(1.0, [.. r.Output.Shape]);
-var g = lstm.Backward(r.Cache, ones);
-var w = lstm.GetParameter("weight_hh_l0");
-double analytic = w.Grad.Data[5];
-const double eps = 1e-6;
-double Loss() => lstm.Forward(x, lengths: lengths).Output.Data.Sum();
-double saved = w.Value.Data[5];
-w.Value.Data[5] = saved + eps; double up = Loss();
-w.Value.Data[5] = saved - eps; double down = Loss();
-w.Value.Data[5] = saved;
-double numeric = (up - down) / (2 * eps);
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"d sum(output) / d weight_hh_l0[5]: backward {analytic:G10}, finite difference {numeric:G10}, |diff| {Math.Abs(analytic - numeric):E2}"));
-Console.WriteLine($"d input {g.Input.ShapeString}; padded steps get zero gradient: {g.Input[3, 9, 0] == 0 && g.Input[3, 2, 1] == 0}");
-return Math.Abs(analytic - numeric) < 1e-6 ? 0 : 1;
+    if (cancel.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancel.Cancel();
+};
+var console = new CliConsole(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, cancel.Token);
+return CliApp.Run(args, console);

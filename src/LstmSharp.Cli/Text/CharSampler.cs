@@ -1,0 +1,77 @@
+using LstmSharp.Models;
+using LstmSharp.Tensors;
+
+namespace LstmSharp.Cli.Text;
+
+/// <summary>
+/// Streams a character-level language model one step at a time: each step is a <see cref="SequenceModel{T}.Forward"/>
+/// on a batch of one sequence of one token, carrying h and c from the previous step.
+/// </summary>
+public sealed class CharSampler
+{
+    private readonly SequenceModel<float> _model;
+    private Tensor<float>? _h, _c;                                               // [L, 1, P], [L, 1, H]
+    private float[]? _logits;                                                    // [V], after the last token fed
+
+    /// <summary>A sampler of <paramref name="model"/> (a language model), from the zero state.</summary>
+    public CharSampler(SequenceModel<float> model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Config.Kind != ModelKind.LanguageModel)
+            throw new ArgumentException($"model: expected a language model, got a {model.Config.Kind} model.", nameof(model));
+        _model = model;
+        _model.Training = false;
+    }
+
+    /// <summary>The logits [V] of the next token, after the last one fed (null before any).</summary>
+    public ReadOnlySpan<float> Logits => _logits;
+
+    /// <summary>Feeds one token, updating the state and the next token's logits.</summary>
+    public void Feed(int token)
+    {
+        var batch = new SequenceBatch<float>([1], 1, tokens: [token]);
+        var output = _model.Forward(batch, _h, _c);                              // output [1, 1, V]
+        (_h, _c) = (output.HN, output.CN);
+        _logits = output.Output.Data;
+    }
+
+    /// <summary>
+    /// Draws the next token from the current logits: argmax when <paramref name="temperature"/> is 0, else from
+    /// softmax(logits / temperature), restricted to the <paramref name="topK"/> most likely when positive.
+    /// </summary>
+    public int Sample(double temperature, int topK, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (_logits is null) throw new InvalidOperationException("Sample: feed at least one token first.");
+        return Sample(_logits, temperature, topK, rng);
+    }
+
+    /// <summary>Draws an index from <paramref name="logits"/> [V] (see <see cref="Sample(double, int, Rng)"/>).</summary>
+    public static int Sample(ReadOnlySpan<float> logits, double temperature, int topK, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        int v = logits.Length;
+        if (temperature <= 0)
+        {
+            int best = 0;
+            for (int k = 1; k < v; k++) if (logits[k] > logits[best]) best = k;
+            return best;
+        }
+        var order = Enumerable.Range(0, v).ToArray();
+        var values = logits.ToArray();
+        if (topK > 0 && topK < v)
+        {
+            Array.Sort(values.Select(x => -x).ToArray(), order);                 // most likely first
+            order = order[..topK];
+        }
+        double max = order.Max(k => values[k]);
+        var weights = order.Select(k => Math.Exp((values[k] - max) / temperature)).ToArray();
+        double u = rng.NextDouble() * weights.Sum();
+        for (int k = 0; k < order.Length; k++)
+        {
+            u -= weights[k];
+            if (u < 0) return order[k];
+        }
+        return order[^1];
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using LstmSharp.Cli.Output;
+using LstmSharp.Models;
+using LstmSharp.Optimizers;
+using LstmSharp.Training;
+
+namespace LstmSharp.Cli.Training;
+
+/// <summary>What a training run did.</summary>
+/// <param name="Result">The trainer's result.</param>
+/// <param name="Trainer">The trainer (its model holds the final weights).</param>
+/// <param name="TrainSeconds">Wall time of this invocation's training.</param>
+/// <param name="SamplesPerSecond">Mean training throughput over the epochs.</param>
+public sealed record TrainingOutcome(TrainingResult Result, Trainer<float> Trainer, double TrainSeconds, double SamplesPerSecond)
+{
+    /// <summary>Whether Ctrl+C stopped it (a checkpoint was saved).</summary>
+    public bool Interrupted => Result.Reason == StopReason.Cancelled;
+
+    /// <summary>The best validation loss, or null without validation.</summary>
+    public double? BestValidationLoss => Result.History.Any(r => r.ValidationLoss is not null)
+        ? Result.History.Where(r => r.ValidationLoss is not null).Min(r => r.ValidationLoss!.Value) : null;
+}
+
+/// <summary>
+/// Runs the library's <see cref="Trainer{T}"/> for a CLI command: builds the optimizer, resumes from the run's
+/// checkpoint with <c>--resume</c>, shows progress, stops cleanly on Ctrl+C (the trainer writes a checkpoint), and
+/// honours <c>--max-minutes</c>.
+/// </summary>
+public static class TrainingSession
+{
+    /// <summary>The optimizer named by <c>--optimizer</c>.</summary>
+    public static Optimizer<float> CreateOptimizer(string name, SequenceModel<float> model, double learningRate) => name switch
+    {
+        "adam" => new Adam<float>(model.Parameters, learningRate),
+        "adamw" => new AdamW<float>(model.Parameters, learningRate),
+        "sgd" => new Sgd<float>(model.Parameters, learningRate, momentum: 0.9),
+        "rmsprop" => new RmsProp<float>(model.Parameters, learningRate),
+        _ => throw new CliException($"--optimizer: expected adam, adamw, sgd or rmsprop, got '{name}'."),
+    };
+
+    /// <summary>Trains <paramref name="model"/>; <paramref name="customize"/> adjusts the trainer's options (e.g. truncated BPTT).</summary>
+    public static TrainingOutcome Run(CliConsole console, TrainSettings settings, SequenceModel<float> model,
+        SequenceDataset<float> train, SequenceDataset<float>? validation, Func<TrainerOptions, TrainerOptions>? customize = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (train.Count == 0) throw new CliException("no training sequences: the data is too small for these settings.");
+        Directory.CreateDirectory(settings.Out);
+        var options = new TrainerOptions
+        {
+            Epochs = settings.Epochs,
+            BatchSize = settings.Batch,
+            Seed = settings.Seed,
+            ClipNorm = settings.Clip > 0 ? settings.Clip : null,
+            CheckpointPath = settings.CheckpointPath,
+            MaxDuration = settings.MaxMinutes is { } m ? TimeSpan.FromMinutes(m) : null,
+        };
+        options = customize?.Invoke(options) ?? options;
+        var trainer = new Trainer<float>(model, CreateOptimizer(settings.Optimizer, model, settings.LearningRate), options);
+        if (settings.Resume)
+        {
+            if (!File.Exists(settings.CheckpointPath))
+                throw new CliException($"--resume: no checkpoint at {settings.CheckpointPath}; run without --resume first (with the same --out).");
+            try
+            {
+                trainer.LoadCheckpoint(settings.CheckpointPath);
+            }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException)
+            {
+                throw new CliException($"--resume: {e.Message} Use the options of the run that wrote it.");
+            }
+            console.Line(string.Create(CultureInfo.InvariantCulture,
+                $"Resuming from {settings.CheckpointPath}: {trainer.Epoch} of {settings.Epochs} epochs done, step {trainer.Step}."));
+        }
+        int batches = (train.Count + settings.Batch - 1) / settings.Batch;
+        // One optimizer step per batch (no truncated BPTT here), so the steps taken are the batches done.
+        var progress = new TrainingProgress(console, settings.Epochs, batches, Math.Min(trainer.Step, (long)settings.Epochs * batches));
+        trainer.Observers.Add(progress);
+        int epochsBefore = trainer.Epoch;
+        var clock = Stopwatch.StartNew();
+        var result = progress.Run(() => trainer.Fit(train, validation, console.Cancellation));
+        double seconds = clock.Elapsed.TotalSeconds;
+        var ran = result.History.Skip(epochsBefore).ToList();
+        double samplesPerSecond = ran.Count > 0 ? ran.Average(r => r.SamplesPerSecond) : 0;
+        switch (result.Reason)
+        {
+            case StopReason.Cancelled:
+                console.Line($"Interrupted: checkpoint saved to {settings.CheckpointPath}. Run the same command with --resume to continue.");
+                break;
+            case StopReason.TimeLimit:
+                console.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"Stopped after --max-minutes {settings.MaxMinutes} ({trainer.Epoch} epochs done); checkpoint saved to {settings.CheckpointPath}."));
+                break;
+            case StopReason.EarlyStopped:
+                console.Line($"Stopped early at epoch {trainer.Epoch}; keeping the weights of epoch {result.BestEpoch}.");
+                break;
+        }
+        return new TrainingOutcome(result, trainer, seconds, samplesPerSecond);
+    }
+}

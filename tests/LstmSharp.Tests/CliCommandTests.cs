@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Text.Json;
+using LstmSharp.Cli;
+using LstmSharp.Cli.Commands;
+using LstmSharp.Cli.Output;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>The <c>lstm</c> commands run in-process on tiny data: exit codes, files left, metrics, errors.</summary>
+public sealed class CliCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lstmsharp-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string P(string name) => Path.Combine(_dir, name);
+
+    internal static (int Code, string Out, string Err) Run(params string[] args) => RunWith(default, args);
+
+    internal static (int Code, string Out, string Err) RunWith(CancellationToken cancellation, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, new CliConsole(output, error, interactive: false, cancellation));
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static JsonElement Json(string path) => JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+
+    /// <summary>A seasonal, trending series: 60 values, season 6.</summary>
+    private string SeriesCsv()
+    {
+        string path = P("series.csv");
+        var lines = new List<string> { "t,value" };
+        for (int i = 0; i < 60; i++)
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"p{i},{20 + i * 0.5 + 5 * Math.Sin(2 * Math.PI * i / 6):F3}"));
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    private static readonly string[] Tiny = ["--hidden", "4", "--epochs", "2", "--batch", "8"];
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("train forecast")]
+    [InlineData("train text")]
+    [InlineData("train classify")]
+    [InlineData("generate")]
+    [InlineData("predict")]
+    [InlineData("evaluate")]
+    [InlineData("info")]
+    [InlineData("inspect")]
+    [InlineData("demo")]
+    public void EveryCommandHasHelpWithExamples(string command)
+    {
+        var (code, output, _) = Run([.. command.Split(' '), "--help"]);
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", output);
+        Assert.Contains("Examples:", output);
+        Assert.Contains("  lstm " + command.Split(' ')[0], output);
+    }
+
+    [Fact]
+    public void TheDemoRuns()
+    {
+        var (code, output, _) = Run("demo");
+        Assert.Equal(0, code);
+        Assert.Contains("finite difference", output);
+    }
+
+    [Fact]
+    public void ForecastTrainsOnACsvAndTheModelIsUsable()
+    {
+        string csv = SeriesCsv(), run = P("fc"), metrics = P("fc.json");
+        var (code, output, error) = Run(["train", "forecast", "--csv", csv, "--column", "value", "--date-column", "t", "--season", "6", "--window", "6",
+            "--horizon", "3", "--test", "6", "--out", run, "--metrics-json", metrics, .. Tiny]);
+        Assert.True(code == 0, error);
+        Assert.Contains("seasonal naive (s = 6)", output);
+        Assert.Contains("last value", output);
+        foreach (var f in new[] { "model.safetensors", "model.json", "checkpoint.safetensors", "loss.png", "forecast.png" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
+        var m = Json(metrics);
+        foreach (var key in new[] { "task", "epochs", "train_seconds", "samples_per_second", "best_val_loss", "test_loss", "test_rmse", "test_mae", "baseline_rmse", "baseline_mae" })
+            Assert.True(m.TryGetProperty(key, out _), key);
+        Assert.Equal("forecast", m.GetProperty("task").GetString());
+        Assert.Equal(2, m.GetProperty("epochs").GetInt32());
+        var sidecar = Json(Path.Combine(run, "model.json"));
+        Assert.Equal(6, sidecar.GetProperty("forecast").GetProperty("season").GetInt32());
+
+        var info = Run("info", "--model", run);
+        Assert.Equal(0, info.Code);
+        Assert.Contains("lstm.weight_ih_l0", info.Out);
+        Assert.Contains("total", info.Out);
+        var predict = Run("predict", "--model", run, "--steps", "4", "--output", P("next.csv"));
+        Assert.Equal(0, predict.Code);
+        Assert.Equal(5, File.ReadAllLines(P("next.csv")).Length);
+        var evaluate = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--out", P("eval"));
+        Assert.Equal(0, evaluate.Code);
+        Assert.True(File.Exists(P("eval/forecast.png")));
+        var inspect = Run("inspect", "--model", run, "--input", csv, "--out", P("gates"));
+        Assert.True(inspect.Code == 0, inspect.Err);
+        var gates = File.ReadAllLines(P("gates/gates.csv"));
+        Assert.Equal("layer,direction,step,unit,i,f,g,o,c,h", gates[0]);
+        Assert.Equal(1 + 6 * 4, gates.Length);                                 // W steps x H units
+        foreach (var g in new[] { "i", "f", "g", "o", "c", "h" }) Assert.True(File.Exists(P($"gates/gate-{g}-l0.png")), g);
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameForecast()
+    {
+        string csv = SeriesCsv();
+        string[] args = ["train", "forecast", "--csv", csv, "--column", "value", "--season", "6", "--window", "6", "--horizon", "3", "--test", "6", .. Tiny];
+        Assert.Equal(0, Run([.. args, "--out", P("a"), "--metrics-json", P("a.json")]).Code);
+        Assert.Equal(0, Run([.. args, "--out", P("b"), "--metrics-json", P("b.json")]).Code);
+        Assert.Equal(Json(P("a.json")).GetProperty("test_rmse").GetDouble(), Json(P("b.json")).GetProperty("test_rmse").GetDouble());
+    }
+
+    [Fact]
+    public void TextTrainsGeneratesAndIsInspected()
+    {
+        string text = P("t.txt"), run = P("txt"), metrics = P("txt.json");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("to be or not to be, that is the question.\n", 8)));
+        var (code, output, error) = Run(["train", "text", "--file", text, "--seq-len", "16", "--embedding", "4", "--layers", "1", "--out", run, "--metrics-json", metrics, .. Tiny]);
+        Assert.True(code == 0, error);
+        Assert.Contains("nats/char", output);
+        var m = Json(metrics);
+        foreach (var key in new[] { "task", "epochs", "train_seconds", "samples_per_second", "best_val_loss", "test_loss", "val_loss_nats_per_char" })
+            Assert.True(m.TryGetProperty(key, out _), key);
+        Assert.True(m.GetProperty("val_loss_nats_per_char").GetDouble() > 0);
+        var vocabulary = Json(Path.Combine(run, "model.json")).GetProperty("text").GetProperty("vocabulary");
+        Assert.Equal(16, vocabulary.GetArrayLength());                          // the distinct characters "\n ,.abehinoqrstu"
+
+        var a = Run("generate", "--model", run, "--prompt", "to be", "--length", "30", "--seed", "5");
+        var b = Run("generate", "--model", run, "--prompt", "to be", "--length", "30", "--seed", "5");
+        Assert.Equal(0, a.Code);
+        Assert.Equal(a.Out, b.Out);
+        Assert.StartsWith("to be", a.Out);
+        Assert.Equal("to be".Length + 30, a.Out.TrimEnd('\n', '\r').Length);
+        Assert.Equal(0, Run("generate", "--model", run, "--prompt", "to", "--temperature", "0", "--top-k", "3").Code);
+        Assert.Equal(0, Run("predict", "--model", run, "--prompt", "to b").Code);
+        Assert.Equal(0, Run("evaluate", "--model", run, "--file", text).Code);
+        var inspect = Run("inspect", "--model", run, "--input", "not to be", "--out", P("tg"));
+        Assert.True(inspect.Code == 0, inspect.Err);
+        Assert.Equal(1 + 9 * 4, File.ReadAllLines(P("tg/gates.csv")).Length);
+    }
+
+    [Fact]
+    public void ClassifyTrainsOnIdxFilesAndOnACsv()
+    {
+        string idx = P("idx");
+        Directory.CreateDirectory(idx);
+        CliDataTests.WriteMnist(idx, train: 30, test: 9, rows: 5, columns: 4, gzipTrain: true);
+        string run = P("cls"), metrics = P("cls.json");
+        var (code, output, error) = Run(["train", "classify", "--idx", idx, "--out", run, "--metrics-json", metrics, .. Tiny]);
+        Assert.True(code == 0, error);
+        Assert.Contains("Test: accuracy", output);
+        Assert.True(File.Exists(Path.Combine(run, "confusion.png")));
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+        var m = Json(metrics);
+        foreach (var key in new[] { "task", "epochs", "train_seconds", "samples_per_second", "best_val_loss", "test_loss", "test_accuracy" })
+            Assert.True(m.TryGetProperty(key, out _), key);
+        Assert.InRange(m.GetProperty("test_accuracy").GetDouble(), 0, 1);
+        Assert.Equal(0, Run("evaluate", "--model", run, "--idx", idx).Code);
+        Assert.Equal(0, Run("predict", "--model", run, "--idx", idx, "--limit", "3").Code);
+        Assert.Equal(0, Run("inspect", "--model", run, "--input", idx, "--row", "2", "--out", P("ig")).Code);
+
+        string csv = P("seq.csv");
+        var lines = new List<string> { "a0,a1,b0,b1,c0,c1,kind" };
+        for (int i = 0; i < 40; i++)
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{i % 2},{i % 3},{i % 5 * 0.1},1,0,{i % 7},{(i % 2 == 0 ? "even" : "odd")}"));
+        File.WriteAllLines(csv, lines);
+        var fromCsv = Run(["train", "classify", "--csv", csv, "--label", "kind", "--features", "2", "--out", P("cc"), .. Tiny]);
+        Assert.True(fromCsv.Code == 0, fromCsv.Err);
+        Assert.Contains("3 steps x 2 features, 2 classes", fromCsv.Out);
+        var sidecar = Json(P("cc/model.json")).GetProperty("classify");
+        Assert.Equal(["even", "odd"], sidecar.GetProperty("classes").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0, Run("evaluate", "--model", P("cc"), "--csv", csv).Code);
+    }
+
+    [Fact]
+    public void CtrlCSavesACheckpointAndResumeFinishes()
+    {
+        string csv = SeriesCsv(), run = P("resume");
+        string[] args = ["train", "forecast", "--csv", csv, "--column", "value", "--season", "6", "--window", "6", "--horizon", "3", "--test", "6", "--out", run, .. Tiny];
+        var (code, output, _) = RunWith(new CancellationToken(canceled: true), args);
+        Assert.Equal(ExitCodes.Interrupted, code);
+        Assert.Contains("--resume", output);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+        Assert.False(File.Exists(Path.Combine(run, "model.safetensors")));
+        var resumed = Run([.. args, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Contains("Resuming from", resumed.Out);
+        Assert.True(File.Exists(Path.Combine(run, "model.safetensors")));
+    }
+
+    [Fact]
+    public void BadInputIsOneLineAndANonZeroExit()
+    {
+        string ragged = P("ragged.csv"), words = P("words.csv"), empty = P("empty.txt"), shortCsv = P("short.csv");
+        File.WriteAllText(ragged, "t,value\n1,2\n2,3,4\n");
+        File.WriteAllText(words, "t,value\n1,2\n2,lots\n");
+        File.WriteAllText(empty, "");
+        File.WriteAllLines(shortCsv, new[] { "value" }.Concat(Enumerable.Range(1, 20).Select(i => i.ToString(CultureInfo.InvariantCulture))));
+        (string[] Args, string Message)[] cases =
+        [
+            (["train", "forecast", "--csv", P("nope.csv"), "--column", "value"], "nope.csv: file not found."),
+            (["train", "forecast", "--csv", ragged, "--column", "value"], "ragged.csv line 3: expected 2 fields as in the header, got 3."),
+            (["train", "forecast", "--csv", words, "--column", "value"], "words.csv line 3, column 'value' (2): 'lots' is not a finite number."),
+            (["train", "forecast", "--csv", shortCsv, "--column", "value", "--window", "12", "--horizon", "6"], "the series is too short"),
+            (["train", "text", "--file", empty], "empty.txt: the text is empty."),
+            (["train", "classify", "--idx", P("no-such-dir")], "no-such-dir: directory not found."),
+            (["generate", "--model", P("nothing"), "--prompt", "a"], "file not found"),
+            (["train", "forecast", "--epochs", "0"], "--epochs: expected at least 1, got 0."),
+        ];
+        foreach (var (args, message) in cases)
+        {
+            var (code, output, error) = Run(args);
+            Assert.True(code != 0, string.Join(' ', args));
+            Assert.Contains(message, error);
+            Assert.StartsWith("lstm: error: ", error);
+            Assert.Single(error.TrimEnd().Split('\n'));                           // no stack trace
+        }
+        var verbose = Run("train", "forecast", "--csv", words, "--column", "value", "--verbose");
+        Assert.Equal(ExitCodes.BadInput, verbose.Code);
+        Assert.Contains("   at ", verbose.Err);                                   // the stack trace, asked for
+    }
+
+    [Fact]
+    public void APromptOutsideTheVocabularyOrAMismatchedModelIsRefused()
+    {
+        string text = P("t.txt"), run = P("lm");
+        File.WriteAllText(text, "abcabcabcabcabcabcabcabcabcabc\n");
+        Assert.Equal(0, Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", run, .. Tiny]).Code);
+        var prompt = Run("generate", "--model", run, "--prompt", "abz");
+        Assert.Equal(ExitCodes.BadInput, prompt.Code);
+        Assert.Equal("", prompt.Out);                                           // nothing printed before the check
+        Assert.Contains("--prompt: position 3: character 'z' (U+007A) is not in the model's vocabulary of 4 characters.", prompt.Err);
+
+        string sidecar = Path.Combine(run, "model.json");
+        File.WriteAllText(sidecar, File.ReadAllText(sidecar).Replace("\"hidden_size\": \"4\"", "\"hidden_size\": \"8\"", StringComparison.Ordinal));
+        var mismatch = Run("info", "--model", run);
+        Assert.Equal(ExitCodes.BadInput, mismatch.Code);
+        Assert.Contains("does not match", mismatch.Err);
+        Assert.Contains("hidden_size: 4 in the model vs 8 in the sidecar", mismatch.Err);
+
+        var resume = Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", run, "--resume", "--hidden", "6", "--epochs", "3"]);
+        Assert.Equal(ExitCodes.BadInput, resume.Code);
+        Assert.Contains("hidden_size: 4 vs 6", resume.Err);                     // checkpoint vs this run
+    }
+}

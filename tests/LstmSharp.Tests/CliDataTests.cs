@@ -1,0 +1,236 @@
+using System.Text.Json;
+using LstmSharp.Cli;
+using LstmSharp.Cli.Data;
+using LstmSharp.Cli.Forecasting;
+using LstmSharp.Cli.Output;
+using LstmSharp.Cli.Text;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>The CLI's data readers, baselines and files, without training.</summary>
+public sealed class CliDataTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lstmsharp-cli-data-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static CsvTable Csv(string text) => CsvTable.Parse(new StringReader(text), "t.csv");
+
+    [Fact]
+    public void TheAirlineSeriesHasTheKnownYearlyTotals()
+    {
+        var v = AirlinePassengers.Values;
+        Assert.Equal(144, v.Count);
+        int[] totals = [1520, 1676, 2042, 2364, 2700, 2867, 3408, 3939, 4421, 4572, 5140, 5714];
+        for (int year = 0; year < 12; year++) Assert.Equal(totals[year], v.Skip(12 * year).Take(12).Sum());
+        Assert.Equal(40363, v.Sum());
+        Assert.Equal([112.0, 118, 132, 129], v.Take(4));
+        Assert.Equal([390.0, 432], v.TakeLast(2));
+        Assert.Equal("1949-01", AirlinePassengers.Months[0]);
+        Assert.Equal("1960-12", AirlinePassengers.Months[^1]);
+    }
+
+    [Fact]
+    public void CsvReadsQuotedFieldsAndSkipsBlankLines()
+    {
+        var t = Csv("date,\"name, full\",value\n\n2020-01,\"a \"\"b\"\", c\",1.5\n2020-02,x,-2e3\n\n");
+        Assert.Equal(["date", "name, full", "value"], t.Header);
+        Assert.Equal(2, t.Rows.Count);
+        Assert.Equal("a \"b\", c", t.Rows[0][1]);
+        Assert.Equal([3, 4], t.LineNumbers);
+        Assert.Equal([1.5, -2000], t.Numbers(t.Column("value")));
+        Assert.Equal(2, t.Column("VALUE"));
+    }
+
+    [Fact]
+    public void ARaggedCsvRowNamesItsLine()
+    {
+        var e = Assert.Throws<CliException>(() => Csv("a,b\n1,2\n3\n4,5\n"));
+        Assert.Equal("t.csv line 3: expected 2 fields as in the header, got 1.", e.Message);
+    }
+
+    [Fact]
+    public void ANonNumericValueNamesItsLineAndColumn()
+    {
+        var t = Csv("month,passengers\n1949-01,112\n\n1949-02,n/a\n");
+        var e = Assert.Throws<CliException>(() => t.Numbers(1));
+        Assert.Equal("t.csv line 4, column 'passengers' (2): 'n/a' is not a finite number.", e.Message);
+        Assert.Contains("'NaN' is not a finite number", Assert.Throws<CliException>(() => Csv("v\nNaN\n").Numbers(0)).Message);
+    }
+
+    [Fact]
+    public void CsvProblemsAreNamed()
+    {
+        Assert.Contains("the columns are 'a', 'b'", Assert.Throws<CliException>(() => Csv("a,b\n1,2\n").Column("c")).Message);
+        Assert.Contains("the file is empty", Assert.Throws<CliException>(() => Csv("\n\n")).Message);
+        Assert.Contains("names column 'a' twice", Assert.Throws<CliException>(() => Csv("a,a\n1,2\n")).Message);
+        Assert.Contains("line 2: a quoted field is not closed", Assert.Throws<CliException>(() => Csv("a\n\"x\n")).Message);
+        Assert.Contains("file not found", Assert.Throws<CliException>(() => CsvTable.Load(Path.Combine(_dir, "missing.csv"))).Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxFilesRoundTripGzippedOrNot(bool gzip)
+    {
+        string path = Path.Combine(_dir, gzip ? "x.idx.gz" : "x.idx");
+        byte[] data = [.. Enumerable.Range(0, 2 * 3 * 4).Select(i => (byte)(i * 10))];
+        IdxFile.Save(path, [2, 3, 4], data, gzip);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(gzip, bytes[0] == 0x1f && bytes[1] == 0x8b);
+        var idx = IdxFile.Load(path);
+        Assert.Equal([2, 3, 4], idx.Shape);
+        Assert.Equal(data, idx.Data);
+    }
+
+    [Fact]
+    public void IdxHeaderAndLengthAreChecked()
+    {
+        string path = Path.Combine(_dir, "bad.idx");
+        File.WriteAllBytes(path, [0, 0, 0x08, 1, 0, 0, 0, 5, 1, 2]);
+        Assert.Contains("truncated: the header promises 5 values ([5]), the file holds 2", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
+        File.WriteAllBytes(path, [1, 2, 3, 4]);
+        Assert.Contains("not an IDX file", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
+        File.WriteAllBytes(path, [0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
+        Assert.Contains("element type 0x0d is not supported", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
+    }
+
+    [Fact]
+    public void MnistFolderReadsImagesAsRowsScaledToOne()
+    {
+        WriteMnist(_dir, train: 5, test: 3, rows: 4, columns: 6, gzipTrain: true);
+        var data = MnistData.Load(_dir);
+        Assert.Equal((5, 3, 4, 6), (data.TrainImages.Length, data.TestImages.Length, data.Rows, data.Columns));
+        Assert.Equal(24, data.TrainImages[0].Length);
+        Assert.Equal(((1 * 24 + 7) % 256) / 255f, data.TrainImages[1][7]);
+        Assert.Equal([0, 1, 2, 0, 1], data.TrainLabels);
+        Assert.Equal(3, data.Classes);
+        Assert.Equal(2, MnistData.Load(_dir, limit: 2).TrainImages.Length);
+        File.Delete(Path.Combine(_dir, "t10k-labels-idx1-ubyte"));
+        Assert.Contains("missing t10k-labels-idx1-ubyte", Assert.Throws<CliException>(() => MnistData.Load(_dir)).Message);
+    }
+
+    /// <summary>Writes MNIST-style files: pixel (i, k) = (i · size + k) mod 256, label i mod 3.</summary>
+    internal static void WriteMnist(string dir, int train, int test, int rows, int columns, bool gzipTrain)
+    {
+        void Write(string name, int n, bool gzip)
+        {
+            var images = Enumerable.Range(0, n * rows * columns).Select(i => (byte)(i % 256)).ToArray();
+            var labels = Enumerable.Range(0, n).Select(i => (byte)(i % 3)).ToArray();
+            IdxFile.Save(Path.Combine(dir, $"{name}-images-idx3-ubyte" + (gzip ? ".gz" : "")), [n, rows, columns], images, gzip);
+            IdxFile.Save(Path.Combine(dir, $"{name}-labels-idx1-ubyte" + (gzip ? ".gz" : "")), [n], labels, gzip);
+        }
+        Write("train", train, gzipTrain);
+        Write("t10k", test, false);
+    }
+
+    [Fact]
+    public void SeasonalNaiveRepeatsTheLastObservedSeason()
+    {
+        double[] y = [1, 2, 3, 4, 5, 6, 7, 8];
+        Assert.Equal([6.0, 7, 8, 6, 7], Baselines.SeasonalNaive(y, 8, 5, 3));
+        Assert.Equal([3.0, 4, 3, 4], Baselines.SeasonalNaive(y, 4, 4, 2));
+        Assert.Equal([8.0, 8, 8], Baselines.LastValue(y, 8, 3));
+        Assert.Equal([4.0, 4], Baselines.LastValue(y, 4, 2));
+        Assert.Equal(Baselines.LastValue(y, 6, 4), Baselines.SeasonalNaive(y, 6, 4, 1));
+        Assert.Throws<ArgumentException>(() => Baselines.SeasonalNaive(y, 2, 1, 3));
+    }
+
+    [Fact]
+    public void TheAirlineBaselinesHaveTheirKnownErrors()
+    {
+        var y = AirlinePassengers.Values;
+        var actual = y.Skip(120).ToArray();
+        var naive = Baselines.SeasonalNaive(y, 120, 24, 12);
+        Assert.Equal(y.Skip(108).Take(12).Concat(y.Skip(108).Take(12)), naive);
+        Assert.Equal(76.9946, ErrorMetrics.Rmse(naive, actual), 4);
+        Assert.Equal(71.25, ErrorMetrics.Mae(naive, actual), 10);
+        Assert.Equal(137.3290, ErrorMetrics.Rmse(Baselines.LastValue(y, 120, 24), actual), 4);
+        Assert.Equal(Math.Sqrt((1 + 9) / 2.0), ErrorMetrics.Rmse([1.0, 5], [0.0, 2]), 12);
+        Assert.Equal(2.0, ErrorMetrics.Mae([1.0, 5], [0.0, 2]), 12);
+    }
+
+    [Fact]
+    public void TheForecasterScalesOnTheTrainingPartAndPredictingZeroIsSeasonalNaive()
+    {
+        var y = AirlinePassengers.Values;
+        var f = SeasonalResidualForecaster.Fit(y, 120, window: 24, horizon: 12, season: 12, log: true);
+        var d = Enumerable.Range(12, 108).Select(t => Math.Log(y[t]) - Math.Log(y[t - 12])).ToArray();
+        Assert.Equal(d.Average(), f.Scaler.Mean, 12);
+        Assert.Equal(Math.Sqrt(d.Select(v => (v - d.Average()) * (v - d.Average())).Average()), f.Scaler.Std, 12);
+        var origins = f.Origins(120).ToArray();
+        Assert.Equal(36, origins[0]);
+        Assert.Equal(108, origins[^1]);
+        var (inputs, targets) = f.Samples(y, origins);
+        Assert.Equal(24, inputs[0].Length);
+        Assert.Equal((float)f.Scaler.Transform(Math.Log(y[36]) - Math.Log(y[24])), targets[0][0], 5);
+        // A model that predicts a standardized difference giving d = 0 reproduces seasonal naive (on log values).
+        float zero = (float)f.Scaler.Transform(0);
+        var forecast = f.Forecast(y, 120, 24, _ => [.. Enumerable.Repeat(zero, 12)]);
+        var naive = Baselines.SeasonalNaive(y, 120, 24, 12);
+        for (int k = 0; k < 24; k++) Assert.Equal(naive[k], forecast[k], 3);
+        // Values after the origin are never read.
+        var tampered = y.Take(120).Concat(Enumerable.Repeat(1e6, 24)).ToArray();
+        Assert.Equal(forecast, f.Forecast(tampered, 120, 24, _ => [.. Enumerable.Repeat(zero, 12)]));
+    }
+
+    [Fact]
+    public void ASeriesTooShortForAWindowIsRefused()
+    {
+        var e = Assert.Throws<CliException>(() => SeasonalResidualForecaster.Fit([.. Enumerable.Range(1, 40).Select(i => (double)i)], 30, 24, 12, 12, false));
+        Assert.Contains("too short", e.Message);
+        Assert.Contains("12 + 24 + 12 = 48", e.Message);
+        Assert.Contains("value 2 of the series is 0", Assert.Throws<CliException>(() => SeasonalResidualForecaster.Transform([1.0, 0, 3], log: true)).Message);
+    }
+
+    [Fact]
+    public void TheScalerUsesThePopulationDeviation()
+    {
+        var s = StandardScaler.Fit([1.0, 2, 3, 4]);
+        Assert.Equal(2.5, s.Mean);
+        Assert.Equal(Math.Sqrt(1.25), s.Std, 12);
+        Assert.Equal(3.0, s.Inverse(s.Transform(3.0)), 12);
+        Assert.Equal(1.0, StandardScaler.Fit([5.0, 5]).Std);
+    }
+
+    [Fact]
+    public void VocabularyIsSortedAndNamesAnUnknownCharacterWhere()
+    {
+        var v = Vocabulary.FromText("hello\nworld");
+        Assert.Equal(["\n", "d", "e", "h", "l", "o", "r", "w"], v.Characters);
+        Assert.Equal("hold", v.Decode(v.Encode("hold", (l, c) => "")));
+        var e = Assert.Throws<CliException>(() => v.Encode("hello\nwoRld", (l, c) => $"f line {l}, column {c}"));
+        Assert.Equal("f line 2, column 3: character 'R' (U+0052) is not in the model's vocabulary of 8 characters.", e.Message);
+    }
+
+    [Fact]
+    public void SequenceCsvLayoutIsInferredOrChecked()
+    {
+        Assert.Equal((6, 1), SequenceCsv.Layout(6, 0, 0, "f"));
+        Assert.Equal((3, 2), SequenceCsv.Layout(6, 3, 0, "f"));
+        Assert.Equal((2, 3), SequenceCsv.Layout(6, 0, 3, "f"));
+        Assert.Contains("--steps 4 x --features 2 = 8", Assert.Throws<CliException>(() => SequenceCsv.Layout(6, 4, 2, "f")).Message);
+        Assert.Contains("do not split into --steps 4", Assert.Throws<CliException>(() => SequenceCsv.Layout(6, 4, 0, "f")).Message);
+        string path = Path.Combine(_dir, "s.csv");
+        File.WriteAllText(path, "a,b,label,c,d\n1,2,x,3,4\n5,6,y,7,8\n");
+        var csv = SequenceCsv.Load(path, "label", steps: 2, features: 0);
+        Assert.Equal([1f, 2, 3, 4], csv.Inputs[0]);
+        Assert.Equal(["x", "y"], csv.Labels!);
+        Assert.Equal(["a", "b", "c", "d"], csv.FeatureColumns);
+        Assert.Equal(["2", "10"], SequenceCsv.Classes(["10", "2", "10"]));
+        Assert.Equal(["a10", "b"], SequenceCsv.Classes(["b", "a10", "b"]));
+    }
+
+    [Fact]
+    public void MetricsJsonHasTheRequiredKeysFirst()
+    {
+        var m = new MetricsJson("forecast", 3, 1.5, 100, null, 0.25).Add("test_rmse", 4.0).Add("odd", double.NaN);
+        using var doc = JsonDocument.Parse(m.ToString());
+        var keys = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Equal(["task", "epochs", "train_seconds", "samples_per_second", "best_val_loss", "test_loss", "test_rmse", "odd"], keys);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("best_val_loss").ValueKind);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("odd").ValueKind);
+        Assert.Equal("forecast", doc.RootElement.GetProperty("task").GetString());
+    }
+}
