@@ -51,6 +51,7 @@ public sealed class CliCommandTests : IDisposable
     [InlineData("evaluate")]
     [InlineData("info")]
     [InlineData("inspect")]
+    [InlineData("export")]
     [InlineData("demo")]
     public void EveryCommandHasHelpWithExamples(string command)
     {
@@ -90,6 +91,13 @@ public sealed class CliCommandTests : IDisposable
 
         var info = Run("info", "--model", run);
         Assert.Equal(0, info.Code);
+        var export = Run("export", "--model", run, "--onnx", P("model.onnx"));
+        Assert.Equal(0, export.Code);
+        var imported = LstmSharp.IO.Onnx.OnnxImporter.Load<float>(P("model.onnx"));
+        Assert.Equal(LstmSharp.Models.SequenceModel<float>.Load(Path.Combine(run, "model.safetensors")).Lstm.Options.HiddenSize, imported.Lstm.Options.HiddenSize);
+        var refused = Run("export", "--model", run, "--onnx", P("bad.onnx"), "--softmax");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("--softmax", refused.Err);
         Assert.Contains("lstm.weight_ih_l0", info.Out);
         Assert.Contains("total", info.Out);
         var predict = Run("predict", "--model", run, "--steps", "4", "--output", P("next.csv"));

@@ -106,6 +106,7 @@ public sealed class CliApp
         Add(root, UseCommands.Evaluate(this), UseCommands.EvaluateExamples);
         Add(root, InfoCommand.Create(this), InfoCommand.Examples);
         Add(root, InspectCommand.Create(this), InspectCommand.Examples);
+        Add(root, ExportCommand.Create(this), ExportCommand.Examples);
         Add(root, DemoCommand.Create(this), DemoCommand.Examples);
         _examples[root] = ["lstm train forecast", "lstm train forecast --csv sales.csv --column units --date-column month --window 24 --horizon 12 --log",
             "lstm info --model runs/forecast", "lstm train forecast --help"];
