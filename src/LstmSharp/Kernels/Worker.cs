@@ -12,14 +12,14 @@ internal interface IPairWork
 /// <summary>
 /// One persistent background thread that runs the second half of a split computation while the caller runs the first.
 /// After each job the thread spins for a short while before sleeping, so back-to-back jobs (one per LSTM time step)
-/// start in well under a microsecond without creating tasks. If the worker is busy with another caller, or the machine
-/// has one core, both halves run on the calling thread.
+/// start in well under a microsecond without creating tasks. If the worker is busy (another caller, or a nested split
+/// inside a half), or the machine has one core, both halves run on the calling thread.
 /// </summary>
 internal static class Worker
 {
     private const long SpinTicksMicroseconds = 200; // how long the idle worker spins before blocking
 
-    private static readonly object s_gate = new();                    // held by the caller that owns the worker
+    private static int s_owned;                                        // 1 while a caller owns the worker (not reentrant)
     private static readonly SemaphoreSlim s_wake = new(0);
     private static IPairWork? s_job;
     private static Exception? s_error;
@@ -33,7 +33,7 @@ internal static class Worker
     /// <summary>Runs <c>work.Run(0)</c> here and <c>work.Run(1)</c> on the worker; returns when both have finished.</summary>
     public static void RunPair(IPairWork work)
     {
-        if (!Enabled || !Monitor.TryEnter(s_gate))
+        if (!Enabled || Interlocked.CompareExchange(ref s_owned, 1, 0) != 0)
         {
             work.Run(0);
             work.Run(1);
@@ -53,7 +53,7 @@ internal static class Worker
         }
         finally
         {
-            Monitor.Exit(s_gate);
+            Volatile.Write(ref s_owned, 0);
         }
     }
 
