@@ -11,7 +11,8 @@ switch (mode)
     case "gemm": GemmBench(args.Skip(1).ToArray()); break;
     case "lstm": LstmBench(args.Skip(1).ToArray()); break;
     case "probe": Probe.Run(); break;
-    default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [reference|fast] [1|2]"); return 1;
+    case "fprobe": Probe.Forward(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])); break;
+    default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs]"); return 1;
 }
 return 0;
 
@@ -73,7 +74,55 @@ static void GemmBench(string[] args)
 
 static void LstmBench(string[] args)
 {
-    Console.WriteLine("LSTM benchmark: not implemented yet");
+    // args: [kernel name or "fast"] [threads 1|2] [runs]
+    string kernelName = args.Length > 0 ? args[0] : "fast";
+    var kernel = kernelName == "fast" ? LstmKernels.Best<float>() : LstmKernels.ByName<float>(kernelName);
+    Worker.Enabled = args.Length > 1 ? args[1] == "2" && Environment.ProcessorCount > 1 : Worker.Enabled;
+    int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
+    Console.WriteLine($"LSTM float32, kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), median (min) of {runs} runs");
+    Console.WriteLine($"  {"B",3} {"T",4} {"I",4} {"H",4} {"L",2} {"D",2} {"forward ms",18} {"training step ms",22}");
+    var grid = new (int B, int T, int I, int H, int L, int D)[]
+    {
+        (1, 100, 32, 128, 1, 1), (16, 50, 32, 64, 1, 1), (32, 100, 64, 256, 1, 1),
+        (32, 100, 64, 256, 2, 1), (32, 100, 64, 256, 1, 2), (64, 128, 128, 512, 1, 1),
+    };
+    foreach (var (b, t, i, h, l, d) in grid)
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = i, HiddenSize = h, NumLayers = l, Bidirectional = d == 2, BatchFirst = true }, seed: 1)
+        {
+            Kernel = kernel,
+        };
+        var x = Tensor<float>.Zeros(b, t, i);
+        new Rng(2).FillUniform(-1f, 1f, x.Data);
+        var dOut = Tensor<float>.Zeros(b, t, d * h);
+        new Rng(3).FillUniform(-1f, 1f, dOut.Data);
+        int reps = kernel.Name == "reference" && (long)b * t * h * h > 50_000_000 ? 3 : runs;
+        lstm.Training = false;
+        var (fwd, fwdMin) = MedianMin(() => lstm.Forward(x), reps);
+        lstm.Training = true;
+        var (train, trainMin) = MedianMin(() =>
+        {
+            lstm.ZeroGrad();
+            var r = lstm.Forward(x);
+            lstm.Backward(r.Cache, dOut);
+        }, reps);
+        Console.WriteLine($"  {b,3} {t,4} {i,4} {h,4} {l,2} {d,2} {fwd,9:F3} ({fwdMin,7:F3}) {train,12:F3} ({trainMin,7:F3})");
+    }
+}
+
+static (double Median, double Min) MedianMin(Action run, int reps)
+{
+    run();
+    run();
+    var times = new double[reps];
+    for (int i = 0; i < reps; i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+    Array.Sort(times);
+    return (times[reps / 2], times[0]);
 }
 
 static class Probe
@@ -95,6 +144,42 @@ static class Probe
                 best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / inner);
             }
             Console.WriteLine($"prepacked {m}×{n}×{k}: {flops / best / 1e6:F1} GFLOP/s (best)");
+        }
+    }
+
+    public static void Forward(int B, int T, int I, int H)
+    {
+        var v = Gemm.Best;
+        int g4 = 4 * H, rows = T * B;
+        var x = new float[rows * I]; var wih = new float[g4 * I]; var whh = new float[g4 * H];
+        var rng = new Rng(1);
+        rng.FillUniform(-0.1f, 0.1f, x); rng.FillUniform(-0.1f, 0.1f, wih); rng.FillUniform(-0.1f, 0.1f, whh);
+        var gates = new float[rows * g4]; var cs = new float[rows * H]; var hs = new float[rows * H];
+        var h0 = new float[B * H]; var c0 = new float[B * H];
+        for (int rep = 0; rep < 5; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Gemm.Multiply<float>(v, false, true, rows, g4, I, 1f, x, I, wih, I, 0f, gates, g4);
+            long t1 = Stopwatch.GetTimestamp();
+            var packed = Gemm.Pack<float>(v, true, H, g4, whh, H);
+            long t2 = Stopwatch.GetTimestamp();
+            long gemm = 0, cell = 0;
+            for (int t = 0; t < T; t++)
+            {
+                long a = Stopwatch.GetTimestamp();
+                ReadOnlySpan<float> hp = t == 0 ? h0 : hs.AsSpan((t - 1) * B * H, B * H);
+                ReadOnlySpan<float> cp = t == 0 ? c0 : cs.AsSpan((t - 1) * B * H, B * H);
+                var gt = gates.AsSpan(t * B * g4, B * g4);
+                Gemm.Multiply(false, B, 1f, hp, H, packed, 1f, gt, g4);
+                long bb = Stopwatch.GetTimestamp();
+                for (int b = 0; b < B; b++)
+                    FastCellMath<float, System.Runtime.Intrinsics.Vector512<float>, Simd512<float>>.Forward(H, gt.Slice(b * g4, g4), cp.Slice(b * H, H),
+                        cs.AsSpan((t * B + b) * H, H), hs.AsSpan((t * B + b) * H, H));
+                long c = Stopwatch.GetTimestamp();
+                gemm += bb - a; cell += c - bb;
+            }
+            double ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+            Console.WriteLine($"input gemm {ms(t1 - t0):F3} ms, pack {ms(t2 - t1):F3} ms, step gemms {ms(gemm):F3} ms, cell {ms(cell):F3} ms");
         }
     }
 }

@@ -47,6 +47,36 @@ public class FastKernelTests
         else Compare<double>(kernel, 1e-10, cases: 24);
     }
 
+    /// <summary>
+    /// Saturation and NaN as the reference: huge pre-activations (±1e4, where e^z overflows) give the reference's
+    /// 0, 1 and ±1 to within rounding, and a NaN in one sequence's input turns that sequence, and only it, into NaN.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FastKernels))]
+    public void SaturatesAndPropagatesNaNAsReference(string kernel, string type)
+    {
+        if (type == "float") Extremes<float>(kernel, 1e-4);  // pre-activations near 1e4 carry float rounding of 1e-3
+        else Extremes<double>(kernel, 1e-10);
+    }
+
+    private static void Extremes<T>(string kernelName, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var o = new LstmOptions { InputSize = 5, HiddenSize = 33 };
+        var rng = new Rng(3);
+        var x = TestUtil.Random<T>(rng, 4, 3, 5);  // [T, B, I]
+        for (int i = 0; i < x.Length; i++) x.Data[i] *= T.CreateChecked(1e4);
+        var reference = new Lstm<T>(o, seed: 2) { Kernel = ReferenceLstmKernel<T>.Instance };
+        var fast = new Lstm<T>(o, seed: 2) { Kernel = LstmKernels.ByName<T>(kernelName) };
+        AssertNear("saturated output", reference.Forward(x).Output, fast.Forward(x).Output, tol);
+
+        x.Data[5] = T.NaN;  // t = 0, b = 1
+        var y = fast.Forward(x).Output;  // [T, B, H]
+        for (int t = 0; t < 4; t++)
+            for (int b = 0; b < 3; b++)
+                for (int j = 0; j < 33; j++)
+                    Assert.Equal(b == 1, T.IsNaN(y.Data[(t * 3 + b) * 33 + j]));
+    }
+
     /// <summary>Each size of each list appears, in varied combinations; every case draws its options at random.</summary>
     private static void Compare<T>(string kernelName, double tol, int cases) where T : unmanaged, IFloatingPointIeee754<T>
     {

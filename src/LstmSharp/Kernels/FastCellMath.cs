@@ -17,47 +17,68 @@ internal static class FastCellMath<T, TVec, TOps>
 {
     /// <summary>
     /// Gates from pre-activations to i, f, g, o (in place), then c' = f * c + i * g and m = o * tanh(c').
+    /// (Four short loops rather than one: one loop with five inlined exponentials exceeds the JIT's inlining budget.)
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(int hidden,
         Span<T> gates,          // [4H] in: pre-activations z; out: i, f, g, o
         ReadOnlySpan<T> cPrev,  // [H]
         Span<T> c,              // [H] out: c'
         Span<T> m)              // [H] out: o * tanh(c')
     {
-        ref T zi = ref MemoryMarshal.GetReference(gates.Slice(0, 4 * hidden));
-        ref T zf = ref Unsafe.Add(ref zi, hidden);
-        ref T zg = ref Unsafe.Add(ref zi, 2 * hidden);
-        ref T zo = ref Unsafe.Add(ref zi, 3 * hidden);
+        SigmoidInPlace(gates.Slice(0, 2 * hidden));           // i, f
+        TanhInPlace(gates.Slice(2 * hidden, hidden));         // g
+        SigmoidInPlace(gates.Slice(3 * hidden, hidden));      // o
+        UpdateState(hidden, gates, cPrev, c, m);
+    }
+
+    /// <summary>x = σ(x) element-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SigmoidInPlace(Span<T> x)
+    {
+        ref T r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TOps.Count, j = 0;
+        for (; j + w <= n; j += w) TOps.Store(Sigmoid(TOps.Load(ref Unsafe.Add(ref r, j))), ref Unsafe.Add(ref r, j));
+        for (; j < n; j++) Unsafe.Add(ref r, j) = Sigmoid(Unsafe.Add(ref r, j));
+    }
+
+    /// <summary>x = tanh(x) element-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TanhInPlace(Span<T> x)
+    {
+        ref T r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TOps.Count, j = 0;
+        for (; j + w <= n; j += w) TOps.Store(Tanh(TOps.Load(ref Unsafe.Add(ref r, j))), ref Unsafe.Add(ref r, j));
+        for (; j < n; j++) Unsafe.Add(ref r, j) = Tanh(Unsafe.Add(ref r, j));
+    }
+
+    /// <summary>c' = f * c + i * g and m = o * tanh(c') from activated gates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UpdateState(int hidden,
+        ReadOnlySpan<T> gates,  // [4H] i, f, g, o
+        ReadOnlySpan<T> cPrev,  // [H]
+        Span<T> c,              // [H] out
+        Span<T> m)              // [H] out
+    {
+        ref T gi = ref MemoryMarshal.GetReference(gates.Slice(0, 4 * hidden));
+        ref T gf = ref Unsafe.Add(ref gi, hidden);
+        ref T gg = ref Unsafe.Add(ref gi, 2 * hidden);
+        ref T go = ref Unsafe.Add(ref gi, 3 * hidden);
         ref T cp = ref MemoryMarshal.GetReference(cPrev.Slice(0, hidden));
         ref T cn = ref MemoryMarshal.GetReference(c.Slice(0, hidden));
         ref T mm = ref MemoryMarshal.GetReference(m.Slice(0, hidden));
         int w = TOps.Count, j = 0;
         for (; j + w <= hidden; j += w)
         {
-            TVec i = Sigmoid(TOps.Load(ref Unsafe.Add(ref zi, j)));
-            TVec f = Sigmoid(TOps.Load(ref Unsafe.Add(ref zf, j)));
-            TVec g = Tanh(TOps.Load(ref Unsafe.Add(ref zg, j)));
-            TVec o = Sigmoid(TOps.Load(ref Unsafe.Add(ref zo, j)));
-            TOps.Store(i, ref Unsafe.Add(ref zi, j));
-            TOps.Store(f, ref Unsafe.Add(ref zf, j));
-            TOps.Store(g, ref Unsafe.Add(ref zg, j));
-            TOps.Store(o, ref Unsafe.Add(ref zo, j));
-            TVec cNew = TOps.MultiplyAdd(f, TOps.Load(ref Unsafe.Add(ref cp, j)), TOps.Multiply(i, g));
+            TVec cNew = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref gf, j)), TOps.Load(ref Unsafe.Add(ref cp, j)),
+                TOps.Multiply(TOps.Load(ref Unsafe.Add(ref gi, j)), TOps.Load(ref Unsafe.Add(ref gg, j))));
             TOps.Store(cNew, ref Unsafe.Add(ref cn, j));
-            TOps.Store(TOps.Multiply(o, Tanh(cNew)), ref Unsafe.Add(ref mm, j));
+            TOps.Store(TOps.Multiply(TOps.Load(ref Unsafe.Add(ref go, j)), Tanh(cNew)), ref Unsafe.Add(ref mm, j));
         }
         for (; j < hidden; j++)
         {
-            T i = Sigmoid(Unsafe.Add(ref zi, j)), f = Sigmoid(Unsafe.Add(ref zf, j));
-            T g = Tanh(Unsafe.Add(ref zg, j)), o = Sigmoid(Unsafe.Add(ref zo, j));
-            Unsafe.Add(ref zi, j) = i;
-            Unsafe.Add(ref zf, j) = f;
-            Unsafe.Add(ref zg, j) = g;
-            Unsafe.Add(ref zo, j) = o;
-            T cNew = f * Unsafe.Add(ref cp, j) + i * g;
+            T cNew = Unsafe.Add(ref gf, j) * Unsafe.Add(ref cp, j) + Unsafe.Add(ref gi, j) * Unsafe.Add(ref gg, j);
             Unsafe.Add(ref cn, j) = cNew;
-            Unsafe.Add(ref mm, j) = o * Tanh(cNew);
+            Unsafe.Add(ref mm, j) = Unsafe.Add(ref go, j) * Tanh(cNew);
         }
     }
 
@@ -148,14 +169,63 @@ internal static class FastCellMath<T, TVec, TOps>
     private static TVec Sigmoid(TVec z)
     {
         TVec one = TOps.Splat(T.One);
-        return TOps.Divide(one, TOps.Add(one, TOps.Exp(TOps.Subtract(TOps.Splat(T.Zero), z))));
+        return TOps.Divide(one, TOps.Add(one, Exp(TOps.Subtract(TOps.Splat(T.Zero), z))));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec Tanh(TVec z)
     {
         TVec one = TOps.Splat(T.One), two = TOps.Add(one, one);
-        return TOps.Subtract(one, TOps.Divide(two, TOps.Add(TOps.Exp(TOps.Multiply(two, z)), one)));
+        return TOps.Subtract(one, TOps.Divide(two, TOps.Add(Exp(TOps.Multiply(two, z)), one)));
+    }
+
+    /// <summary>
+    /// e^x, inlined (the runtime's vector Exp is a call, slow until tiered up). x is clamped to where e^x is a normal
+    /// number (NaN passes the clamp), written as 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln 2 / 2 (Cody–Waite),
+    /// e^r by a polynomial: Cephes' expf minimax in float (about 1 ulp), Taylor to r^13 in double (a few ulp).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TVec Exp(TVec x)
+    {
+        bool single = typeof(T) == typeof(float);
+        x = TOps.MinNative(TOps.Splat(T.CreateTruncating(single ? 88.0 : 709.0)), TOps.MaxNative(TOps.Splat(T.CreateTruncating(single ? -86.5 : -707.0)), x));
+        TVec magic = TOps.Splat(T.CreateTruncating(single ? 12582912.0 : 6755399441055744.0));  // 1.5 · 2^23, 1.5 · 2^52
+        TVec t = TOps.MultiplyAdd(x, TOps.Splat(T.CreateTruncating(1.4426950408889634)), magic); // n + magic: the add rounds to an integer
+        TVec n = TOps.Subtract(t, magic);
+        TVec r;
+        TVec p;
+        if (single)
+        {
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(-0.693359375)), x);
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(2.12194440e-4)), r);
+            p = TOps.Splat(T.CreateTruncating(1.9875691500E-4));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.3981999507E-3)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(8.3334519073E-3)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(4.1665795894E-2)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.6666665459E-1)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(5.0000001201E-1)));
+            p = TOps.MultiplyAdd(p, TOps.Multiply(r, r), TOps.Add(r, TOps.Splat(T.One)));
+        }
+        else
+        {
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(-6.93147180369123816490e-01)), x);
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(-1.90821492927058770002e-10)), r);
+            p = TOps.Splat(T.CreateTruncating(1.0 / 6227020800));  // 1/13!, then Horner down to 1/0!
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 479001600)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 39916800)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 3628800)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 362880)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 40320)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 5040)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 720)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 120)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 24)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 6)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(0.5)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.One));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.One));
+        }
+        return TOps.AddToExponent(p, t);
     }
 
     private static T Sigmoid(T z) => T.One / (T.One + T.Exp(-z));

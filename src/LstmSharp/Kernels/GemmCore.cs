@@ -147,11 +147,7 @@ internal static class GemmCore<T, TVec, TOps>
             {
                 // b holds B^T [N, K]: column j of op(B) is the contiguous row j of b.
                 if (cols < nr) panel.Clear();
-                for (int jj = 0; jj < cols; jj++)
-                {
-                    var src = b.Slice((j0 + jp + jj) * ldb + pc, kc);
-                    for (int p = 0; p < kc; p++) panel[p * nr + jj] = src[p];
-                }
+                Transpose(b.Slice((j0 + jp) * ldb + pc), ldb, cols, kc, panel, nr);
             }
         }
     }
@@ -164,37 +160,46 @@ internal static class GemmCore<T, TVec, TOps>
         if (rows < mr) dst.Slice(0, kc * mr).Clear();
         if (!transA)
         {
-            // A [M, K] row-major: row i is contiguous in k. Four rows at a time, each k writing four neighbours.
-            // (The operand sizes were checked by Gemm, so raw references are safe here.)
-            ref T src = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), i0 * lda + pc);
-            ref T d = ref MemoryMarshal.GetReference(dst);
-            int r = 0;
-            for (; r + 4 <= rows; r += 4)
-            {
-                ref T s0 = ref Unsafe.Add(ref src, r * lda);
-                ref T s1 = ref Unsafe.Add(ref s0, lda);
-                ref T s2 = ref Unsafe.Add(ref s1, lda);
-                ref T s3 = ref Unsafe.Add(ref s2, lda);
-                ref T dr = ref Unsafe.Add(ref d, r);
-                for (int p = 0; p < kc; p++)
-                {
-                    ref T dp = ref Unsafe.Add(ref dr, p * mr);
-                    dp = Unsafe.Add(ref s0, p);
-                    Unsafe.Add(ref dp, 1) = Unsafe.Add(ref s1, p);
-                    Unsafe.Add(ref dp, 2) = Unsafe.Add(ref s2, p);
-                    Unsafe.Add(ref dp, 3) = Unsafe.Add(ref s3, p);
-                }
-            }
-            for (; r < rows; r++)
-            {
-                ref T s0 = ref Unsafe.Add(ref src, r * lda);
-                for (int p = 0; p < kc; p++) Unsafe.Add(ref d, p * mr + r) = Unsafe.Add(ref s0, p);
-            }
+            // A [M, K] row-major: row i is contiguous in k.
+            Transpose(a.Slice(i0 * lda + pc), lda, rows, kc, dst, mr);
         }
         else
         {
             // a holds A^T [K, M]: for each k the rows are contiguous.
             for (int p = 0; p < kc; p++) a.Slice((pc + p) * lda + i0, rows).CopyTo(dst.Slice(p * mr));
+        }
+    }
+
+    /// <summary>
+    /// dst[p · ldd + r] = src[r · lds + p] for r &lt; rows, p &lt; cols: packs rows of a row-major matrix as columns.
+    /// Four rows at a time, so each p writes four neighbours. (Operand sizes were checked by Gemm: raw references.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(ReadOnlySpan<T> src, int lds, int rows, int cols, Span<T> dst, int ldd)
+    {
+        ref T s = ref MemoryMarshal.GetReference(src);
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref T s0 = ref Unsafe.Add(ref s, r * lds);
+            ref T s1 = ref Unsafe.Add(ref s0, lds);
+            ref T s2 = ref Unsafe.Add(ref s1, lds);
+            ref T s3 = ref Unsafe.Add(ref s2, lds);
+            ref T dr = ref Unsafe.Add(ref d, r);
+            for (int p = 0; p < cols; p++)
+            {
+                ref T dp = ref Unsafe.Add(ref dr, p * ldd);
+                dp = Unsafe.Add(ref s0, p);
+                Unsafe.Add(ref dp, 1) = Unsafe.Add(ref s1, p);
+                Unsafe.Add(ref dp, 2) = Unsafe.Add(ref s2, p);
+                Unsafe.Add(ref dp, 3) = Unsafe.Add(ref s3, p);
+            }
+        }
+        for (; r < rows; r++)
+        {
+            ref T s0 = ref Unsafe.Add(ref s, r * lds);
+            for (int p = 0; p < cols; p++) Unsafe.Add(ref d, p * ldd + r) = Unsafe.Add(ref s0, p);
         }
     }
 

@@ -27,8 +27,17 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged
     /// <summary>a * b + c, fused where the hardware has it.</summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
 
-    /// <summary>e^x per element (the runtime's vectorised exp; ±inf and NaN as <see cref="Math.Exp"/>).</summary>
-    static abstract TVec Exp(TVec x);
+    /// <summary>max(a, x) with the hardware's semantics: x when x is NaN (so NaN passes through a clamp).</summary>
+    static abstract TVec MaxNative(TVec a, TVec x);
+
+    /// <summary>min(a, x) with the hardware's semantics: x when x is NaN.</summary>
+    static abstract TVec MinNative(TVec a, TVec x);
+
+    /// <summary>
+    /// p · 2^n, where <paramref name="t"/> = n + 1.5 · 2^m (m = 23 float, 52 double) holds the integer n in its low
+    /// mantissa bits: adds n to p's exponent field. No overflow check: callers keep the exponent in range.
+    /// </summary>
+    static abstract TVec AddToExponent(TVec p, TVec t);
 }
 
 /// <summary>128-bit vectors (SSE, NEON, or software): the portable variant. 6 rows × 2 vectors in the GEMM tile.</summary>
@@ -52,11 +61,14 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         throw new NotSupportedException(typeof(T).Name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MaxNative(Vector128<T> a, Vector128<T> x) => Vector128.MaxNative(a, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MinNative(Vector128<T> a, Vector128<T> x) => Vector128.MinNative(a, x);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<T> Exp(Vector128<T> x)
+    public static Vector128<T> AddToExponent(Vector128<T> p, Vector128<T> t)
     {
-        if (typeof(T) == typeof(float)) return Vector128.Exp(x.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector128.Exp(x.AsDouble()).As<double, T>();
+        if (typeof(T) == typeof(float)) return (p.AsInt32() + (t.AsInt32() << 23)).As<int, T>();
+        if (typeof(T) == typeof(double)) return (p.AsInt64() + (t.AsInt64() << 52)).As<long, T>();
         throw new NotSupportedException(typeof(T).Name);
     }
 }
@@ -82,11 +94,14 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         throw new NotSupportedException(typeof(T).Name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MaxNative(Vector256<T> a, Vector256<T> x) => Vector256.MaxNative(a, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MinNative(Vector256<T> a, Vector256<T> x) => Vector256.MinNative(a, x);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Exp(Vector256<T> x)
+    public static Vector256<T> AddToExponent(Vector256<T> p, Vector256<T> t)
     {
-        if (typeof(T) == typeof(float)) return Vector256.Exp(x.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector256.Exp(x.AsDouble()).As<double, T>();
+        if (typeof(T) == typeof(float)) return (p.AsInt32() + (t.AsInt32() << 23)).As<int, T>();
+        if (typeof(T) == typeof(double)) return (p.AsInt64() + (t.AsInt64() << 52)).As<long, T>();
         throw new NotSupportedException(typeof(T).Name);
     }
 }
@@ -112,11 +127,14 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         throw new NotSupportedException(typeof(T).Name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MaxNative(Vector512<T> a, Vector512<T> x) => Vector512.MaxNative(a, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MinNative(Vector512<T> a, Vector512<T> x) => Vector512.MinNative(a, x);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Exp(Vector512<T> x)
+    public static Vector512<T> AddToExponent(Vector512<T> p, Vector512<T> t)
     {
-        if (typeof(T) == typeof(float)) return Vector512.Exp(x.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector512.Exp(x.AsDouble()).As<double, T>();
+        if (typeof(T) == typeof(float)) return (p.AsInt32() + (t.AsInt32() << 23)).As<int, T>();
+        if (typeof(T) == typeof(double)) return (p.AsInt64() + (t.AsInt64() << 52)).As<long, T>();
         throw new NotSupportedException(typeof(T).Name);
     }
 }
