@@ -1,4 +1,5 @@
 using System.Numerics;
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 using Xunit;
@@ -8,21 +9,27 @@ namespace LstmSharp.Tests;
 /// <summary>A sequence run step by step through <see cref="LstmCell{T}"/> equals the layer, forward and backward.</summary>
 public class CellEquivalenceTests
 {
-    [Theory]
-    [InlineData(false, 1e-12)]
-    [InlineData(true, 1e-12)]
-    public void StepByStepCellEqualsLayer_Float64(bool bias, double tol) => Check<double>(bias, tol);
+    public static TheoryData<string> KernelNames() => new(LstmKernels.All<double>().Select(k => k.Name));
 
     [Theory]
-    [InlineData(true, 1e-6)]
-    public void StepByStepCellEqualsLayer_Float32(bool bias, double tol) => Check<float>(bias, tol);
+    [MemberData(nameof(KernelNames))]
+    public void StepByStepCellEqualsLayer_Float64(string kernel)
+    {
+        Check<double>(false, 1e-12, kernel);
+        Check<double>(true, 1e-12, kernel);
+    }
 
-    private static void Check<T>(bool bias, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    [Theory]
+    [MemberData(nameof(KernelNames))]
+    public void StepByStepCellEqualsLayer_Float32(string kernel) => Check<float>(true, 1e-6, kernel);
+
+    private static void Check<T>(bool bias, double tol, string kernel) where T : unmanaged, IFloatingPointIeee754<T>
     {
         const int B = 3, Tn = 6, I = 5, H = 7;
         var rng = new Rng(5);
-        var lstm = new Lstm<T>(new LstmOptions { InputSize = I, HiddenSize = H, Bias = bias }, seed: 1);
-        var cell = new LstmCell<T>(I, H, bias, seed: 2);
+        var chosen = LstmKernels.ByName<T>(kernel);
+        var lstm = new Lstm<T>(new LstmOptions { InputSize = I, HiddenSize = H, Bias = bias }, seed: 1) { Kernel = chosen };
+        var cell = new LstmCell<T>(I, H, bias, seed: 2) { Kernel = chosen };
         cell.LoadStateDict(lstm.Parameters.ToDictionary(p => p.Name.Replace("_l0", ""), p => p.Value));
 
         var x = TestUtil.Random<T>(rng, Tn, B, I);

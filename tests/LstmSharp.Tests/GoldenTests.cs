@@ -1,5 +1,6 @@
 using System.Numerics;
 using LstmSharp.IO;
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Tensors;
@@ -10,7 +11,7 @@ namespace LstmSharp.Tests;
 /// <summary>
 /// Parity with PyTorch: every <c>*.safetensors</c> file in <c>Golden/</c> is a case (see Golden/README.md),
 /// discovered at run time. LSTM and LSTMCell cases run forward and backward in the file's precision, and
-/// float32 cases also in float64.
+/// float32 cases also in float64, with every kernel this CPU runs (<see cref="LstmKernels.All{T}"/>).
 /// </summary>
 public class GoldenTests
 {
@@ -24,23 +25,30 @@ public class GoldenTests
             return (Path.GetFileName(path), md["kind"], md.GetValueOrDefault("dtype", "float32"));
         });
 
-    public static TheoryData<string, string> LayerCases()
+    /// <summary>Every kernel this CPU runs (the same names in float and double).</summary>
+    private static IEnumerable<string> Kernels() => LstmKernels.All<double>().Select(k => k.Name);
+
+    public static TheoryData<string, string, string> LayerCases()
     {
-        var data = new TheoryData<string, string>();
+        var data = new TheoryData<string, string, string>();
         foreach (var (file, kind, dtype) in Files())
         {
             if (kind is not ("LSTM" or "LSTMCell")) continue;
-            data.Add(file, dtype);
-            if (dtype == "float32") data.Add(file, "float64");
+            foreach (var kernel in Kernels())
+            {
+                data.Add(file, dtype, kernel);
+                if (dtype == "float32") data.Add(file, "float64", kernel);
+            }
         }
         return data;
     }
 
-    public static TheoryData<string> TrainCases()
+    public static TheoryData<string, string> TrainCases()
     {
-        var data = new TheoryData<string>();
+        var data = new TheoryData<string, string>();
         foreach (var (file, kind, _) in Files())
-            if (kind == "Train") data.Add(file);
+            if (kind == "Train")
+                foreach (var kernel in Kernels()) data.Add(file, kernel);
         return data;
     }
 
@@ -51,13 +59,13 @@ public class GoldenTests
     /// </summary>
     [Theory]
     [MemberData(nameof(TrainCases))]
-    public void TrainingMatchesPyTorch(string file)
+    public void TrainingMatchesPyTorch(string file, string kernel)
     {
         const double tol = 1e-5;
         var f = SafeTensorsFile.Load(Path.Combine(TestUtil.GoldenDir, file));
         var md = f.Metadata;
         Assert.Equal("Train", md["kind"]);
-        var model = new GoldenTrainModel(f);
+        var model = new GoldenTrainModel(f, LstmKernels.ByName<float>(kernel));
         var args = System.Text.Json.JsonDocument.Parse(md["optimizer_args"]).RootElement;
         double Arg(string name, double fallback) => args.TryGetProperty(name, out var v) ? v.GetDouble() : fallback;
         var parameters = model.Parameters.Select(p => p.Param).ToList();
@@ -97,7 +105,7 @@ public class GoldenTests
         private readonly SequenceModel<float> _model;
         private readonly SequenceBatch<float> _batch;
 
-        public GoldenTrainModel(SafeTensorsFile f)
+        public GoldenTrainModel(SafeTensorsFile f, ILstmKernel<float> kernel)
         {
             var init = f.Tensors.Keys.Where(k => k.StartsWith("init.", StringComparison.Ordinal)).ToDictionary(k => k[5..], k => f[k].ToTensor<float>());
             int layers = init.Keys.Count(k => k.StartsWith("lstm.weight_ih_l", StringComparison.Ordinal) && !k.EndsWith("_reverse", StringComparison.Ordinal));
@@ -125,6 +133,7 @@ public class GoldenTests
                 _batch = new SequenceBatch<float>(lengths, t, features: f["input"].ToTensor<float>(), targets: f["target"].ToTensor<float>());
             }
             _model.LoadStateDict(init);
+            _model.Lstm.Kernel = kernel;
         }
 
         public IReadOnlyList<(string Name, Parameter<float> Param)> Parameters => _model.Parameters.Select(p => (p.Name, p)).ToList();
@@ -149,18 +158,18 @@ public class GoldenTests
 
     [Theory]
     [MemberData(nameof(LayerCases))]
-    public void MatchesPyTorch(string file, string precision)
+    public void MatchesPyTorch(string file, string precision, string kernel)
     {
         var golden = SafeTensorsFile.Load(Path.Combine(TestUtil.GoldenDir, file));
         double tolerance = golden.Metadata["dtype"] == "float64" ? Float64Tolerance : Float32Tolerance;
-        if (precision == "float64") Run<double>(golden, tolerance);
-        else Run<float>(golden, tolerance);
+        if (precision == "float64") Run<double>(golden, tolerance, kernel);
+        else Run<float>(golden, tolerance, kernel);
     }
 
-    private static void Run<T>(SafeTensorsFile golden, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Run<T>(SafeTensorsFile golden, double tolerance, string kernel) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (golden.Metadata["kind"] == "LSTMCell") RunCell<T>(golden, tolerance);
-        else RunLstm<T>(golden, tolerance);
+        if (golden.Metadata["kind"] == "LSTMCell") RunCell<T>(golden, tolerance, LstmKernels.ByName<T>(kernel));
+        else RunLstm<T>(golden, tolerance, LstmKernels.ByName<T>(kernel));
     }
 
     private static Tensor<T> Get<T>(SafeTensorsFile f, string name) where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -169,10 +178,10 @@ public class GoldenTests
     private static Tensor<T>? Opt<T>(SafeTensorsFile f, string name) where T : unmanaged, IFloatingPointIeee754<T> =>
         f.Tensors.ContainsKey(name) ? Get<T>(f, name) : null;
 
-    private static void RunLstm<T>(SafeTensorsFile f, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void RunLstm<T>(SafeTensorsFile f, double tol, ILstmKernel<T> kernel) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var options = LstmOptions.FromMetadata(f.Metadata);
-        var lstm = new Lstm<T>(options, seed: 123);
+        var lstm = new Lstm<T>(options, seed: 123) { Kernel = kernel };
         lstm.LoadStateDict(lstm.Parameters.ToDictionary(p => p.Name, p => Get<T>(f, p.Name)));
         int[]? lengths = f.Tensors.ContainsKey("lengths") ? f["lengths"].ToInt64().Select(v => (int)v).ToArray() : null;
 
@@ -189,11 +198,11 @@ public class GoldenTests
             TestUtil.AssertClose("grad." + p.Name, Get<T>(f, "grad." + p.Name), p.Grad, tol);
     }
 
-    private static void RunCell<T>(SafeTensorsFile f, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void RunCell<T>(SafeTensorsFile f, double tol, ILstmKernel<T> kernel) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var input = Get<T>(f, "input");
         int hidden = f["weight_hh"].Shape[1];
-        var cell = new LstmCell<T>(input.Dim(-1), hidden, bias: f.Metadata["bias"] == "true", seed: 7);
+        var cell = new LstmCell<T>(input.Dim(-1), hidden, bias: f.Metadata["bias"] == "true", seed: 7) { Kernel = kernel };
         cell.LoadStateDict(cell.Parameters.ToDictionary(p => p.Name, p => Get<T>(f, p.Name)));
 
         var r = cell.Forward(input, Opt<T>(f, "h0"), Opt<T>(f, "c0"));

@@ -1,3 +1,4 @@
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 using Xunit;
@@ -7,7 +8,7 @@ namespace LstmSharp.Tests;
 /// <summary>
 /// Finite-difference checks in float64: the loss L = sum(output·R) + sum(h_n·Rh) + sum(c_n·Rc) with random R is
 /// differentiated numerically (central differences) with respect to every parameter, input, h0 and c0 element,
-/// and compared with the hand-written backward.
+/// and compared with the hand-written backward of every kernel.
 /// </summary>
 public class GradientCheckTests
 {
@@ -31,16 +32,22 @@ public class GradientCheckTests
         new("unbatched", new() { InputSize = 3, HiddenSize = 4, NumLayers = 2, Bidirectional = true }, 1, 5, true, null, Unbatched: true),
     ];
 
-    public static TheoryData<string> CaseNames() => new(Cases.Select(c => c.Name));
+    public static TheoryData<string, string> CaseNames()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var c in Cases)
+            foreach (var kernel in LstmKernels.All<double>()) data.Add(c.Name, kernel.Name);
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(CaseNames))]
-    public void BackwardMatchesFiniteDifferences(string name)
+    public void BackwardMatchesFiniteDifferences(string name, string kernel)
     {
         var c = Cases.Single(k => k.Name == name);
         var o = c.Options;
         var rng = new Rng(2024);
-        var lstm = new Lstm<double>(o, seed: 99);
+        var lstm = new Lstm<double>(o, seed: 99) { Kernel = LstmKernels.ByName<double>(kernel) };
         int ld = o.NumLayers * o.NumDirections;
         int[] inShape = c.Unbatched ? [c.Steps, o.InputSize] : o.BatchFirst ? [c.Batch, c.Steps, o.InputSize] : [c.Steps, c.Batch, o.InputSize];
         int[] hShape = c.Unbatched ? [ld, o.OutputHiddenSize] : [ld, c.Batch, o.OutputHiddenSize];

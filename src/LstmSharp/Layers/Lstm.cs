@@ -15,7 +15,6 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
 {
     private readonly LstmDirectionParameters<T>[] _directions; // [L * D], index layer * D + direction
     private readonly Parameter<T>[] _parameters;
-    private readonly ILstmKernel<T> _kernel;
 
     /// <summary>Creates the layers and initialises every weight uniformly in ±1/sqrt(H), as PyTorch does.</summary>
     /// <param name="options">The configuration; validated.</param>
@@ -29,7 +28,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
-        _kernel = kernel;
+        Kernel = kernel;
         int d = options.NumDirections;
         _directions = new LstmDirectionParameters<T>[options.NumLayers * d];
         for (int layer = 0; layer < options.NumLayers; layer++)
@@ -44,6 +43,9 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>The configuration.</summary>
     public LstmOptions Options { get; }
+
+    /// <summary>The kernel that runs each layer and direction (tests swap it to compare kernels).</summary>
+    internal ILstmKernel<T> Kernel { get; set; }
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
@@ -164,7 +166,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                     hAll.AsSpan(k * batch * outSize, batch * outSize).ToArray(),
                     cAll.AsSpan(k * batch * hidden, batch * hidden).ToArray(),
                     steps, batch, hidden, outSize, p.WeightHr is not null);
-                _kernel.Forward(p, steps, batch, lens, dir == 1, cache);
+                Kernel.Forward(p, steps, batch, lens, dir == 1, cache);
                 caches[k] = cache;
 
                 Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
@@ -232,7 +234,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             {
                 int k = layer * numDir + dir;
                 Layout.ExtractColumns<T>(dOut, steps * batch, width, dir * outSize, outSize, dY);
-                _kernel.Backward(_directions[k], steps, batch, cache.Lengths, dir == 1, cache.Directions[k], dY,
+                Kernel.Backward(_directions[k], steps, batch, cache.Lengths, dir == 1, cache.Directions[k], dY,
                     dHNAll.AsSpan(k * batch * outSize, batch * outSize), dCNAll.AsSpan(k * batch * hidden, batch * hidden),
                     dX, dH0.AsSpan(k * batch * outSize, batch * outSize), dC0.AsSpan(k * batch * hidden, batch * hidden));
             }

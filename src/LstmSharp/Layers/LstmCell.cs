@@ -18,7 +18,6 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
 {
     private readonly LstmDirectionParameters<T> _p;
     private readonly Parameter<T>[] _parameters;
-    private readonly ILstmKernel<T> _kernel;
 
     /// <summary>A cell with weights uniform in ±1/sqrt(H) drawn from <paramref name="seed"/>, as PyTorch initialises them.</summary>
     /// <param name="inputSize">I, features of x.</param>
@@ -33,11 +32,14 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
         HiddenSize = hiddenSize;
         _p = LstmDirectionParameters<T>.Create(inputSize, hiddenSize, 0, bias, "");
         _parameters = _p.All().ToArray();
-        _kernel = LstmKernels.Best<T>();
+        Kernel = LstmKernels.Best<T>();
         var rng = new Rng(seed);
         T bound = T.One / T.Sqrt(T.CreateChecked(hiddenSize));
         foreach (var p in _parameters) rng.FillUniform(-bound, bound, p.Value.Data);
     }
+
+    /// <summary>The kernel that runs the step (tests swap it to compare kernels).</summary>
+    internal ILstmKernel<T> Kernel { get; set; }
 
     /// <summary>I.</summary>
     public int InputSize { get; }
@@ -72,7 +74,7 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
         var cache = new LstmDirectionCache<T>((T[])input.Data.Clone(),
             (T[]?)h0?.Data.Clone() ?? new T[batch * HiddenSize], (T[]?)c0?.Data.Clone() ?? new T[batch * HiddenSize],
             1, batch, HiddenSize, HiddenSize, projected: false);
-        _kernel.Forward(_p, 1, batch, Ones(batch), false, cache);
+        Kernel.Forward(_p, 1, batch, Ones(batch), false, cache);
         return new LstmCellResult<T>(new Tensor<T>(cache.Hs, stateShape), new Tensor<T>(cache.C, stateShape),
             new LstmCellCache<T>(this, batch, unbatched, cache));
     }
@@ -93,7 +95,7 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
         var dX = new T[batch * InputSize];
         var dH0 = new T[batch * HiddenSize];
         var dC0 = new T[batch * HiddenSize];
-        _kernel.Backward(_p, 1, batch, Ones(batch), false, cache.Step, new T[batch * HiddenSize],
+        Kernel.Backward(_p, 1, batch, Ones(batch), false, cache.Step, new T[batch * HiddenSize],
             dH?.Data ?? new T[batch * HiddenSize], dC?.Data ?? new T[batch * HiddenSize], dX, dH0, dC0);
         return new LstmCellGradients<T>(
             new Tensor<T>(dX, cache.Unbatched ? [InputSize] : [batch, InputSize]),

@@ -1,0 +1,238 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace LstmSharp.Kernels;
+
+/// <summary>
+/// The element-wise part of an LSTM step, fused into one pass over the hidden units and vectorised with
+/// <typeparamref name="TOps"/>: the gate nonlinearities and the state update forward, their derivatives backward.
+/// Same equations as <see cref="ReferenceCell{T}"/>, with σ(z) = 1 / (1 + e^-z) and tanh(z) = 1 - 2 / (e^2z + 1)
+/// (±inf saturate to 0/1 and ±1; the tail past the last full vector uses the same formulas in scalar code).
+/// </summary>
+internal static class FastCellMath<T, TVec, TOps>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TVec : struct
+    where TOps : struct, ISimd<TVec, T>
+{
+    /// <summary>
+    /// Gates from pre-activations to i, f, g, o (in place), then c' = f * c + i * g and m = o * tanh(c').
+    /// (Four short loops rather than one: one loop with five inlined exponentials exceeds the JIT's inlining budget.)
+    /// </summary>
+    public static void Forward(int hidden,
+        Span<T> gates,          // [4H] in: pre-activations z; out: i, f, g, o
+        ReadOnlySpan<T> cPrev,  // [H]
+        Span<T> c,              // [H] out: c'
+        Span<T> m)              // [H] out: o * tanh(c')
+    {
+        SigmoidInPlace(gates.Slice(0, 2 * hidden));           // i, f
+        TanhInPlace(gates.Slice(2 * hidden, hidden));         // g
+        SigmoidInPlace(gates.Slice(3 * hidden, hidden));      // o
+        UpdateState(hidden, gates, cPrev, c, m);
+    }
+
+    /// <summary>x = σ(x) element-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SigmoidInPlace(Span<T> x)
+    {
+        ref T r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TOps.Count, j = 0;
+        for (; j + w <= n; j += w) TOps.Store(Sigmoid(TOps.Load(ref Unsafe.Add(ref r, j))), ref Unsafe.Add(ref r, j));
+        for (; j < n; j++) Unsafe.Add(ref r, j) = Sigmoid(Unsafe.Add(ref r, j));
+    }
+
+    /// <summary>x = tanh(x) element-wise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TanhInPlace(Span<T> x)
+    {
+        ref T r = ref MemoryMarshal.GetReference(x);
+        int n = x.Length, w = TOps.Count, j = 0;
+        for (; j + w <= n; j += w) TOps.Store(Tanh(TOps.Load(ref Unsafe.Add(ref r, j))), ref Unsafe.Add(ref r, j));
+        for (; j < n; j++) Unsafe.Add(ref r, j) = Tanh(Unsafe.Add(ref r, j));
+    }
+
+    /// <summary>c' = f * c + i * g and m = o * tanh(c') from activated gates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UpdateState(int hidden,
+        ReadOnlySpan<T> gates,  // [4H] i, f, g, o
+        ReadOnlySpan<T> cPrev,  // [H]
+        Span<T> c,              // [H] out
+        Span<T> m)              // [H] out
+    {
+        ref T gi = ref MemoryMarshal.GetReference(gates.Slice(0, 4 * hidden));
+        ref T gf = ref Unsafe.Add(ref gi, hidden);
+        ref T gg = ref Unsafe.Add(ref gi, 2 * hidden);
+        ref T go = ref Unsafe.Add(ref gi, 3 * hidden);
+        ref T cp = ref MemoryMarshal.GetReference(cPrev.Slice(0, hidden));
+        ref T cn = ref MemoryMarshal.GetReference(c.Slice(0, hidden));
+        ref T mm = ref MemoryMarshal.GetReference(m.Slice(0, hidden));
+        int w = TOps.Count, j = 0;
+        for (; j + w <= hidden; j += w)
+        {
+            TVec cNew = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref gf, j)), TOps.Load(ref Unsafe.Add(ref cp, j)),
+                TOps.Multiply(TOps.Load(ref Unsafe.Add(ref gi, j)), TOps.Load(ref Unsafe.Add(ref gg, j))));
+            TOps.Store(cNew, ref Unsafe.Add(ref cn, j));
+            TOps.Store(TOps.Multiply(TOps.Load(ref Unsafe.Add(ref go, j)), Tanh(cNew)), ref Unsafe.Add(ref mm, j));
+        }
+        for (; j < hidden; j++)
+        {
+            T cNew = Unsafe.Add(ref gf, j) * Unsafe.Add(ref cp, j) + Unsafe.Add(ref gi, j) * Unsafe.Add(ref gg, j);
+            Unsafe.Add(ref cn, j) = cNew;
+            Unsafe.Add(ref mm, j) = Unsafe.Add(ref go, j) * Tanh(cNew);
+        }
+    }
+
+    /// <summary>
+    /// dL/dz of the four gates' pre-activations from dL/dm and dL/dc' of this step; replaces <paramref name="dc"/>
+    /// (dL/dc' on entry) by dL/dc of the previous step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Backward(int hidden,
+        ReadOnlySpan<T> gates,  // [4H] i, f, g, o
+        ReadOnlySpan<T> c,      // [H] c'
+        ReadOnlySpan<T> cPrev,  // [H] c
+        ReadOnlySpan<T> dm,     // [H] dL/dm
+        Span<T> dc,             // [H] in: dL/dc'; out: dL/dc
+        Span<T> dGates)         // [4H] out: dL/dz
+    {
+        ref T gi = ref MemoryMarshal.GetReference(gates.Slice(0, 4 * hidden));
+        ref T gf = ref Unsafe.Add(ref gi, hidden);
+        ref T gg = ref Unsafe.Add(ref gi, 2 * hidden);
+        ref T go = ref Unsafe.Add(ref gi, 3 * hidden);
+        ref T di = ref MemoryMarshal.GetReference(dGates.Slice(0, 4 * hidden));
+        ref T df = ref Unsafe.Add(ref di, hidden);
+        ref T dg = ref Unsafe.Add(ref di, 2 * hidden);
+        ref T dO = ref Unsafe.Add(ref di, 3 * hidden);
+        ref T cn = ref MemoryMarshal.GetReference(c.Slice(0, hidden));
+        ref T cp = ref MemoryMarshal.GetReference(cPrev.Slice(0, hidden));
+        ref T dmm = ref MemoryMarshal.GetReference(dm.Slice(0, hidden));
+        ref T dcc = ref MemoryMarshal.GetReference(dc.Slice(0, hidden));
+        TVec one = TOps.Splat(T.One);
+        int w = TOps.Count, j = 0;
+        for (; j + w <= hidden; j += w)
+        {
+            TVec i = TOps.Load(ref Unsafe.Add(ref gi, j)), f = TOps.Load(ref Unsafe.Add(ref gf, j));
+            TVec g = TOps.Load(ref Unsafe.Add(ref gg, j)), o = TOps.Load(ref Unsafe.Add(ref go, j));
+            TVec d = TOps.Load(ref Unsafe.Add(ref dmm, j));
+            TVec tanhC = Tanh(TOps.Load(ref Unsafe.Add(ref cn, j)));
+            // m = o * tanh(c'):  dO = dm * tanh(c'),  dC = dc' + dm * o * (1 - tanh²(c'))
+            TVec dOut = TOps.Multiply(d, tanhC);
+            TVec dC = TOps.MultiplyAdd(TOps.Multiply(d, o), TOps.Subtract(one, TOps.Multiply(tanhC, tanhC)), TOps.Load(ref Unsafe.Add(ref dcc, j)));
+            // c' = f * c + i * g, then through σ' = σ(1 - σ) and tanh' = 1 - tanh².
+            TOps.Store(TOps.Multiply(dC, f), ref Unsafe.Add(ref dcc, j));
+            TOps.Store(TOps.Multiply(TOps.Multiply(dC, g), TOps.Multiply(i, TOps.Subtract(one, i))), ref Unsafe.Add(ref di, j));
+            TOps.Store(TOps.Multiply(TOps.Multiply(dC, TOps.Load(ref Unsafe.Add(ref cp, j))), TOps.Multiply(f, TOps.Subtract(one, f))), ref Unsafe.Add(ref df, j));
+            TOps.Store(TOps.Multiply(TOps.Multiply(dC, i), TOps.Subtract(one, TOps.Multiply(g, g))), ref Unsafe.Add(ref dg, j));
+            TOps.Store(TOps.Multiply(dOut, TOps.Multiply(o, TOps.Subtract(one, o))), ref Unsafe.Add(ref dO, j));
+        }
+        for (; j < hidden; j++)
+        {
+            T i = Unsafe.Add(ref gi, j), f = Unsafe.Add(ref gf, j), g = Unsafe.Add(ref gg, j), o = Unsafe.Add(ref go, j);
+            T d = Unsafe.Add(ref dmm, j);
+            T tanhC = Tanh(Unsafe.Add(ref cn, j));
+            T dOut = d * tanhC;
+            T dC = Unsafe.Add(ref dcc, j) + d * o * (T.One - tanhC * tanhC);
+            Unsafe.Add(ref dcc, j) = dC * f;
+            Unsafe.Add(ref di, j) = dC * g * (i * (T.One - i));
+            Unsafe.Add(ref df, j) = dC * Unsafe.Add(ref cp, j) * (f * (T.One - f));
+            Unsafe.Add(ref dg, j) = dC * i * (T.One - g * g);
+            Unsafe.Add(ref dO, j) = dOut * (o * (T.One - o));
+        }
+    }
+
+    /// <summary>y += x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AddTo(ReadOnlySpan<T> x, Span<T> y)
+    {
+        int n = x.Length, w = TOps.Count, j = 0;
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y.Slice(0, n));
+        for (; j + w <= n; j += w)
+            TOps.Store(TOps.Add(TOps.Load(ref Unsafe.Add(ref yr, j)), TOps.Load(ref Unsafe.Add(ref xr, j))), ref Unsafe.Add(ref yr, j));
+        for (; j < n; j++) Unsafe.Add(ref yr, j) += Unsafe.Add(ref xr, j);
+    }
+
+    /// <summary>z = x + y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Add(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z)
+    {
+        int n = x.Length, w = TOps.Count, j = 0;
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y.Slice(0, n));
+        ref T zr = ref MemoryMarshal.GetReference(z.Slice(0, n));
+        for (; j + w <= n; j += w)
+            TOps.Store(TOps.Add(TOps.Load(ref Unsafe.Add(ref xr, j)), TOps.Load(ref Unsafe.Add(ref yr, j))), ref Unsafe.Add(ref zr, j));
+        for (; j < n; j++) Unsafe.Add(ref zr, j) = Unsafe.Add(ref xr, j) + Unsafe.Add(ref yr, j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Sigmoid(TVec z)
+    {
+        TVec one = TOps.Splat(T.One);
+        return TOps.Divide(one, TOps.Add(one, Exp(TOps.Subtract(TOps.Splat(T.Zero), z))));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Tanh(TVec z)
+    {
+        TVec one = TOps.Splat(T.One), two = TOps.Add(one, one);
+        return TOps.Subtract(one, TOps.Divide(two, TOps.Add(Exp(TOps.Multiply(two, z)), one)));
+    }
+
+    /// <summary>
+    /// e^x, inlined (the runtime's vector Exp is a call, slow until tiered up). x is clamped to where e^x is a normal
+    /// number (NaN passes the clamp), written as 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln 2 / 2 (Cody–Waite),
+    /// e^r by a polynomial: Cephes' expf minimax in float (about 1 ulp), Taylor to r^13 in double (a few ulp).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static TVec Exp(TVec x)
+    {
+        bool single = typeof(T) == typeof(float);
+        x = TOps.MinNative(TOps.Splat(T.CreateTruncating(single ? 88.0 : 709.0)), TOps.MaxNative(TOps.Splat(T.CreateTruncating(single ? -86.5 : -707.0)), x));
+        TVec magic = TOps.Splat(T.CreateTruncating(single ? 12582912.0 : 6755399441055744.0));  // 1.5 · 2^23, 1.5 · 2^52
+        TVec t = TOps.MultiplyAdd(x, TOps.Splat(T.CreateTruncating(1.4426950408889634)), magic); // n + magic: the add rounds to an integer
+        TVec n = TOps.Subtract(t, magic);
+        TVec r;
+        TVec p;
+        if (single)
+        {
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(-0.693359375)), x);
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(2.12194440e-4)), r);
+            p = TOps.Splat(T.CreateTruncating(1.9875691500E-4));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.3981999507E-3)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(8.3334519073E-3)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(4.1665795894E-2)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.6666665459E-1)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(5.0000001201E-1)));
+            p = TOps.MultiplyAdd(p, TOps.Multiply(r, r), TOps.Add(r, TOps.Splat(T.One)));
+        }
+        else
+        {
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(-6.93147180369123816490e-01)), x);
+            r = TOps.MultiplyAdd(n, TOps.Splat(T.CreateTruncating(-1.90821492927058770002e-10)), r);
+            p = TOps.Splat(T.CreateTruncating(1.0 / 6227020800));  // 1/13!, then Horner down to 1/0!
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 479001600)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 39916800)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 3628800)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 362880)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 40320)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 5040)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 720)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 120)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 24)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(1.0 / 6)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.CreateTruncating(0.5)));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.One));
+            p = TOps.MultiplyAdd(p, r, TOps.Splat(T.One));
+        }
+        return TOps.AddToExponent(p, t);
+    }
+
+    private static T Sigmoid(T z) => T.One / (T.One + T.Exp(-z));
+
+    private static T Tanh(T z)
+    {
+        T two = T.One + T.One;
+        return T.One - two / (T.Exp(two * z) + T.One);
+    }
+}

@@ -1,0 +1,365 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace LstmSharp.Kernels;
+
+/// <summary>
+/// The blocked, packed GEMM for one vector width (BLIS structure). C is row-major, the vector dimension runs along
+/// C's rows: a micro-tile is MR rows × NR = 2 vectors of columns, its MR·2 accumulators held in registers.
+/// <code>
+///   for jc in N step NC:                B block [KC, NC] packed into NR-column panels (L2)
+///     for pc in K step KC:
+///       for ic in M step MC:            A block [MC, KC] packed into MR-row micro-panels (L2)
+///         for jr in NC step NR:         one B micro-panel [KC, NR] (L1) ...
+///           for ir in MC step MR:       ... against every A micro-panel: C[ir:+MR, jr:+NR] += alpha · Ap · Bp
+/// </code>
+/// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR]; both are
+/// zero padded to full MR / NR, so the micro-kernel never reads past its operands. Hot methods are compiled fully
+/// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
+/// </summary>
+internal static class GemmCore<T, TVec, TOps>
+    where T : unmanaged, INumberBase<T>
+    where TVec : struct
+    where TOps : struct, ISimd<TVec, T>
+{
+    /// <summary>Depth of a packed block: a B panel [KC, NR] is 32 KiB in float.</summary>
+    public const int KC = 256;
+
+    /// <summary>Rows of a micro-tile.</summary>
+    public static int MR => TOps.GemmRows;
+
+    /// <summary>Columns of a micro-tile: two vectors.</summary>
+    public static int NR => 2 * TOps.Count;
+
+    /// <summary>Columns of a packed B block: KC · NC elements are 512 KiB, half of a Zen 5 L2.</summary>
+    public static int NC => 512 * 4 / Unsafe.SizeOf<T>() / NR * NR;
+
+    /// <summary>Rows of a packed A block: MC · KC elements stay in L2 next to the B block.</summary>
+    public static readonly int MC = 120 / TOps.GemmRows * TOps.GemmRows;
+
+    [ThreadStatic] private static T[]? t_packA;  // [MC / MR][KC][MR]
+    [ThreadStatic] private static T[]? t_packB;  // [NC / NR][KC][NR]
+
+    /// <summary>Elements of a packed B [K, N]: every KC block of rows holds ceil(N / NR) panels of [kc, NR].</summary>
+    public static int PackedLength(int k, int n) => k * RoundUp(n, NR);
+
+    /// <summary>
+    /// Packs op(B) [K, N] whole (B [K, N] row-major, or B^T when <paramref name="transB"/>: b holds [N, K]) into
+    /// <paramref name="packed"/>: KC blocks of rows one after the other, each as NR-column panels [kc][NR].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackB(bool transB, int k, int n, ReadOnlySpan<T> b, int ldb, Span<T> packed)
+    {
+        int nPad = RoundUp(n, NR);
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            PackBBlock(transB, b, ldb, pc, kc, 0, n, packed.Slice(pc * nPad, kc * nPad));
+        }
+    }
+
+    /// <summary>
+    /// C [M, N] = alpha · op(A) · op(B) + beta · C for a column range [n0, n1) of C (multiple of NR at n0).
+    /// op(B) comes either from <paramref name="b"/> (packed here) or from <paramref name="packedB"/> (made by <see cref="PackB"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, ReadOnlySpan<T> packedB,
+        T beta, Span<T> c, int ldc, int n0, int n1)
+    {
+        // C = beta · C first, so the micro-kernel only ever accumulates. beta = 0 overwrites (NaN in C is not kept).
+        if (beta != T.One)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                var row = c.Slice(i * ldc + n0, n1 - n0);
+                if (beta == T.Zero) row.Clear();
+                else for (int j = 0; j < row.Length; j++) row[j] *= beta;
+            }
+        }
+        if (k == 0 || alpha == T.Zero) return;
+
+        int mr = MR, nr = NR, nc = NC;
+        int mc = MC;
+        var packA = t_packA ??= new T[KC * mc];                       // [MC / MR][kc][MR]
+        bool pack = packedB.IsEmpty;
+        var packB = pack ? (t_packB ??= new T[KC * nc]) : null;       // [nc / NR][kc][NR]
+        int nPad = RoundUp(n, nr);
+        ref T cRef = ref MemoryMarshal.GetReference(c);
+        for (int jc = n0; jc < n1; jc += nc)
+        {
+            int ncCur = Math.Min(nc, n1 - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                ReadOnlySpan<T> bBlock;                                // [ceil(ncCur / NR)][kc][NR]
+                if (pack)
+                {
+                    PackBBlock(transB, b, ldb, pc, kc, jc, ncCur, packB);
+                    bBlock = packB;
+                }
+                else
+                {
+                    bBlock = packedB.Slice(pc * nPad + jc * kc);
+                }
+                ref T bRef = ref MemoryMarshal.GetReference(bBlock);
+                for (int ic = 0; ic < m; ic += mc)
+                {
+                    int mcCur = Math.Min(mc, m - ic);
+                    for (int ir = 0; ir < mcCur; ir += mr)
+                        PackAPanel(transA, a, lda, ic + ir, Math.Min(mr, mcCur - ir), pc, kc, packA.AsSpan(ir * kc, kc * mr));
+                    ref T aRef = ref MemoryMarshal.GetArrayDataReference(packA);
+                    for (int jr = 0; jr < ncCur; jr += nr)
+                    {
+                        int cols = Math.Min(nr, ncCur - jr);
+                        ref T bPanel = ref Unsafe.Add(ref bRef, jr * kc);
+                        for (int ir = 0; ir < mcCur; ir += mr)
+                        {
+                            ref T cTile = ref Unsafe.Add(ref cRef, (ic + ir) * ldc + jc + jr);
+                            Tile(Math.Min(mr, mcCur - ir), kc, ref Unsafe.Add(ref aRef, ir * kc), ref bPanel, alpha, ref cTile, ldc, cols);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs rows [pc, pc + kc) and columns [j0, j0 + nCols) of op(B) into NR-column panels [kc][NR], zero padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBBlock(bool transB, ReadOnlySpan<T> b, int ldb, int pc, int kc, int j0, int nCols, Span<T> dst)
+    {
+        int nr = NR;
+        for (int jp = 0; jp < nCols; jp += nr)
+        {
+            int cols = Math.Min(nr, nCols - jp);
+            var panel = dst.Slice(jp * kc, kc * nr);                   // [kc][NR]
+            if (!transB)
+            {
+                // B [K, N] row-major: each k is a contiguous run of columns.
+                for (int p = 0; p < kc; p++)
+                {
+                    b.Slice((pc + p) * ldb + j0 + jp, cols).CopyTo(panel.Slice(p * nr));
+                    if (cols < nr) panel.Slice(p * nr + cols, nr - cols).Clear();
+                }
+            }
+            else
+            {
+                // b holds B^T [N, K]: column j of op(B) is the contiguous row j of b.
+                if (cols < nr) panel.Clear();
+                Transpose(b.Slice((j0 + jp) * ldb + pc), ldb, cols, kc, panel, nr);
+            }
+        }
+    }
+
+    /// <summary>Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as a micro-panel [kc][MR], zero padded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackAPanel(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
+    {
+        int mr = MR;
+        if (rows < mr) dst.Slice(0, kc * mr).Clear();
+        if (!transA)
+        {
+            // A [M, K] row-major: row i is contiguous in k.
+            Transpose(a.Slice(i0 * lda + pc), lda, rows, kc, dst, mr);
+        }
+        else
+        {
+            // a holds A^T [K, M]: for each k the rows are contiguous.
+            for (int p = 0; p < kc; p++) a.Slice((pc + p) * lda + i0, rows).CopyTo(dst.Slice(p * mr));
+        }
+    }
+
+    /// <summary>
+    /// dst[p · ldd + r] = src[r · lds + p] for r &lt; rows, p &lt; cols: packs rows of a row-major matrix as columns.
+    /// Four rows at a time, so each p writes four neighbours. (Operand sizes were checked by Gemm: raw references.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(ReadOnlySpan<T> src, int lds, int rows, int cols, Span<T> dst, int ldd)
+    {
+        ref T s = ref MemoryMarshal.GetReference(src);
+        ref T d = ref MemoryMarshal.GetReference(dst);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref T s0 = ref Unsafe.Add(ref s, r * lds);
+            ref T s1 = ref Unsafe.Add(ref s0, lds);
+            ref T s2 = ref Unsafe.Add(ref s1, lds);
+            ref T s3 = ref Unsafe.Add(ref s2, lds);
+            ref T dr = ref Unsafe.Add(ref d, r);
+            for (int p = 0; p < cols; p++)
+            {
+                ref T dp = ref Unsafe.Add(ref dr, p * ldd);
+                dp = Unsafe.Add(ref s0, p);
+                Unsafe.Add(ref dp, 1) = Unsafe.Add(ref s1, p);
+                Unsafe.Add(ref dp, 2) = Unsafe.Add(ref s2, p);
+                Unsafe.Add(ref dp, 3) = Unsafe.Add(ref s3, p);
+            }
+        }
+        for (; r < rows; r++)
+        {
+            ref T s0 = ref Unsafe.Add(ref s, r * lds);
+            for (int p = 0; p < cols; p++) Unsafe.Add(ref d, p * ldd + r) = Unsafe.Add(ref s0, p);
+        }
+    }
+
+    /// <summary>Dispatches a micro-tile of <paramref name="rows"/> ≤ MR rows to the kernel compiled for that row count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(int rows, int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols)
+    {
+        switch (rows)
+        {
+            case 1: Kernel<Rows1>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 2: Kernel<Rows2>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 3: Kernel<Rows3>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 4: Kernel<Rows4>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 5: Kernel<Rows5>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 6: Kernel<Rows6>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 7: Kernel<Rows7>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 8: Kernel<Rows8>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 9: Kernel<Rows9>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 10: Kernel<Rows10>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 11: Kernel<Rows11>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            default: Kernel<Rows12>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+        }
+    }
+
+    /// <summary>
+    /// The micro-kernel: C[0:R, 0:cols] += alpha · Ap[kc][MR] · Bp[kc][NR], R = <typeparamref name="TR"/>.Value, fully unrolled
+    /// over the rows (the row count is a compile-time constant per instantiation, so unused rows vanish). With at most
+    /// three rows the k loop is unrolled by two into a second set of accumulators, to keep enough FMAs in flight.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel<TR>(int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols) where TR : struct, IRows
+    {
+        int R = TR.Value, mr = TOps.GemmRows, w = TOps.Count;
+        TVec z = TOps.Splat(T.Zero);
+        TVec c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z,
+             c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z, cA0 = z, cA1 = z, cB0 = z, cB1 = z;
+        int p = 0;
+        if (R <= 3)
+        {
+            // Rows 0..2 use c00..c21 for even k and c60..c81 for odd k.
+            for (; p + 1 < kc; p += 2)
+            {
+                ref T a1 = ref Unsafe.Add(ref a, mr);
+                ref T b1 = ref Unsafe.Add(ref b, 2 * w);
+                TVec b0 = TOps.Load(ref b), bv1 = TOps.Load(ref Unsafe.Add(ref b, w));
+                TVec e0 = TOps.Load(ref b1), e1 = TOps.Load(ref Unsafe.Add(ref b1, w));
+                TVec av = TOps.Splat(a);
+                c00 = TOps.MultiplyAdd(av, b0, c00); c01 = TOps.MultiplyAdd(av, bv1, c01);
+                av = TOps.Splat(a1);
+                c60 = TOps.MultiplyAdd(av, e0, c60); c61 = TOps.MultiplyAdd(av, e1, c61);
+                if (R > 1)
+                {
+                    av = TOps.Splat(Unsafe.Add(ref a, 1));
+                    c10 = TOps.MultiplyAdd(av, b0, c10); c11 = TOps.MultiplyAdd(av, bv1, c11);
+                    av = TOps.Splat(Unsafe.Add(ref a1, 1));
+                    c70 = TOps.MultiplyAdd(av, e0, c70); c71 = TOps.MultiplyAdd(av, e1, c71);
+                }
+                if (R > 2)
+                {
+                    av = TOps.Splat(Unsafe.Add(ref a, 2));
+                    c20 = TOps.MultiplyAdd(av, b0, c20); c21 = TOps.MultiplyAdd(av, bv1, c21);
+                    av = TOps.Splat(Unsafe.Add(ref a1, 2));
+                    c80 = TOps.MultiplyAdd(av, e0, c80); c81 = TOps.MultiplyAdd(av, e1, c81);
+                }
+                a = ref Unsafe.Add(ref a, 2 * mr);
+                b = ref Unsafe.Add(ref b, 4 * w);
+            }
+        }
+        for (; p < kc; p++)
+        {
+            TVec b0 = TOps.Load(ref b), b1 = TOps.Load(ref Unsafe.Add(ref b, w));
+            TVec av = TOps.Splat(a);
+            c00 = TOps.MultiplyAdd(av, b0, c00); c01 = TOps.MultiplyAdd(av, b1, c01);
+            if (R > 1) { av = TOps.Splat(Unsafe.Add(ref a, 1)); c10 = TOps.MultiplyAdd(av, b0, c10); c11 = TOps.MultiplyAdd(av, b1, c11); }
+            if (R > 2) { av = TOps.Splat(Unsafe.Add(ref a, 2)); c20 = TOps.MultiplyAdd(av, b0, c20); c21 = TOps.MultiplyAdd(av, b1, c21); }
+            if (R > 3) { av = TOps.Splat(Unsafe.Add(ref a, 3)); c30 = TOps.MultiplyAdd(av, b0, c30); c31 = TOps.MultiplyAdd(av, b1, c31); }
+            if (R > 4) { av = TOps.Splat(Unsafe.Add(ref a, 4)); c40 = TOps.MultiplyAdd(av, b0, c40); c41 = TOps.MultiplyAdd(av, b1, c41); }
+            if (R > 5) { av = TOps.Splat(Unsafe.Add(ref a, 5)); c50 = TOps.MultiplyAdd(av, b0, c50); c51 = TOps.MultiplyAdd(av, b1, c51); }
+            if (R > 6) { av = TOps.Splat(Unsafe.Add(ref a, 6)); c60 = TOps.MultiplyAdd(av, b0, c60); c61 = TOps.MultiplyAdd(av, b1, c61); }
+            if (R > 7) { av = TOps.Splat(Unsafe.Add(ref a, 7)); c70 = TOps.MultiplyAdd(av, b0, c70); c71 = TOps.MultiplyAdd(av, b1, c71); }
+            if (R > 8) { av = TOps.Splat(Unsafe.Add(ref a, 8)); c80 = TOps.MultiplyAdd(av, b0, c80); c81 = TOps.MultiplyAdd(av, b1, c81); }
+            if (R > 9) { av = TOps.Splat(Unsafe.Add(ref a, 9)); c90 = TOps.MultiplyAdd(av, b0, c90); c91 = TOps.MultiplyAdd(av, b1, c91); }
+            if (R > 10) { av = TOps.Splat(Unsafe.Add(ref a, 10)); cA0 = TOps.MultiplyAdd(av, b0, cA0); cA1 = TOps.MultiplyAdd(av, b1, cA1); }
+            if (R > 11) { av = TOps.Splat(Unsafe.Add(ref a, 11)); cB0 = TOps.MultiplyAdd(av, b0, cB0); cB1 = TOps.MultiplyAdd(av, b1, cB1); }
+            a = ref Unsafe.Add(ref a, mr);
+            b = ref Unsafe.Add(ref b, 2 * w);
+        }
+        if (R <= 3)
+        {
+            c00 = TOps.Add(c00, c60); c01 = TOps.Add(c01, c61);
+            c10 = TOps.Add(c10, c70); c11 = TOps.Add(c11, c71);
+            c20 = TOps.Add(c20, c80); c21 = TOps.Add(c21, c81);
+        }
+
+        TVec va = TOps.Splat(alpha);
+        if (cols == 2 * w)
+        {
+            StoreRow(va, c00, c01, ref c);
+            if (R > 1) StoreRow(va, c10, c11, ref Unsafe.Add(ref c, ldc));
+            if (R > 2) StoreRow(va, c20, c21, ref Unsafe.Add(ref c, 2 * ldc));
+            if (R > 3) StoreRow(va, c30, c31, ref Unsafe.Add(ref c, 3 * ldc));
+            if (R > 4) StoreRow(va, c40, c41, ref Unsafe.Add(ref c, 4 * ldc));
+            if (R > 5) StoreRow(va, c50, c51, ref Unsafe.Add(ref c, 5 * ldc));
+            if (R > 6) StoreRow(va, c60, c61, ref Unsafe.Add(ref c, 6 * ldc));
+            if (R > 7) StoreRow(va, c70, c71, ref Unsafe.Add(ref c, 7 * ldc));
+            if (R > 8) StoreRow(va, c80, c81, ref Unsafe.Add(ref c, 8 * ldc));
+            if (R > 9) StoreRow(va, c90, c91, ref Unsafe.Add(ref c, 9 * ldc));
+            if (R > 10) StoreRow(va, cA0, cA1, ref Unsafe.Add(ref c, 10 * ldc));
+            if (R > 11) StoreRow(va, cB0, cB1, ref Unsafe.Add(ref c, 11 * ldc));
+        }
+        else
+        {
+            // A partial tile on the right edge: spill the accumulators and add only the valid columns.
+            Span<T> tile = stackalloc T[12 * 2 * 64 / Unsafe.SizeOf<T>()];  // [R][NR], NR ≤ 2 · 64 bytes
+            ref T t = ref MemoryMarshal.GetReference(tile);
+            int nr = 2 * w;
+            TOps.Store(c00, ref t); TOps.Store(c01, ref Unsafe.Add(ref t, w));
+            if (R > 1) { TOps.Store(c10, ref Unsafe.Add(ref t, nr)); TOps.Store(c11, ref Unsafe.Add(ref t, nr + w)); }
+            if (R > 2) { TOps.Store(c20, ref Unsafe.Add(ref t, 2 * nr)); TOps.Store(c21, ref Unsafe.Add(ref t, 2 * nr + w)); }
+            if (R > 3) { TOps.Store(c30, ref Unsafe.Add(ref t, 3 * nr)); TOps.Store(c31, ref Unsafe.Add(ref t, 3 * nr + w)); }
+            if (R > 4) { TOps.Store(c40, ref Unsafe.Add(ref t, 4 * nr)); TOps.Store(c41, ref Unsafe.Add(ref t, 4 * nr + w)); }
+            if (R > 5) { TOps.Store(c50, ref Unsafe.Add(ref t, 5 * nr)); TOps.Store(c51, ref Unsafe.Add(ref t, 5 * nr + w)); }
+            if (R > 6) { TOps.Store(c60, ref Unsafe.Add(ref t, 6 * nr)); TOps.Store(c61, ref Unsafe.Add(ref t, 6 * nr + w)); }
+            if (R > 7) { TOps.Store(c70, ref Unsafe.Add(ref t, 7 * nr)); TOps.Store(c71, ref Unsafe.Add(ref t, 7 * nr + w)); }
+            if (R > 8) { TOps.Store(c80, ref Unsafe.Add(ref t, 8 * nr)); TOps.Store(c81, ref Unsafe.Add(ref t, 8 * nr + w)); }
+            if (R > 9) { TOps.Store(c90, ref Unsafe.Add(ref t, 9 * nr)); TOps.Store(c91, ref Unsafe.Add(ref t, 9 * nr + w)); }
+            if (R > 10) { TOps.Store(cA0, ref Unsafe.Add(ref t, 10 * nr)); TOps.Store(cA1, ref Unsafe.Add(ref t, 10 * nr + w)); }
+            if (R > 11) { TOps.Store(cB0, ref Unsafe.Add(ref t, 11 * nr)); TOps.Store(cB1, ref Unsafe.Add(ref t, 11 * nr + w)); }
+            for (int r = 0; r < R; r++)
+            {
+                ref T cRow = ref Unsafe.Add(ref c, r * ldc);
+                for (int j = 0; j < cols; j++)
+                    Unsafe.Add(ref cRow, j) += alpha * Unsafe.Add(ref t, r * nr + j);
+            }
+        }
+    }
+
+    /// <summary>C[0 : NR] += alpha · (x0, x1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(TVec alpha, TVec x0, TVec x1, ref T c)
+    {
+        ref T c1 = ref Unsafe.Add(ref c, TOps.Count);
+        TOps.Store(TOps.MultiplyAdd(alpha, x0, TOps.Load(ref c)), ref c);
+        TOps.Store(TOps.MultiplyAdd(alpha, x1, TOps.Load(ref c1)), ref c1);
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+}
+
+/// <summary>A row count known when the micro-kernel is compiled.</summary>
+internal interface IRows { static abstract int Value { get; } }
+internal readonly struct Rows1 : IRows { public static int Value => 1; }
+internal readonly struct Rows2 : IRows { public static int Value => 2; }
+internal readonly struct Rows3 : IRows { public static int Value => 3; }
+internal readonly struct Rows4 : IRows { public static int Value => 4; }
+internal readonly struct Rows5 : IRows { public static int Value => 5; }
+internal readonly struct Rows6 : IRows { public static int Value => 6; }
+internal readonly struct Rows7 : IRows { public static int Value => 7; }
+internal readonly struct Rows8 : IRows { public static int Value => 8; }
+internal readonly struct Rows9 : IRows { public static int Value => 9; }
+internal readonly struct Rows10 : IRows { public static int Value => 10; }
+internal readonly struct Rows11 : IRows { public static int Value => 11; }
+internal readonly struct Rows12 : IRows { public static int Value => 12; }

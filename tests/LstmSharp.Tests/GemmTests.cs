@@ -1,0 +1,155 @@
+using System.Numerics;
+using LstmSharp.Kernels;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>
+/// The packed GEMM against a naive triple loop, for every variant this CPU runs, in float and double: every m and n
+/// in 1..67 (past several micro-tile edges of every variant) with k cycling through a set of edge values, every k in
+/// 1..67 for a few shapes, both transposes, beta 0 and 1 and another value, alpha ≠ 1, leading dimensions wider than
+/// the matrices, and a few products large enough for several KC and NC blocks and for the two-thread split.
+/// </summary>
+public class GemmTests
+{
+    private static readonly int[] Depths = [1, 2, 3, 7, 16, 17, 31, 32, 33, 64, 67];
+
+    public static TheoryData<string, string> VariantsAndTypes()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var v in Gemm.Variants)
+        {
+            data.Add(v.ToString(), "float");
+            data.Add(v.ToString(), "double");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VariantsAndTypes))]
+    public void MatchesNaiveOnEveryEdge(string variant, string type)
+    {
+        var v = Enum.Parse<GemmVariant>(variant);
+        if (type == "float") EveryEdge<float>(v, 2e-6);
+        else EveryEdge<double>(v, 1e-14);
+    }
+
+    [Theory]
+    [MemberData(nameof(VariantsAndTypes))]
+    public void MatchesNaiveOnLargeBlockedProducts(string variant, string type)
+    {
+        var v = Enum.Parse<GemmVariant>(variant);
+        if (type == "float") Large<float>(v, 2e-6);
+        else Large<double>(v, 1e-14);
+    }
+
+    [Theory]
+    [MemberData(nameof(VariantsAndTypes))]
+    public void PackedOperandMatchesUnpacked(string variant, string type)
+    {
+        var v = Enum.Parse<GemmVariant>(variant);
+        if (type == "float") Packed<float>(v);
+        else Packed<double>(v);
+    }
+
+    private static void EveryEdge<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(17);
+        int count = 0;
+        for (int m = 1; m <= 67; m++)
+        {
+            for (int n = 1; n <= 67; n++)
+            {
+                int k = Depths[(m * 7 + n * 3) % Depths.Length];
+                Check<T>(v, rng, m, n, k, transA: (m + n) % 2 == 1, transB: (m / 2 + n) % 2 == 1, Beta(m * 67 + n), tol);
+                count++;
+            }
+        }
+        foreach (var (m, n) in new[] { (1, 1), (1, 67), (12, 32), (13, 33), (67, 5), (67, 67) })
+            for (int k = 1; k <= 67; k++)
+                Check<T>(v, rng, m, n, k, transA: k % 2 == 0, transB: k % 3 == 0, Beta(k), tol);
+        Assert.True(count == 67 * 67);
+    }
+
+    private static void Large<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(23);
+        // K > KC (several depth blocks), N > NC (several column blocks), big enough for the two-thread split.
+        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 2100, 70), (240, 8, 1100) })
+            for (int t = 0; t < 4; t++)
+                Check<T>(v, rng, m, n, k, transA: (t & 1) != 0, transB: (t & 2) != 0, Beta(t), tol);
+    }
+
+    /// <summary>beta cycles through 0 (C is not read: it is first filled with NaN), 1 and -0.5.</summary>
+    private static double Beta(int i) => (i % 3) switch { 0 => 0.0, 1 => 1.0, _ => -0.5 };
+
+    private static void Check<T>(GemmVariant v, Rng rng, int m, int n, int k, bool transA, bool transB, double beta, double tol)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const double alpha = 0.75;
+        int aRows = transA ? k : m, aCols = transA ? m : k, lda = aCols + (m + k) % 3;
+        int bRows = transB ? n : k, bCols = transB ? k : n, ldb = bCols + (n + k) % 2;
+        int ldc = n + m % 4;
+        var a = new T[(aRows - 1) * lda + aCols];  // op(A) [M, K]; a holds [M, K] or [K, M] with row stride lda
+        var b = new T[(bRows - 1) * ldb + bCols];  // op(B) [K, N]; b holds [K, N] or [N, K] with row stride ldb
+        var c = new T[(m - 1) * ldc + n];          // [M, N] with row stride ldc
+        rng.FillUniform(T.CreateChecked(-1), T.One, a);
+        rng.FillUniform(T.CreateChecked(-1), T.One, b);
+        rng.FillUniform(T.CreateChecked(-1), T.One, c);
+        if (beta == 0) c.AsSpan().Fill(T.NaN);
+        var c0 = (T[])c.Clone();
+
+        Gemm.Multiply<T>(v, transA, transB, m, n, k, T.CreateChecked(alpha), a, lda, b, ldb, T.CreateChecked(beta), c, ldc);
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0, scale = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double x = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
+                    double y = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
+                    sum += x * y;
+                    scale += Math.Abs(x * y);
+                }
+                double prior = beta == 0 ? 0 : beta * double.CreateChecked(c0[i * ldc + j]);
+                double expected = alpha * sum + prior;
+                double actual = double.CreateChecked(c[i * ldc + j]);
+                double bound = tol * (1 + alpha * scale + Math.Abs(prior)) * Math.Max(1, Math.Sqrt(k));
+                if (!(Math.Abs(actual - expected) <= bound))
+                    Assert.Fail($"{v} {typeof(T).Name} m={m} n={n} k={k} transA={transA} transB={transB} beta={beta}: " +
+                                $"C[{i},{j}] = {actual}, expected {expected}");
+            }
+        }
+        // Padding between rows of C (ldc > n) is untouched.
+        for (int i = 0; i + 1 < m; i++)
+            for (int j = n; j < ldc; j++)
+                Assert.True(c[i * ldc + j].Equals(c0[i * ldc + j]), "GEMM wrote outside C");
+    }
+
+    private static void Packed<T>(GemmVariant v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(29);
+        PackedMatrix<T>? packed = null;
+        foreach (var (m, n, k) in new[] { (5, 37, 300), (33, 600, 40), (1, 70, 1), (64, 1024, 256) })
+        {
+            foreach (bool transB in new[] { false, true })
+            {
+                var a = new T[m * k];  // [M, K]
+                var b = new T[k * n];  // [K, N] or [N, K]
+                rng.FillUniform(T.CreateChecked(-1), T.One, a);
+                rng.FillUniform(T.CreateChecked(-1), T.One, b);
+                var expected = new T[m * n];  // [M, N]
+                var actual = new T[m * n];    // [M, N]
+                rng.FillUniform(T.CreateChecked(-1), T.One, expected);
+                expected.CopyTo(actual, 0);
+                Gemm.Multiply<T>(v, false, transB, m, n, k, T.One, a, k, b, transB ? k : n, T.One, expected, n);
+                packed = Gemm.Pack<T>(v, transB, k, n, b, transB ? k : n, packed);  // reuses the storage
+                Gemm.Multiply<T>(false, m, T.One, a, k, packed, T.One, actual, n);
+                Assert.Equal(expected, actual);  // same blocking, same order of operations: bitwise equal
+            }
+        }
+    }
+}
