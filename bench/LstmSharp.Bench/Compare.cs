@@ -60,13 +60,19 @@ internal static class Compare
                 {
                     int n = reps / rounds + (round < reps % rounds ? 1 : 0);
                     for (int k = 0; k < n; k++) ours.Add(bench.Time(inner));
-                    foreach (var (threads, ort) in orts) Add("onnxruntime", threads, Enumerable.Range(0, n).Select(_ => ort.Time()).ToArray());
-                    if (torch is null) continue;
-                    foreach (int threads in new[] { 1, 2 })
+                    foreach (var (threads, ort) in orts)
                     {
-                        var t = torch.Time(r, n, threads, inner);
-                        if (t is not null) Add("pytorch", threads, t.Value.Times);
+                        Quiet();
+                        Add("onnxruntime", threads, Enumerable.Range(0, n).Select(_ => ort.Time()).ToArray());
                     }
+                    if (torch is not null)
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            Quiet();
+                            var t = torch.Time(r, n, threads, inner);
+                            if (t is not null) Add("pytorch", threads, t.Value.Times);
+                        }
+                    Quiet();
                 }
                 foreach (var ort in orts.Values) ort.Dispose();
                 double flops = Flops(r);
@@ -102,6 +108,9 @@ internal static class Compare
         }
         return 0;
     }
+
+    /// <summary>A pause between contenders, so that one's spinning thread pool (OpenMP, ONNX Runtime) has gone idle before the next runs.</summary>
+    private static void Quiet() => Thread.Sleep(150);
 
     /// <summary>Matmul flops: forward = 2·T·B·4H·(I_layer + H)·D over layers; training = 3× forward; a step = 2·4H·(I + H).</summary>
     public static double Flops(Request r)

@@ -38,6 +38,7 @@ internal sealed class TorchPeer : IDisposable
                 info.Environment.Remove("OPENBLAS_L2_SIZE");
                 info.Environment["OPENBLAS_NUM_THREADS"] = "1";
                 info.Environment["OMP_NUM_THREADS"] = "1";
+                info.Environment["OMP_WAIT_POLICY"] = "PASSIVE"; // idle threads sleep instead of spinning against the other contenders
                 var process = Process.Start(info);
                 if (process is null) continue;
                 var peer = new TorchPeer(process, "");
