@@ -11,6 +11,7 @@ switch (mode)
     case "gemm": GemmBench(args.Skip(1).ToArray()); break;
     case "lstm": LstmBench(args.Skip(1).ToArray()); break;
     case "probe": Probe.Run(); break;
+    case "kernel": KernelBench(args.Skip(1).ToArray()); break;
     case "fprobe": Probe.Forward(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])); break;
     default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs]"); return 1;
 }
@@ -107,6 +108,32 @@ static void LstmBench(string[] args)
             lstm.Backward(r.Cache, dOut);
         }, reps);
         Console.WriteLine($"  {b,3} {t,4} {i,4} {h,4} {l,2} {d,2} {fwd,9:F3} ({fwdMin,7:F3}) {train,12:F3} ({trainMin,7:F3})");
+    }
+}
+
+static void KernelBench(string[] args)
+{
+    // One layer, one direction, straight through the kernel with buffers allocated once: the compute alone.
+    string kernelName = args.Length > 0 ? args[0] : "fast";
+    var kernel = kernelName == "fast" ? LstmKernels.Best<float>() : LstmKernels.ByName<float>(kernelName);
+    Worker.Enabled = args.Length > 1 ? args[1] == "2" && Environment.ProcessorCount > 1 : Worker.Enabled;
+    int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
+    Console.WriteLine($"kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), one layer-direction, median (min) of {runs} runs");
+    foreach (var (b, t, i, h) in new[] { (1, 100, 32, 128), (16, 50, 32, 64), (32, 100, 64, 256), (64, 128, 128, 512) })
+    {
+        var p = LstmDirectionParameters<float>.Create(i, h, 0, true, "");
+        var rng = new Rng(4);
+        foreach (var par in p.All()) rng.FillUniform(-0.1f, 0.1f, par.Value.Data);
+        var x = new float[t * b * i];
+        rng.FillUniform(-1f, 1f, x);
+        var cache = new LstmDirectionCache<float>(x, new float[b * h], new float[b * h], t, b, h, h, false);
+        var lengths = Enumerable.Repeat(t, b).ToArray();
+        var dHs = new float[t * b * h];
+        rng.FillUniform(-1f, 1f, dHs);
+        var dHN = new float[b * h]; var dCN = new float[b * h]; var dX = new float[t * b * i]; var dH0 = new float[b * h]; var dC0 = new float[b * h];
+        var (fwd, fwdMin) = MedianMin(() => kernel.Forward(p, t, b, lengths, false, cache), runs);
+        var (bwd, bwdMin) = MedianMin(() => kernel.Backward(p, t, b, lengths, false, cache, dHs, dHN, dCN, dX, dH0, dC0), runs);
+        Console.WriteLine($"  B={b,3} T={t,4} I={i,4} H={h,4}: forward {fwd,8:F3} ({fwdMin,8:F3}) ms, backward {bwd,8:F3} ({bwdMin,8:F3}) ms");
     }
 }
 

@@ -97,7 +97,8 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                 }
                 else
                 {
-                    gt.Slice(b * g4, g4).Clear();  // as the reference, which never writes a padded step's gates
+                    gt.Slice(b * g4, g4).Clear();  // no gates at a padded step (recycled buffers may hold old values)
+                    if (wHr is not null) mt.Slice(b * hidden, hidden).Clear();
                     cPrev.Slice(b * hidden, hidden).CopyTo(ct.Slice(b * hidden, hidden));
                 }
             }
