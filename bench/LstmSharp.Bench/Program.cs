@@ -82,7 +82,8 @@ static void LstmBench(string[] args)
     int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
     Console.WriteLine($"LSTM float32, kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), median (min) of {runs} runs");
     Console.WriteLine($"  {"B",3} {"T",4} {"I",4} {"H",4} {"L",2} {"D",2} {"forward ms",18} {"training step ms",22}");
-    var grid = new (int B, int T, int I, int H, int L, int D)[]
+    var only = Environment.GetEnvironmentVariable("ONLY");
+    var grid = only is not null ? [ParseShape(only)] : new (int B, int T, int I, int H, int L, int D)[]
     {
         (1, 100, 32, 128, 1, 1), (16, 50, 32, 64, 1, 1), (32, 100, 64, 256, 1, 1),
         (32, 100, 64, 256, 2, 1), (32, 100, 64, 256, 1, 2), (64, 128, 128, 512, 1, 1),
@@ -131,10 +132,17 @@ static void KernelBench(string[] args)
         var dHs = new float[t * b * h];
         rng.FillUniform(-1f, 1f, dHs);
         var dHN = new float[b * h]; var dCN = new float[b * h]; var dX = new float[t * b * i]; var dH0 = new float[b * h]; var dC0 = new float[b * h];
-        var (fwd, fwdMin) = MedianMin(() => kernel.Forward(p, t, b, lengths, false, cache), runs);
-        var (bwd, bwdMin) = MedianMin(() => kernel.Backward(p, t, b, lengths, false, cache, dHs, dHN, dCN, dX, dH0, dC0), runs);
+        bool reverse = Environment.GetEnvironmentVariable("REVERSE") == "1";
+        var (fwd, fwdMin) = MedianMin(() => kernel.Forward(p, t, b, lengths, reverse, cache), runs);
+        var (bwd, bwdMin) = MedianMin(() => kernel.Backward(p, t, b, lengths, reverse, cache, dHs, dHN, dCN, dX, dH0, dC0), runs);
         Console.WriteLine($"  B={b,3} T={t,4} I={i,4} H={h,4}: forward {fwd,8:F3} ({fwdMin,8:F3}) ms, backward {bwd,8:F3} ({bwdMin,8:F3}) ms");
     }
+}
+
+static (int, int, int, int, int, int) ParseShape(string s)
+{
+    var v = s.Split(',').Select(int.Parse).ToArray();
+    return (v[0], v[1], v[2], v[3], v[4], v[5]);
 }
 
 static (double Median, double Min) MedianMin(Action run, int reps)
