@@ -1,14 +1,29 @@
+using System.Diagnostics;
 using System.Globalization;
 using LstmSharp.Bench;
+using LstmSharp.Kernels;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
 
-// LstmSharp benchmarks. `compare [--json FILE] [--quick] [--seconds S]`: ours against PyTorch (and ONNX Runtime),
-// side by side in one run, with this CPU's peak FMA rate.
-if (args.Length > 0 && args[0] == "peak")
+// `compare [--json FILE] [--quick] [--seconds S] [--step-only]`: ours against ONNX Runtime and PyTorch, side by side
+// in one run, with this CPU's peak FMA rate (`peak` alone measures that).
+// Timing harness. `gemm [variant] [threads]`: GFLOP/s of square and LSTM-shaped products.
+// `lstm [kernel]`: forward and training step (forward + backward) of the LSTM on a grid of shapes.
+string mode = args.Length > 0 ? args[0] : "lstm";
+switch (mode)
 {
-    Console.WriteLine($"{PeakFma.Measure(1):F1} GFLOP/s on 1 thread, {PeakFma.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
-    return 0;
+    case "compare": return CompareMain(args);
+    case "peak":
+        Console.WriteLine($"{PeakFma.Measure(1):F1} GFLOP/s on 1 thread, {PeakFma.Measure(Environment.ProcessorCount):F1} on {Environment.ProcessorCount}");
+        return 0;
+    case "gemm": GemmBench(args.Skip(1).ToArray()); break;
+    case "lstm": LstmBench(args.Skip(1).ToArray()); break;
+    case "kernel": KernelBench(args.Skip(1).ToArray()); break;
+    default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
 }
-if (args.Length > 0 && args[0] == "compare")
+return 0;
+
+static int CompareMain(string[] args)
 {
     string? json = null;
     bool quick = false, stepOnly = false;
@@ -22,11 +37,158 @@ if (args.Length > 0 && args[0] == "compare")
             case "--step-only": stepOnly = true; break;
             case "--seconds" when i + 1 < args.Length: seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
             default:
-                Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S.");
+                Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S, --step-only.");
                 return 2;
         }
     }
     return Compare.Run(json, quick, seconds, stepOnly);
 }
-Console.WriteLine("Usage: dotnet run -c Release --project bench/LstmSharp.Bench -- compare [--json FILE] [--quick] [--seconds S]");
-return args.Length == 0 ? 0 : 2;
+
+static double Median(Action run, int reps, int warmup = 2)
+{
+    for (int i = 0; i < warmup; i++) run();
+    var times = new double[reps];
+    for (int i = 0; i < reps; i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+    Array.Sort(times);
+    return times[reps / 2];
+}
+
+static void GemmBench(string[] args)
+{
+    var variant = args.Length > 0 ? Enum.Parse<GemmVariant>(args[0], ignoreCase: true) : Gemm.Best;
+    Worker.Enabled = args.Length > 1 ? args[1] == "2" : Worker.Enabled;
+    Console.WriteLine($"GEMM {variant}, {(Worker.Enabled ? 2 : 1)} thread(s), float unless noted");
+    var shapes = new (string Name, int M, int N, int K, bool TA, bool TB)[]
+    {
+        ("square 512", 512, 512, 512, false, false),
+        ("square 1024", 1024, 1024, 1024, false, false),
+        ("square 1024 A^T B^T", 1024, 1024, 1024, true, true),
+        ("x W_ih^T  (T·B=3200, I=64 → 4H=1024)", 3200, 1024, 64, false, true),
+        ("h W_hh^T  (B=32, P=256 → 4H=1024)", 32, 1024, 256, false, true),
+        ("h W_hh^T  (B=64, P=512 → 4H=2048)", 64, 2048, 512, false, true),
+        ("h W_hh^T  (B=1, P=128 → 4H=512)", 1, 512, 128, false, true),
+        ("dG^T x    (4H=1024 ← T·B=3200, I=64)", 1024, 64, 3200, true, false),
+        ("dG^T h    (4H=1024 ← T·B=3200, P=256)", 1024, 256, 3200, true, false),
+        ("dG W_ih   (T·B=3200, 4H=1024 → I=64)", 3200, 64, 1024, false, false),
+        ("dG W_hh   (B=32, 4H=1024 → P=256)", 32, 256, 1024, false, false),
+    };
+    var rng = new Rng(1);
+    foreach (var (name, m, n, k, ta, tb) in shapes)
+    {
+        var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
+        rng.FillUniform(-1f, 1f, a); rng.FillUniform(-1f, 1f, b);
+        double flops = 2.0 * m * n * k;
+        int inner = Math.Max(1, (int)(2e8 / flops));
+        double ms = Median(() =>
+        {
+            for (int i = 0; i < inner; i++)
+                Gemm.Multiply<float>(variant, ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 0f, c, n);
+        }, 7) / inner;
+        Console.WriteLine($"  {name,-42} {m,5}×{n,5}×{k,5}  {ms,9:F4} ms  {flops / ms / 1e6,7:F1} GFLOP/s");
+    }
+    {
+        int m = 1024, n = 1024, k = 1024;
+        var a = new double[m * k]; var b = new double[k * n]; var c = new double[m * n];
+        rng.FillUniform(-1.0, 1.0, a); rng.FillUniform(-1.0, 1.0, b);
+        double ms = Median(() => Gemm.Multiply<double>(variant, false, false, m, n, k, 1.0, a, k, b, n, 0.0, c, n), 5);
+        Console.WriteLine($"  {"square 1024 (double)",-42} {m,5}×{n,5}×{k,5}  {ms,9:F4} ms  {2.0 * m * n * k / ms / 1e6,7:F1} GFLOP/s");
+    }
+}
+
+static void LstmBench(string[] args)
+{
+    // args: [kernel name or "fast"] [threads 1|2] [runs]
+    string kernelName = args.Length > 0 ? args[0] : "fast";
+    var kernel = kernelName == "fast" ? LstmKernels.Best<float>() : LstmKernels.ByName<float>(kernelName);
+    Worker.Enabled = args.Length > 1 ? args[1] == "2" && Environment.ProcessorCount > 1 : Worker.Enabled;
+    int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
+    Console.WriteLine($"LSTM float32, kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), median (min) of {runs} runs");
+    Console.WriteLine($"  {"B",3} {"T",4} {"I",4} {"H",4} {"L",2} {"D",2} {"forward ms",18} {"training step ms",22}");
+    var only = Environment.GetEnvironmentVariable("ONLY");
+    var grid = only is not null ? [ParseShape(only)] : new (int B, int T, int I, int H, int L, int D)[]
+    {
+        (1, 100, 32, 128, 1, 1), (16, 50, 32, 64, 1, 1), (32, 100, 64, 256, 1, 1),
+        (32, 100, 64, 256, 2, 1), (32, 100, 64, 256, 1, 2), (64, 128, 128, 512, 1, 1),
+    };
+    foreach (var (b, t, i, h, l, d) in grid)
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = i, HiddenSize = h, NumLayers = l, Bidirectional = d == 2, BatchFirst = true }, seed: 1)
+        {
+            Kernel = kernel,
+        };
+        var x = Tensor<float>.Zeros(b, t, i);
+        new Rng(2).FillUniform(-1f, 1f, x.Data);
+        var dOut = Tensor<float>.Zeros(b, t, d * h);
+        new Rng(3).FillUniform(-1f, 1f, dOut.Data);
+        int reps = kernel.Name == "reference" && (long)b * t * h * h > 50_000_000 ? 3 : runs;
+        lstm.Training = false;
+        var (fwd, fwdMin) = MedianMin(() => lstm.Forward(x), reps);
+        lstm.Training = true;
+        var (train, trainMin) = MedianMin(() =>
+        {
+            lstm.ZeroGrad();
+            var r = lstm.Forward(x);
+            lstm.Backward(r.Cache, dOut);
+        }, reps);
+        Console.WriteLine($"  {b,3} {t,4} {i,4} {h,4} {l,2} {d,2} {fwd,9:F3} ({fwdMin,7:F3}) {train,12:F3} ({trainMin,7:F3})");
+    }
+}
+
+static void KernelBench(string[] args)
+{
+    // One layer, one direction, straight through the kernel with buffers allocated once: the compute alone.
+    string kernelName = args.Length > 0 ? args[0] : "fast";
+    var kernel = kernelName == "fast" ? LstmKernels.Best<float>() : LstmKernels.ByName<float>(kernelName);
+    Worker.Enabled = args.Length > 1 ? args[1] == "2" && Environment.ProcessorCount > 1 : Worker.Enabled;
+    int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
+    Console.WriteLine($"kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), one layer-direction, median (min) of {runs} runs");
+    var shapes = new[] { (1, 100, 32, 128), (16, 50, 32, 64), (32, 100, 64, 256), (64, 128, 128, 512) };
+    if (Environment.GetEnvironmentVariable("ONLY") is string only)
+    {
+        var v = only.Split(',').Select(int.Parse).ToArray();
+        shapes = [(v[0], v[1], v[2], v[3])];
+    }
+    foreach (var (b, t, i, h) in shapes)
+    {
+        var p = LstmDirectionParameters<float>.Create(i, h, 0, true, "");
+        var rng = new Rng(4);
+        foreach (var par in p.All()) rng.FillUniform(-0.1f, 0.1f, par.Value.Data);
+        var x = new float[t * b * i];
+        rng.FillUniform(-1f, 1f, x);
+        var cache = new LstmDirectionCache<float>(x, new float[b * h], new float[b * h], t, b, h, h, false);
+        var lengths = Enumerable.Repeat(t, b).ToArray();
+        var dHs = new float[t * b * h];
+        rng.FillUniform(-1f, 1f, dHs);
+        var dHN = new float[b * h]; var dCN = new float[b * h]; var dX = new float[t * b * i]; var dH0 = new float[b * h]; var dC0 = new float[b * h];
+        bool reverse = Environment.GetEnvironmentVariable("REVERSE") == "1";
+        var (fwd, fwdMin) = MedianMin(() => kernel.Forward(p, t, b, lengths, reverse, cache), runs);
+        var (bwd, bwdMin) = MedianMin(() => kernel.Backward(p, t, b, lengths, reverse, cache, dHs, dHN, dCN, dX, dH0, dC0), runs);
+        Console.WriteLine($"  B={b,3} T={t,4} I={i,4} H={h,4}: forward {fwd,8:F3} ({fwdMin,8:F3}) ms, backward {bwd,8:F3} ({bwdMin,8:F3}) ms");
+    }
+}
+
+static (int, int, int, int, int, int) ParseShape(string s)
+{
+    var v = s.Split(',').Select(int.Parse).ToArray();
+    return (v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+static (double Median, double Min) MedianMin(Action run, int reps)
+{
+    run();
+    run();
+    var times = new double[reps];
+    for (int i = 0; i < reps; i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+    Array.Sort(times);
+    return (times[reps / 2], times[0]);
+}

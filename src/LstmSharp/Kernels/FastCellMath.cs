@@ -16,39 +16,44 @@ internal static class FastCellMath<T, TVec, TOps>
     where TOps : struct, ISimd<TVec, T>
 {
     /// <summary>
-    /// Gates from pre-activations to i, f, g, o (in place), then c' = f * c + i * g and m = o * tanh(c').
+    /// Gates from pre-activations (before the bias) to i, f, g, o (in place), then c' = f * c + i * g and m = o * tanh(c').
     /// (Four short loops rather than one: one loop with five inlined exponentials exceeds the JIT's inlining budget.)
     /// </summary>
     public static void Forward(int hidden,
-        Span<T> gates,          // [4H] in: pre-activations z; out: i, f, g, o
+        ReadOnlySpan<T> bias,   // [4H] b_ih + b_hh (zeros without bias)
+        Span<T> gates,          // [4H] in: pre-activations z less the bias; out: i, f, g, o
         ReadOnlySpan<T> cPrev,  // [H]
         Span<T> c,              // [H] out: c'
         Span<T> m)              // [H] out: o * tanh(c')
     {
-        SigmoidInPlace(gates.Slice(0, 2 * hidden));           // i, f
-        TanhInPlace(gates.Slice(2 * hidden, hidden));         // g
-        SigmoidInPlace(gates.Slice(3 * hidden, hidden));      // o
+        SigmoidInPlace(bias.Slice(0, 2 * hidden), gates.Slice(0, 2 * hidden));                 // i, f
+        TanhInPlace(bias.Slice(2 * hidden, hidden), gates.Slice(2 * hidden, hidden));           // g
+        SigmoidInPlace(bias.Slice(3 * hidden, hidden), gates.Slice(3 * hidden, hidden));        // o
         UpdateState(hidden, gates, cPrev, c, m);
     }
 
-    /// <summary>x = σ(x) element-wise.</summary>
+    /// <summary>x = σ(x + b) element-wise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SigmoidInPlace(Span<T> x)
+    public static void SigmoidInPlace(ReadOnlySpan<T> b, Span<T> x)
     {
         ref T r = ref MemoryMarshal.GetReference(x);
+        ref T br = ref MemoryMarshal.GetReference(b.Slice(0, x.Length));
         int n = x.Length, w = TOps.Count, j = 0;
-        for (; j + w <= n; j += w) TOps.Store(Sigmoid(TOps.Load(ref Unsafe.Add(ref r, j))), ref Unsafe.Add(ref r, j));
-        for (; j < n; j++) Unsafe.Add(ref r, j) = Sigmoid(Unsafe.Add(ref r, j));
+        for (; j + w <= n; j += w)
+            TOps.Store(Sigmoid(TOps.Add(TOps.Load(ref Unsafe.Add(ref r, j)), TOps.Load(ref Unsafe.Add(ref br, j)))), ref Unsafe.Add(ref r, j));
+        for (; j < n; j++) Unsafe.Add(ref r, j) = Sigmoid(Unsafe.Add(ref r, j) + Unsafe.Add(ref br, j));
     }
 
-    /// <summary>x = tanh(x) element-wise.</summary>
+    /// <summary>x = tanh(x + b) element-wise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void TanhInPlace(Span<T> x)
+    public static void TanhInPlace(ReadOnlySpan<T> b, Span<T> x)
     {
         ref T r = ref MemoryMarshal.GetReference(x);
+        ref T br = ref MemoryMarshal.GetReference(b.Slice(0, x.Length));
         int n = x.Length, w = TOps.Count, j = 0;
-        for (; j + w <= n; j += w) TOps.Store(Tanh(TOps.Load(ref Unsafe.Add(ref r, j))), ref Unsafe.Add(ref r, j));
-        for (; j < n; j++) Unsafe.Add(ref r, j) = Tanh(Unsafe.Add(ref r, j));
+        for (; j + w <= n; j += w)
+            TOps.Store(Tanh(TOps.Add(TOps.Load(ref Unsafe.Add(ref r, j)), TOps.Load(ref Unsafe.Add(ref br, j)))), ref Unsafe.Add(ref r, j));
+        for (; j < n; j++) Unsafe.Add(ref r, j) = Tanh(Unsafe.Add(ref r, j) + Unsafe.Add(ref br, j));
     }
 
     /// <summary>c' = f * c + i * g and m = o * tanh(c') from activated gates.</summary>

@@ -23,8 +23,8 @@ internal static class FastLstmKernel
 /// <summary>
 /// The fast path: the same results as <see cref="ReferenceLstmKernel{T}"/>, with the work reorganised around GEMMs.
 /// <list type="bullet">
-/// <item>Forward: the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T → Gates [T·B, 4H] (over the
-/// summed biases); each step then adds h · W_hh^T with W_hh packed once per call, and one fused pass applies the
+/// <item>Forward: the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T → Gates [T·B, 4H]; each step
+/// then adds h · W_hh^T with W_hh packed once per call, and one pass per row adds the biases, applies the
 /// nonlinearities and updates c and m; a projection is one more GEMM per step with W_hr packed once.</item>
 /// <item>Backward: each step computes dL/dz of the gates (fused pass) and dL/dh of the previous step (GEMM with
 /// W_hh); the weight gradients, the bias gradients and dL/dx are then computed over all steps at once:
@@ -62,15 +62,12 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         var ms = cache.M;         // [T, B, H] (the same array as Hs without a projection)
         var hs = cache.Hs;        // [T, B, P]
 
-        // Gates = X · W_ih^T + (b_ih + b_hh), all steps at once.
-        T beta = T.Zero;
-        if (p.BiasIh is not null)
-        {
-            FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, gates.AsSpan(0, g4));
-            for (int r = 1; r < rows; r++) gates.AsSpan(0, g4).CopyTo(gates.AsSpan(r * g4, g4));
-            beta = T.One;
-        }
-        Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, beta, gates, g4);
+        // Gates = X · W_ih^T for all steps at once; the biases are added in the gate pass.
+        Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, gates, g4);
+        var biasArray = ArrayPool<T>.Shared.Rent(g4);
+        var bias = biasArray.AsSpan(0, g4);  // [4H] b_ih + b_hh, or zeros
+        if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias);
+        else bias.Clear();
 
         var wHh = t_packedHh = Gemm.Pack<T>(_variant, true, outSize, g4, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh^T [P, 4H]
         var wHr = p.WeightHr is null ? null
@@ -92,12 +89,13 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             {
                 if (allValid || t < lengths[b])
                 {
-                    FastCellMath<T, TVec, TOps>.Forward(hidden, gt.Slice(b * g4, g4), cPrev.Slice(b * hidden, hidden),
+                    FastCellMath<T, TVec, TOps>.Forward(hidden, bias, gt.Slice(b * g4, g4), cPrev.Slice(b * hidden, hidden),
                         ct.Slice(b * hidden, hidden), mt.Slice(b * hidden, hidden));
                 }
                 else
                 {
-                    gt.Slice(b * g4, g4).Clear();  // as the reference, which never writes a padded step's gates
+                    gt.Slice(b * g4, g4).Clear();  // no gates at a padded step (recycled buffers may hold old values)
+                    if (wHr is not null) mt.Slice(b * hidden, hidden).Clear();
                     cPrev.Slice(b * hidden, hidden).CopyTo(ct.Slice(b * hidden, hidden));
                 }
             }
@@ -109,6 +107,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                     if (t >= lengths[b]) hPrev.Slice(b * outSize, outSize).CopyTo(ht.Slice(b * outSize, outSize));
             }
         }
+        ArrayPool<T>.Shared.Return(biasArray);
     }
 
     public void Backward(LstmDirectionParameters<T> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse,

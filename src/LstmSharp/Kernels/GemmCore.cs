@@ -81,6 +81,8 @@ internal static class GemmCore<T, TVec, TOps>
         if (k == 0 || alpha == T.Zero) return;
 
         int mr = MR, nr = NR, nc = NC;
+        // A pre-packed B needs no L2 blocking when all of M fits one A block: one column block, A packed once.
+        if (!packedB.IsEmpty && m <= MC) nc = RoundUp(n1 - n0, nr);
         int mc = MC;
         var packA = t_packA ??= new T[KC * mc];                       // [MC / MR][kc][MR]
         bool pack = packedB.IsEmpty;
@@ -137,10 +139,19 @@ internal static class GemmCore<T, TVec, TOps>
             if (!transB)
             {
                 // B [K, N] row-major: each k is a contiguous run of columns.
-                for (int p = 0; p < kc; p++)
+                if (cols == nr)
                 {
-                    b.Slice((pc + p) * ldb + j0 + jp, cols).CopyTo(panel.Slice(p * nr));
-                    if (cols < nr) panel.Slice(p * nr + cols, nr - cols).Clear();
+                    ref T src = ref Unsafe.Add(ref MemoryMarshal.GetReference(b), pc * ldb + j0 + jp);
+                    ref T d = ref MemoryMarshal.GetReference(panel);
+                    for (int p = 0; p < kc; p++) CopyRun(ref Unsafe.Add(ref src, p * ldb), ref Unsafe.Add(ref d, p * nr), nr);
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        b.Slice((pc + p) * ldb + j0 + jp, cols).CopyTo(panel.Slice(p * nr));
+                        panel.Slice(p * nr + cols, nr - cols).Clear();
+                    }
                 }
             }
             else
@@ -166,9 +177,19 @@ internal static class GemmCore<T, TVec, TOps>
         else
         {
             // a holds A^T [K, M]: for each k the rows are contiguous.
-            for (int p = 0; p < kc; p++) a.Slice((pc + p) * lda + i0, rows).CopyTo(dst.Slice(p * mr));
+            ref T src = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), pc * lda + i0);
+            ref T d = ref MemoryMarshal.GetReference(dst);
+            if (rows == mr)
+                for (int p = 0; p < kc; p++) CopyRun(ref Unsafe.Add(ref src, p * lda), ref Unsafe.Add(ref d, p * mr), mr);
+            else
+                for (int p = 0; p < kc; p++) a.Slice((pc + p) * lda + i0, rows).CopyTo(dst.Slice(p * mr));
         }
     }
+
+    /// <summary>Copies <paramref name="count"/> elements, MR or NR: a size the JIT knows, so the copy is unrolled into vector moves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRun(ref T source, ref T destination, int count) =>
+        Unsafe.CopyBlockUnaligned(ref Unsafe.As<T, byte>(ref destination), ref Unsafe.As<T, byte>(ref source), (uint)(count * Unsafe.SizeOf<T>()));
 
     /// <summary>
     /// dst[p · ldd + r] = src[r · lds + p] for r &lt; rows, p &lt; cols: packs rows of a row-major matrix as columns.

@@ -8,15 +8,22 @@ namespace LstmSharp.Kernels;
 /// </summary>
 internal readonly struct LstmDirectionCache<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>A cache with new arrays for the activations.</summary>
     public LstmDirectionCache(T[] x, T[] h0, T[] c0, int steps, int batch, int hidden, int outSize, bool projected)
+        : this(x, h0, c0, steps, batch, hidden, outSize, projected, length => new T[length])
+    {
+    }
+
+    /// <summary>A cache whose activation arrays come from <paramref name="allocate"/> (any contents: the kernels overwrite them).</summary>
+    public LstmDirectionCache(T[] x, T[] h0, T[] c0, int steps, int batch, int hidden, int outSize, bool projected, Func<int, T[]> allocate)
     {
         X = x;
         H0 = h0;
         C0 = c0;
-        Gates = new T[steps * batch * 4 * hidden];
-        C = new T[steps * batch * hidden];
-        Hs = new T[steps * batch * outSize];
-        M = projected ? new T[steps * batch * hidden] : Hs;
+        Gates = allocate(steps * batch * 4 * hidden);
+        C = allocate(steps * batch * hidden);
+        Hs = allocate(steps * batch * outSize);
+        M = projected ? allocate(steps * batch * hidden) : Hs;
     }
 
     /// <summary>[T, B, I] the layer's input (after dropout), shared by both directions.</summary>

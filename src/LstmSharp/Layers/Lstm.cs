@@ -15,6 +15,8 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
 {
     private readonly LstmDirectionParameters<T>[] _directions; // [L * D], index layer * D + direction
     private readonly Parameter<T>[] _parameters;
+    private readonly BufferRecycler<T> _recycler = new();
+    private CacheLease<T>? _evalLease; // the cache of the last evaluation-mode Forward, retired by the next Forward
 
     /// <summary>Creates the layers and initialises every weight uniformly in ±1/sqrt(H), as PyTorch does.</summary>
     /// <param name="options">The configuration; validated.</param>
@@ -145,8 +147,14 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         CheckShape(c0, cShape, nameof(c0), "[L*D, B, H]", unbatched);
         int[] lens = CheckLengths(lengths, steps, batch);
 
+        // Buffers of caches that can no longer be differentiated are reused (first touches of new memory are costly).
+        if (_evalLease is not null) _recycler.Retire(_evalLease);
+        _evalLease = null;
+        var lease = new CacheLease<T>();
+        T[] Rent(int length) => _recycler.Rent(length, lease);
+
         // Everything below is time-major: [T, B, *]. States are [L*D, B, *] in both layouts.
-        var x = ToTimeMajor(input, steps, batch, unbatched);                   // [T, B, I], a copy: backward must not see later edits
+        var x = ToTimeMajor(input, steps, batch, unbatched, Rent(input.Length));  // [T, B, I], a copy: backward must not see later edits
         var hAll = h0?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var cAll = c0?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var hN = new T[hAll.Length];                                           // [L*D, B, P]
@@ -154,10 +162,11 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         var caches = new LstmDirectionCache<T>[numLayers * numDir];
         var masks = new T[]?[numLayers - 1];
         int width = numDir * outSize;
+        bool outputIsCopied = o.BatchFirst && !unbatched;                      // else the output tensor wraps the last layerOut
         T[] layerOut = [];                                                     // [T, B, D*P]
         for (int layer = 0; layer < numLayers; layer++)
         {
-            layerOut = new T[steps * batch * width];
+            layerOut = layer < numLayers - 1 || outputIsCopied ? Rent(steps * batch * width) : new T[steps * batch * width];
             for (int dir = 0; dir < numDir; dir++)
             {
                 int k = layer * numDir + dir;
@@ -165,7 +174,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                 var cache = new LstmDirectionCache<T>(x,
                     hAll.AsSpan(k * batch * outSize, batch * outSize).ToArray(),
                     cAll.AsSpan(k * batch * hidden, batch * hidden).ToArray(),
-                    steps, batch, hidden, outSize, p.WeightHr is not null);
+                    steps, batch, hidden, outSize, p.WeightHr is not null, Rent);
                 Kernel.Forward(p, steps, batch, lens, dir == 1, cache);
                 caches[k] = cache;
 
@@ -180,16 +189,17 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             x = layerOut;
             if (layer < numLayers - 1 && Training && o.Dropout > 0)
             {
-                var mask = DropoutMask(layerOut.Length, o.Dropout);
+                var mask = DropoutMask(Rent(layerOut.Length), o.Dropout);
                 masks[layer] = mask;
-                x = new T[layerOut.Length];
+                x = Rent(layerOut.Length);
                 for (int i = 0; i < x.Length; i++) x[i] = layerOut[i] * mask[i];
             }
         }
 
         var output = FromTimeMajor(layerOut, steps, batch, width, unbatched);
 
-        var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks);
+        var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks, lease);
+        if (!Training) _evalLease = lease;
         return new LstmResult<T>(output, new Tensor<T>(hN, hShape), new Tensor<T>(cN, cShape), cacheAll);
     }
 
@@ -197,6 +207,11 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// Backpropagation through time. Given the upstream gradients of the three outputs (null means zeros), adds the
     /// parameter gradients into each parameter's <c>Grad</c> and returns the gradients of the input, h0 and c0.
     /// Gradients at padded output steps are ignored, as those outputs are constant zeros.
+    /// <para>
+    /// A cache can be differentiated any number of times until the next <see cref="Forward"/> after its first Backward
+    /// (or, from a Forward in evaluation mode, until the next Forward): that Forward reuses the cache's buffers, and
+    /// Backward on it then throws <see cref="InvalidOperationException"/>.
+    /// </para>
     /// </summary>
     /// <param name="cache">The cache of the forward pass being differentiated.</param>
     /// <param name="dOutput">dL/d output, the output's shape.</param>
@@ -218,18 +233,28 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         CheckShape(dOutput, outShape, nameof(dOutput), "the output's shape", unbatched);
         CheckShape(dHN, hShape, nameof(dHN), "[L*D, B, P]", unbatched);
         CheckShape(dCN, cShape, nameof(dCN), "[L*D, B, H]", unbatched);
+        _recycler.Reclaim(cache.Lease);  // throws if a later Forward reused the cache's buffers
+        if (ReferenceEquals(_evalLease, cache.Lease)) _evalLease = null;
 
-        var dOut = dOutput is null ? new T[steps * batch * width] : ToTimeMajor(dOutput, steps, batch, unbatched); // [T, B, D*P]
+        var scratch = new List<T[]>();  // arrays to reuse once this Backward is done
+        T[] Scratch(int length)
+        {
+            var a = _recycler.Rent(length);
+            scratch.Add(a);
+            return a;
+        }
+        bool inputIsCopied = o.BatchFirst && !unbatched;                        // else dInput wraps the first layer's dX
+        var dOut = dOutput is null ? ClearedScratch(steps * batch * width) : ToTimeMajor(dOutput, steps, batch, unbatched, Scratch(dOutput.Length)); // [T, B, D*P]
         var dHNAll = dHN?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var dCNAll = dCN?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var dH0 = new T[dHNAll.Length];                                         // [L*D, B, P]
         var dC0 = new T[dCNAll.Length];                                         // [L*D, B, H]
-        var dY = new T[steps * batch * outSize];                                // [T, B, P]
+        var dY = Scratch(steps * batch * outSize);                              // [T, B, P]
         T[] dX = [];
         for (int layer = numLayers - 1; layer >= 0; layer--)
         {
             int inSize = o.LayerInputSize(layer);
-            dX = new T[steps * batch * inSize];                                 // [T, B, I_layer]
+            dX = layer > 0 || inputIsCopied ? ClearedScratch(steps * batch * inSize) : new T[steps * batch * inSize]; // [T, B, I_layer]
             for (int dir = 0; dir < numDir; dir++)
             {
                 int k = layer * numDir + dir;
@@ -249,13 +274,20 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         }
 
         var dInput = FromTimeMajor(dX, steps, batch, o.InputSize, unbatched);
+        _recycler.Retire(cache.Lease, scratch);
         return new LstmGradients<T>(dInput, new Tensor<T>(dH0, hShape), new Tensor<T>(dC0, cShape));
+
+        T[] ClearedScratch(int length)
+        {
+            var a = Scratch(length);
+            Array.Clear(a);
+            return a;
+        }
     }
 
-    /// <summary>A time-major copy [T, B, F] of a tensor in the user's layout.</summary>
-    private T[] ToTimeMajor(Tensor<T> t, int steps, int batch, bool unbatched)
+    /// <summary>A time-major copy [T, B, F] of a tensor in the user's layout, into <paramref name="result"/>.</summary>
+    private T[] ToTimeMajor(Tensor<T> t, int steps, int batch, bool unbatched, T[] result)
     {
-        var result = new T[t.Length];
         if (!unbatched && Options.BatchFirst) Layout.SwapFirstAxes<T>(t.Data, batch, steps, t.Dim(-1), result);
         else t.Data.CopyTo(result, 0);
         return result;
@@ -271,11 +303,10 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         return new Tensor<T>(bt, batch, steps, features);
     }
 
-    private T[] DropoutMask(int length, double p)
+    private T[] DropoutMask(T[] mask, double p)
     {
-        var mask = new T[length];
         T scale = T.CreateChecked(1.0 / (1.0 - p));
-        for (int i = 0; i < length; i++) mask[i] = Random.NextDouble() < p ? T.Zero : scale;
+        for (int i = 0; i < mask.Length; i++) mask[i] = Random.NextDouble() < p ? T.Zero : scale;
         return mask;
     }
 

@@ -10,8 +10,9 @@ namespace LstmSharp.Layers;
 public readonly struct LstmCache<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     internal LstmCache(Lstm<T> owner, int steps, int batch, bool unbatched, int[] lengths,
-        LstmDirectionCache<T>[] directions, T[]?[] dropoutMasks)
+        LstmDirectionCache<T>[] directions, T[]?[] dropoutMasks, CacheLease<T> lease)
     {
+        Lease = lease;
         Owner = owner;
         Steps = steps;
         Batch = batch;
@@ -22,6 +23,9 @@ public readonly struct LstmCache<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 
     internal Lstm<T>? Owner { get; }
+
+    /// <summary>The recycled arrays behind this cache (see <see cref="Lstm{T}.Backward"/> on how long a cache lives).</summary>
+    internal CacheLease<T> Lease { get; }
 
     /// <summary>T of the forward pass.</summary>
     public int Steps { get; }

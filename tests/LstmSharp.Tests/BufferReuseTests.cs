@@ -1,0 +1,87 @@
+using LstmSharp.Kernels;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>
+/// Lstm reuses the buffers of caches that can no longer be differentiated. Reuse never changes a result, and a cache
+/// whose buffers were reused is refused rather than silently read.
+/// </summary>
+public class BufferReuseTests
+{
+    public static TheoryData<string> KernelNames() => new(LstmKernels.All<double>().Select(k => k.Name));
+
+    private static readonly LstmOptions Options = new()
+    {
+        InputSize = 3, HiddenSize = 5, ProjSize = 4, NumLayers = 2, Bidirectional = true, Dropout = 0.3, BatchFirst = true,
+    };
+
+    /// <summary>Forward and backward on a model that has run other batches (with other paddings) equal a fresh model's.</summary>
+    [Theory]
+    [MemberData(nameof(KernelNames))]
+    public void ReusedBuffersGiveTheResultsOfFreshOnes(string kernel)
+    {
+        var k = LstmKernels.ByName<double>(kernel);
+        var rng = new Rng(12);
+        var used = new Lstm<double>(Options, seed: 4) { Kernel = k };
+        for (int i = 0; i < 3; i++)
+        {
+            // Other data, other lengths, in training and evaluation mode: leaves old values in every buffer.
+            used.Training = i != 1;
+            var xi = TestUtil.Random<double>(rng, 3, 6, 3);
+            var ri = used.Forward(xi, lengths: i == 0 ? null : [6, 2 + i, 1]);
+            used.Backward(ri.Cache, TestUtil.Random<double>(rng, 3, 6, 8));
+        }
+        used.Training = true;
+        used.ZeroGrad();
+        var fresh = new Lstm<double>(Options, seed: 4) { Kernel = k };
+        fresh.Random.SetState(used.Random.GetState());  // the same dropout masks
+
+        var x = TestUtil.Random<double>(rng, 3, 6, 3);
+        var dOut = TestUtil.Random<double>(rng, 3, 6, 8);
+        int[] lengths = [4, 6, 3];
+        var a = used.Forward(x, lengths: lengths);
+        var b = fresh.Forward(x, lengths: lengths);
+        Assert.Equal(b.Output.Data, a.Output.Data);
+        Assert.Equal(b.HN.Data, a.HN.Data);
+        Assert.Equal(b.CN.Data, a.CN.Data);
+        var ga = used.Backward(a.Cache, dOut);
+        var gb = fresh.Backward(b.Cache, dOut);
+        Assert.Equal(gb.Input.Data, ga.Input.Data);
+        Assert.Equal(gb.H0.Data, ga.H0.Data);
+        for (int i = 0; i < used.Parameters.Count; i++) Assert.Equal(fresh.Parameters[i].Grad.Data, used.Parameters[i].Grad.Data);
+    }
+
+    [Fact]
+    public void ACacheLivesUntilTheForwardAfterItsBackward()
+    {
+        var lstm = new Lstm<double>(new LstmOptions { InputSize = 2, HiddenSize = 3 }, seed: 1);
+        var rng = new Rng(2);
+        var x = TestUtil.Random<double>(rng, 4, 2, 2);
+        var first = lstm.Forward(x);
+        var second = lstm.Forward(x);            // training mode, no Backward yet: both caches stay valid
+        lstm.Backward(second.Cache, second.Output);
+        lstm.Backward(first.Cache, first.Output);
+        lstm.Backward(first.Cache, first.Output); // again, before any Forward: still valid
+        var third = lstm.Forward(x);              // reuses first's buffers
+        var e = Assert.Throws<InvalidOperationException>(() => lstm.Backward(first.Cache, first.Output));
+        Assert.Contains("reused", e.Message);
+        lstm.Backward(third.Cache, third.Output);
+    }
+
+    [Fact]
+    public void AnEvaluationCacheLivesUntilTheNextForward()
+    {
+        var lstm = new Lstm<double>(new LstmOptions { InputSize = 2, HiddenSize = 3 }, seed: 1) { Training = false };
+        var x = TestUtil.Random<double>(new Rng(3), 4, 2, 2);
+        var a = lstm.Forward(x);
+        lstm.Backward(a.Cache, a.Output);         // allowed before the next Forward
+        var expected = a.Output.Data.ToArray();
+        var b = lstm.Forward(x);                  // reuses a's buffers; a's output belongs to the caller and is untouched
+        Assert.Equal(expected, a.Output.Data);
+        Assert.Throws<InvalidOperationException>(() => lstm.Backward(a.Cache, a.Output));
+        lstm.Backward(b.Cache, b.Output);
+    }
+}
