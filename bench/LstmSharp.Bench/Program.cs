@@ -10,10 +10,8 @@ switch (mode)
 {
     case "gemm": GemmBench(args.Skip(1).ToArray()); break;
     case "lstm": LstmBench(args.Skip(1).ToArray()); break;
-    case "probe": Probe.Run(); break;
     case "kernel": KernelBench(args.Skip(1).ToArray()); break;
-    case "fprobe": Probe.Forward(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])); break;
-    default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs]"); return 1;
+    default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
 }
 return 0;
 
@@ -120,7 +118,13 @@ static void KernelBench(string[] args)
     Worker.Enabled = args.Length > 1 ? args[1] == "2" && Environment.ProcessorCount > 1 : Worker.Enabled;
     int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
     Console.WriteLine($"kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), one layer-direction, median (min) of {runs} runs");
-    foreach (var (b, t, i, h) in new[] { (1, 100, 32, 128), (16, 50, 32, 64), (32, 100, 64, 256), (64, 128, 128, 512) })
+    var shapes = new[] { (1, 100, 32, 128), (16, 50, 32, 64), (32, 100, 64, 256), (64, 128, 128, 512) };
+    if (Environment.GetEnvironmentVariable("ONLY") is string only)
+    {
+        var v = only.Split(',').Select(int.Parse).ToArray();
+        shapes = [(v[0], v[1], v[2], v[3])];
+    }
+    foreach (var (b, t, i, h) in shapes)
     {
         var p = LstmDirectionParameters<float>.Create(i, h, 0, true, "");
         var rng = new Rng(4);
@@ -158,63 +162,4 @@ static (double Median, double Min) MedianMin(Action run, int reps)
     }
     Array.Sort(times);
     return (times[reps / 2], times[0]);
-}
-
-static class Probe
-{
-    public static void Run()
-    {
-        foreach (var (m, n, k) in new[] { (12, 32, 256), (12, 32, 128), (120, 32, 256), (12, 512, 256), (120, 512, 256), (240, 1024, 256) })
-        {
-            var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
-            var p = Gemm.Pack<float>(GemmVariant.Avx512, false, k, n, b, n);
-            double flops = 2.0 * m * n * k;
-            int inner = Math.Max(1, (int)(2e8 / flops));
-            var sw = Stopwatch.StartNew();
-            double best = double.MaxValue;
-            for (int r = 0; r < 7; r++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < inner; i++) Gemm.Multiply<float>(false, m, 1f, a, k, p, 1f, c, n);
-                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / inner);
-            }
-            Console.WriteLine($"prepacked {m}×{n}×{k}: {flops / best / 1e6:F1} GFLOP/s (best)");
-        }
-    }
-
-    public static void Forward(int B, int T, int I, int H)
-    {
-        var v = Gemm.Best;
-        int g4 = 4 * H, rows = T * B;
-        var x = new float[rows * I]; var wih = new float[g4 * I]; var whh = new float[g4 * H];
-        var rng = new Rng(1);
-        rng.FillUniform(-0.1f, 0.1f, x); rng.FillUniform(-0.1f, 0.1f, wih); rng.FillUniform(-0.1f, 0.1f, whh);
-        var gates = new float[rows * g4]; var cs = new float[rows * H]; var hs = new float[rows * H];
-        var h0 = new float[B * H]; var c0 = new float[B * H];
-        for (int rep = 0; rep < 5; rep++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            Gemm.Multiply<float>(v, false, true, rows, g4, I, 1f, x, I, wih, I, 0f, gates, g4);
-            long t1 = Stopwatch.GetTimestamp();
-            var packed = Gemm.Pack<float>(v, true, H, g4, whh, H);
-            long t2 = Stopwatch.GetTimestamp();
-            long gemm = 0, cell = 0;
-            for (int t = 0; t < T; t++)
-            {
-                long a = Stopwatch.GetTimestamp();
-                ReadOnlySpan<float> hp = t == 0 ? h0 : hs.AsSpan((t - 1) * B * H, B * H);
-                ReadOnlySpan<float> cp = t == 0 ? c0 : cs.AsSpan((t - 1) * B * H, B * H);
-                var gt = gates.AsSpan(t * B * g4, B * g4);
-                Gemm.Multiply(false, B, 1f, hp, H, packed, 1f, gt, g4);
-                long bb = Stopwatch.GetTimestamp();
-                for (int b = 0; b < B; b++)
-                    FastCellMath<float, System.Runtime.Intrinsics.Vector512<float>, Simd512<float>>.Forward(H, gt.Slice(b * g4, g4), cp.Slice(b * H, H),
-                        cs.AsSpan((t * B + b) * H, H), hs.AsSpan((t * B + b) * H, H));
-                long c = Stopwatch.GetTimestamp();
-                gemm += bb - a; cell += c - bb;
-            }
-            double ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-            Console.WriteLine($"input gemm {ms(t1 - t0):F3} ms, pack {ms(t2 - t1):F3} ms, step gemms {ms(gemm):F3} ms, cell {ms(cell):F3} ms");
-        }
-    }
 }
