@@ -109,8 +109,7 @@ internal static class GemmCore<T, TVec, TOps>
                 for (int ic = 0; ic < m; ic += mc)
                 {
                     int mcCur = Math.Min(mc, m - ic);
-                    for (int ir = 0; ir < mcCur; ir += mr)
-                        PackAPanel(transA, a, lda, ic + ir, Math.Min(mr, mcCur - ir), pc, kc, packA.AsSpan(ir * kc, kc * mr));
+                    PackABlock(transA, a, lda, ic, mcCur, pc, kc, packA);
                     ref T aRef = ref MemoryMarshal.GetArrayDataReference(packA);
                     for (int jr = 0; jr < ncCur; jr += nr)
                     {
@@ -163,26 +162,34 @@ internal static class GemmCore<T, TVec, TOps>
         }
     }
 
-    /// <summary>Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as a micro-panel [kc][MR], zero padded.</summary>
+    /// <summary>
+    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [rows / MR][kc][MR], the last zero
+    /// padded to MR rows.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackAPanel(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
+    private static void PackABlock(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
     {
-        int mr = MR;
-        if (rows < mr) dst.Slice(0, kc * mr).Clear();
+        int mr = MR, full = rows / mr * mr;
+        if (full < rows) dst.Slice(full * kc, kc * mr).Clear();
         if (!transA)
         {
-            // A [M, K] row-major: row i is contiguous in k.
-            Transpose(a.Slice(i0 * lda + pc), lda, rows, kc, dst, mr);
+            // A [M, K] row-major: row i is contiguous in k; each panel is a transpose.
+            for (int ir = 0; ir < rows; ir += mr)
+                Transpose(a.Slice((i0 + ir) * lda + pc), lda, Math.Min(mr, rows - ir), kc, dst.Slice(ir * kc), mr);
         }
         else
         {
-            // a holds A^T [K, M]: for each k the rows are contiguous.
+            // a holds A^T [K, M]: for each k the rows are contiguous, read once for all panels.
             ref T src = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), pc * lda + i0);
             ref T d = ref MemoryMarshal.GetReference(dst);
-            if (rows == mr)
-                for (int p = 0; p < kc; p++) CopyRun(ref Unsafe.Add(ref src, p * lda), ref Unsafe.Add(ref d, p * mr), mr);
-            else
-                for (int p = 0; p < kc; p++) a.Slice((pc + p) * lda + i0, rows).CopyTo(dst.Slice(p * mr));
+            for (int p = 0; p < kc; p++)
+            {
+                ref T row = ref Unsafe.Add(ref src, p * lda);
+                for (int ir = 0; ir < full; ir += mr)
+                    CopyRun(ref Unsafe.Add(ref row, ir), ref Unsafe.Add(ref d, ir * kc + p * mr), mr);
+                if (full < rows)
+                    for (int r = full; r < rows; r++) Unsafe.Add(ref d, full * kc + p * mr + (r - full)) = Unsafe.Add(ref row, r);
+            }
         }
     }
 

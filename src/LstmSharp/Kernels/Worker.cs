@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace LstmSharp.Kernels;
 
-/// <summary>A piece of work split in two halves, run by <see cref="Worker.RunPair"/>.</summary>
+/// <summary>A piece of work split in two halves, run by <see cref="Worker.RunPair(IPairWork)"/>.</summary>
 internal interface IPairWork
 {
     /// <summary>Runs half <paramref name="part"/> (0 or 1).</summary>
@@ -55,6 +55,14 @@ internal static class Worker
         {
             Volatile.Write(ref s_owned, 0);
         }
+    }
+
+    /// <summary>Runs <c>body(0)</c> here and <c>body(1)</c> on the worker (for coarse work: allocates a small wrapper).</summary>
+    public static void RunPair(Action<int> body) => RunPair(new ActionPair(body));
+
+    private sealed class ActionPair(Action<int> body) : IPairWork
+    {
+        public void Run(int part) => body(part);
     }
 
     private static void EnsureStarted()

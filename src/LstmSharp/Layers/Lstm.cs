@@ -170,14 +170,17 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             for (int dir = 0; dir < numDir; dir++)
             {
                 int k = layer * numDir + dir;
-                var p = _directions[k];
-                var cache = new LstmDirectionCache<T>(x,
+                caches[k] = new LstmDirectionCache<T>(x,
                     hAll.AsSpan(k * batch * outSize, batch * outSize).ToArray(),
                     cAll.AsSpan(k * batch * hidden, batch * hidden).ToArray(),
-                    steps, batch, hidden, outSize, p.WeightHr is not null, Rent);
-                Kernel.Forward(p, steps, batch, lens, dir == 1, cache);
-                caches[k] = cache;
-
+                    steps, batch, hidden, outSize, _directions[k].WeightHr is not null, Rent);
+            }
+            int k0 = layer * numDir;
+            ForEachDirection(numDir, dir => Kernel.Forward(_directions[k0 + dir], steps, batch, lens, dir == 1, caches[k0 + dir]));
+            for (int dir = 0; dir < numDir; dir++)
+            {
+                int k = layer * numDir + dir;
+                var cache = caches[k];
                 Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
                 // The final state: after the last step processed, t = T-1 forward or t = 0 reverse.
                 int last = dir == 1 ? 0 : steps - 1;
@@ -250,19 +253,29 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         var dH0 = new T[dHNAll.Length];                                         // [L*D, B, P]
         var dC0 = new T[dCNAll.Length];                                         // [L*D, B, H]
         var dY = Scratch(steps * batch * outSize);                              // [T, B, P]
+        var dYReverse = numDir == 2 ? Scratch(steps * batch * outSize) : [];    // [T, B, P] of the reverse direction
         T[] dX = [];
         for (int layer = numLayers - 1; layer >= 0; layer--)
         {
             int inSize = o.LayerInputSize(layer);
             dX = layer > 0 || inputIsCopied ? ClearedScratch(steps * batch * inSize) : new T[steps * batch * inSize]; // [T, B, I_layer]
-            for (int dir = 0; dir < numDir; dir++)
+            // Both directions add into dL/dx: the reverse one into its own buffer when they run at the same time.
+            var dXReverse = numDir == 2 ? ClearedScratch(dX.Length) : [];     // [T, B, I_layer]
+            Layout.ExtractColumns<T>(dOut, steps * batch, width, 0, outSize, dY);
+            if (numDir == 2) Layout.ExtractColumns<T>(dOut, steps * batch, width, outSize, outSize, dYReverse);
+            int k0 = layer * numDir;
+            var dXLayer = dX;
+            var directionCaches = cache.Directions;
+            var lengthsAll = cache.Lengths;
+            ForEachDirection(numDir, dir =>
             {
-                int k = layer * numDir + dir;
-                Layout.ExtractColumns<T>(dOut, steps * batch, width, dir * outSize, outSize, dY);
-                Kernel.Backward(_directions[k], steps, batch, cache.Lengths, dir == 1, cache.Directions[k], dY,
+                int k = k0 + dir;
+                Kernel.Backward(_directions[k], steps, batch, lengthsAll, dir == 1, directionCaches[k], dir == 1 ? dYReverse : dY,
                     dHNAll.AsSpan(k * batch * outSize, batch * outSize), dCNAll.AsSpan(k * batch * hidden, batch * hidden),
-                    dX, dH0.AsSpan(k * batch * outSize, batch * outSize), dC0.AsSpan(k * batch * hidden, batch * hidden));
-            }
+                    dir == 1 ? dXReverse : dXLayer, dH0.AsSpan(k * batch * outSize, batch * outSize), dC0.AsSpan(k * batch * hidden, batch * hidden));
+            });
+            if (numDir == 2)
+                for (int i = 0; i < dX.Length; i++) dX[i] += dXReverse[i];
             if (layer > 0)
             {
                 // The layer below produced this layer's input, through dropout when it was applied.
@@ -283,6 +296,13 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             Array.Clear(a);
             return a;
         }
+    }
+
+    /// <summary>Runs <paramref name="body"/> for each direction; the two of a bidirectional layer at the same time.</summary>
+    private static void ForEachDirection(int numDir, Action<int> body)
+    {
+        if (numDir == 2) Worker.RunPair(body);
+        else body(0);
     }
 
     /// <summary>A time-major copy [T, B, F] of a tensor in the user's layout, into <paramref name="result"/>.</summary>
