@@ -26,7 +26,7 @@ internal enum GemmVariant
 internal static class Gemm
 {
     /// <summary>Multiply-adds (m·n·k) above which a product is split across two threads.</summary>
-    private const long ParallelThreshold = 1L << 21;
+    private const long ParallelThreshold = 1L << 23;
 
     static Gemm()
     {
