@@ -14,8 +14,8 @@ namespace LstmSharp.Kernels;
 ///         for jr in NC step NR:         one B micro-panel [KC, NR] (L1) ...
 ///           for ir in MC step MR:       ... against every A micro-panel: C[ir:+MR, jr:+NR] += alpha · Ap · Bp
 /// </code>
-/// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR]; both are
-/// zero padded to full MR / NR, so the micro-kernel never reads past its operands. Hot methods are compiled fully
+/// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR], zero padded
+/// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). Hot methods are compiled fully
 /// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
 /// </summary>
 internal static class GemmCore<T, TVec, TOps>
@@ -163,14 +163,13 @@ internal static class GemmCore<T, TVec, TOps>
     }
 
     /// <summary>
-    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [rows / MR][kc][MR], the last zero
-    /// padded to MR rows.
+    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [rows / MR][kc][MR]. The rows past
+    /// the end of a last, partial panel are left as they are: the micro-kernel for that row count never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackABlock(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
     {
         int mr = MR, full = rows / mr * mr;
-        if (full < rows) dst.Slice(full * kc, kc * mr).Clear();
         if (!transA)
         {
             // A [M, K] row-major: row i is contiguous in k; each panel is a transpose.
