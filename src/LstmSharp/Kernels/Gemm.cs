@@ -126,14 +126,17 @@ internal static class Gemm
         }
     }
 
-    /// <summary>Runs the product on one thread, or on two for large ones: split along N when N has two panels, else along M.</summary>
+    /// <summary>Runs the product on one thread, or on two for large ones, split along N or M.</summary>
     private static unsafe void Split<T, TVec, TOps>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, ReadOnlySpan<T> packedB, T beta, Span<T> c, int ldc)
         where T : unmanaged, INumberBase<T> where TVec : struct where TOps : struct, ISimd<TVec, T>
     {
         int nr = GemmCore<T, TVec, TOps>.NR, mr = GemmCore<T, TVec, TOps>.MR;
-        bool alongN = n >= 2 * nr;
-        if (!Worker.Enabled || (long)m * n * k < ParallelThreshold || (!alongN && m < 2 * mr))
+        // Each half packs all of the operand that is not split: split so that the one packed twice is the smaller
+        // (a pre-packed B is not packed at all, so split along N).
+        bool canN = n >= 2 * nr, canM = m >= 2 * mr;
+        bool alongN = canN && (!canM || !packedB.IsEmpty || m <= n);
+        if (!Worker.Enabled || (long)m * n * k < ParallelThreshold || !(canN || canM))
         {
             GemmCore<T, TVec, TOps>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc, 0, n);
             return;
