@@ -11,6 +11,7 @@ switch (mode)
     case "gemm": GemmBench(args.Skip(1).ToArray()); break;
     case "lstm": LstmBench(args.Skip(1).ToArray()); break;
     case "kernel": KernelBench(args.Skip(1).ToArray()); break;
+    case "evaltest": EvalTest(); break;
     default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
 }
 return 0;
@@ -97,7 +98,7 @@ static void LstmBench(string[] args)
         var dOut = Tensor<float>.Zeros(b, t, d * h);
         new Rng(3).FillUniform(-1f, 1f, dOut.Data);
         int reps = kernel.Name == "reference" && (long)b * t * h * h > 50_000_000 ? 3 : runs;
-        lstm.Training = false;
+        lstm.Training = Environment.GetEnvironmentVariable("TRAINFWD") == "1";
         var (fwd, fwdMin) = MedianMin(() => lstm.Forward(x), reps);
         lstm.Training = true;
         var (train, trainMin) = MedianMin(() =>
@@ -143,6 +144,23 @@ static void KernelBench(string[] args)
     }
 }
 
+static void EvalTest()
+{
+    foreach (bool training in new[] { false, true, false, true })
+    {
+        var tk = new TimingKernel(LstmKernels.Best<float>());
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 32, HiddenSize = 128, BatchFirst = true }, seed: 1) { Kernel = tk, Training = training };
+        var x = Tensor<float>.Zeros(1, 100, 32);
+        new Rng(2).FillUniform(-1f, 1f, x.Data);
+        for (int i = 0; i < 200; i++) lstm.Forward(x);
+        tk.Ticks = 0;
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 1000; i++) lstm.Forward(x);
+        double total = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 1000;
+        Console.WriteLine($"training={training}: forward {total:F3} ms, kernel {tk.Ticks * 1000.0 / Stopwatch.Frequency / 1000:F3} ms");
+    }
+}
+
 static (int, int, int, int, int, int) ParseShape(string s)
 {
     var v = s.Split(',').Select(int.Parse).ToArray();
@@ -151,8 +169,12 @@ static (int, int, int, int, int, int) ParseShape(string s)
 
 static (double Median, double Min) MedianMin(Action run, int reps)
 {
-    run();
-    run();
+    // Warm up: at least 3 calls, then up to 40 or half a second, so that tiered compilation has settled.
+    long warmStart = Stopwatch.GetTimestamp();
+    for (int i = 0; i < 40 && (i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5); i++) run();
+    // A collection now lets the calls below reuse memory the process has touched before.
+    GC.Collect();
+    for (int i = 0; i < 3; i++) run();
     var times = new double[reps];
     for (int i = 0; i < reps; i++)
     {
@@ -162,4 +184,19 @@ static (double Median, double Min) MedianMin(Action run, int reps)
     }
     Array.Sort(times);
     return (times[reps / 2], times[0]);
+}
+
+sealed class TimingKernel(ILstmKernel<float> inner) : ILstmKernel<float>
+{
+    public long Ticks;
+    public string Name => inner.Name;
+    public void Forward(LstmDirectionParameters<float> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse, in LstmDirectionCache<float> cache)
+    {
+        long t = Stopwatch.GetTimestamp();
+        inner.Forward(p, steps, batch, lengths, reverse, cache);
+        Ticks += Stopwatch.GetTimestamp() - t;
+    }
+    public void Backward(LstmDirectionParameters<float> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse, in LstmDirectionCache<float> cache,
+        ReadOnlySpan<float> dHs, ReadOnlySpan<float> dHN, ReadOnlySpan<float> dCN, Span<float> dX, Span<float> dH0, Span<float> dC0) =>
+        inner.Backward(p, steps, batch, lengths, reverse, cache, dHs, dHN, dCN, dX, dH0, dC0);
 }
