@@ -7,8 +7,14 @@ using LstmSharp.Tensors;
 
 // `compare [--json FILE] [--quick] [--seconds S] [--step-only]`: ours against ONNX Runtime and PyTorch, side by side
 // in one run, with this CPU's peak FMA rate (`peak` alone measures that).
-// Timing harness. `gemm [variant] [threads]`: GFLOP/s of square and LSTM-shaped products.
-// `lstm [kernel]`: forward and training step (forward + backward) of the LSTM on a grid of shapes.
+// Timing harness (Release build; run on an otherwise idle machine):
+//   gemm   [avx512|avx2|vector128] [1|2]        GFLOP/s of square and LSTM-shaped float products, and one double
+//   lstm   [fast|reference|fast-avx2|...] [1|2] [runs]
+//                                               Lstm<float> forward (evaluation mode) and training step (forward +
+//                                               backward) on the grid (B, T, I, H, L, D); ONLY=B,T,I,H,L,D picks one
+//   kernel [fast|...] [1|2] [runs]              one layer-direction straight through the kernel, buffers allocated once
+// Times are the median (and minimum) of the runs. Where memory new to the process is slow on first touch (some virtual
+// machines), DOTNET_GCName=libclrgc.so (the segments GC) keeps the user-visible outputs from paying page faults.
 string mode = args.Length > 0 ? args[0] : "lstm";
 switch (mode)
 {
@@ -19,7 +25,7 @@ switch (mode)
     case "gemm": GemmBench(args.Skip(1).ToArray()); break;
     case "lstm": LstmBench(args.Skip(1).ToArray()); break;
     case "kernel": KernelBench(args.Skip(1).ToArray()); break;
-    default: Console.Error.WriteLine("usage: bench gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
+    default: Console.Error.WriteLine("usage: bench compare [--json FILE] [--quick] | peak | gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
 }
 return 0;
 
@@ -180,8 +186,12 @@ static (int, int, int, int, int, int) ParseShape(string s)
 
 static (double Median, double Min) MedianMin(Action run, int reps)
 {
-    run();
-    run();
+    // Warm up: at least 3 calls, then up to 40 or half a second, so that tiered compilation has settled.
+    long warmStart = Stopwatch.GetTimestamp();
+    for (int i = 0; i < 40 && (i < 3 || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < 0.5); i++) run();
+    // A collection now lets the calls below reuse memory the process has touched before.
+    GC.Collect();
+    for (int i = 0; i < 3; i++) run();
     var times = new double[reps];
     for (int i = 0; i < reps; i++)
     {

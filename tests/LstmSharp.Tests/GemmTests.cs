@@ -102,6 +102,13 @@ public class GemmTests
 
         Gemm.Multiply<T>(v, transA, transB, m, n, k, T.CreateChecked(alpha), a, lda, b, ldb, T.CreateChecked(beta), c, ldc);
 
+        // The naive product in double, from op(A) [M, K] and op(B)^T [N, K] converted once.
+        var opA = new double[m * k];
+        var opBt = new double[n * k];
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++) opA[i * k + p] = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
+        for (int j = 0; j < n; j++)
+            for (int p = 0; p < k; p++) opBt[j * k + p] = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
         for (int i = 0; i < m; i++)
         {
             for (int j = 0; j < n; j++)
@@ -109,10 +116,9 @@ public class GemmTests
                 double sum = 0, scale = 0;
                 for (int p = 0; p < k; p++)
                 {
-                    double x = double.CreateChecked(transA ? a[p * lda + i] : a[i * lda + p]);
-                    double y = double.CreateChecked(transB ? b[j * ldb + p] : b[p * ldb + j]);
-                    sum += x * y;
-                    scale += Math.Abs(x * y);
+                    double xy = opA[i * k + p] * opBt[j * k + p];
+                    sum += xy;
+                    scale += Math.Abs(xy);
                 }
                 double prior = beta == 0 ? 0 : beta * double.CreateChecked(c0[i * ldc + j]);
                 double expected = alpha * sum + prior;

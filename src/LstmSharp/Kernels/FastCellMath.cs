@@ -19,6 +19,7 @@ internal static class FastCellMath<T, TVec, TOps>
     /// Gates from pre-activations (before the bias) to i, f, g, o (in place), then c' = f * c + i * g and m = o * tanh(c').
     /// (Four short loops rather than one: one loop with five inlined exponentials exceeds the JIT's inlining budget.)
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(int hidden,
         ReadOnlySpan<T> bias,   // [4H] b_ih + b_hh (zeros without bias)
         Span<T> gates,          // [4H] in: pre-activations z less the bias; out: i, f, g, o

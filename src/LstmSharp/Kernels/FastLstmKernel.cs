@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using LstmSharp.Layers;
 
@@ -52,6 +53,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
 
     public string Name { get; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(LstmDirectionParameters<T> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse,
         in LstmDirectionCache<T> cache)
     {
@@ -110,6 +112,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         ArrayPool<T>.Shared.Return(biasArray);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(LstmDirectionParameters<T> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse,
         in LstmDirectionCache<T> cache, ReadOnlySpan<T> dHs, ReadOnlySpan<T> dHN, ReadOnlySpan<T> dCN,
         Span<T> dX, Span<T> dH0, Span<T> dC0)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -26,7 +27,7 @@ internal enum GemmVariant
 internal static class Gemm
 {
     /// <summary>Multiply-adds (m·n·k) above which a product is split across two threads.</summary>
-    private const long ParallelThreshold = 1L << 21;
+    private const long ParallelThreshold = 1L << 23;
 
     static Gemm()
     {
@@ -60,6 +61,7 @@ internal static class Gemm
         Multiply(Best, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     /// <summary>C [M, N] = alpha · op(A) · op(B) + beta · C with the given variant.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(GemmVariant variant, bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, INumberBase<T>
@@ -71,6 +73,7 @@ internal static class Gemm
     }
 
     /// <summary>C [M, N] = alpha · op(A) · B + beta · C with B packed once by <see cref="Pack{T}"/> (its variant is used).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<T>(bool transA, int m, T alpha, ReadOnlySpan<T> a, int lda, PackedMatrix<T> b,
         T beta, Span<T> c, int ldc) where T : unmanaged, INumberBase<T>
     {
@@ -107,6 +110,7 @@ internal static class Gemm
         return packed;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dispatch<T>(GemmVariant variant, bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, ReadOnlySpan<T> packedB, T beta, Span<T> c, int ldc)
         where T : unmanaged, INumberBase<T>
@@ -126,14 +130,18 @@ internal static class Gemm
         }
     }
 
-    /// <summary>Runs the product on one thread, or on two for large ones: split along N when N has two panels, else along M.</summary>
+    /// <summary>Runs the product on one thread, or on two for large ones, split along N or M.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Split<T, TVec, TOps>(bool transA, bool transB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, ReadOnlySpan<T> packedB, T beta, Span<T> c, int ldc)
         where T : unmanaged, INumberBase<T> where TVec : struct where TOps : struct, ISimd<TVec, T>
     {
         int nr = GemmCore<T, TVec, TOps>.NR, mr = GemmCore<T, TVec, TOps>.MR;
-        bool alongN = n >= 2 * nr;
-        if (!Worker.Enabled || (long)m * n * k < ParallelThreshold || (!alongN && m < 2 * mr))
+        // Each half packs all of the operand that is not split: split so that the one packed twice is the smaller
+        // (a pre-packed B is not packed at all, so split along N).
+        bool canN = n >= 2 * nr, canM = m >= 2 * mr;
+        bool alongN = canN && (!canM || !packedB.IsEmpty || m <= n);
+        if (!Worker.Enabled || (long)m * n * k < ParallelThreshold || !(canN || canM))
         {
             GemmCore<T, TVec, TOps>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc, 0, n);
             return;

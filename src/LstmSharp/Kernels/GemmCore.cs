@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LstmSharp.Kernels;
 
@@ -14,8 +16,8 @@ namespace LstmSharp.Kernels;
 ///         for jr in NC step NR:         one B micro-panel [KC, NR] (L1) ...
 ///           for ir in MC step MR:       ... against every A micro-panel: C[ir:+MR, jr:+NR] += alpha · Ap · Bp
 /// </code>
-/// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR]; both are
-/// zero padded to full MR / NR, so the micro-kernel never reads past its operands. Hot methods are compiled fully
+/// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR], zero padded
+/// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). Hot methods are compiled fully
 /// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
 /// </summary>
 internal static class GemmCore<T, TVec, TOps>
@@ -163,14 +165,13 @@ internal static class GemmCore<T, TVec, TOps>
     }
 
     /// <summary>
-    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [rows / MR][kc][MR], the last zero
-    /// padded to MR rows.
+    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [rows / MR][kc][MR]. The rows past
+    /// the end of a last, partial panel are left as they are: the micro-kernel for that row count never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackABlock(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
     {
         int mr = MR, full = rows / mr * mr;
-        if (full < rows) dst.Slice(full * kc, kc * mr).Clear();
         if (!transA)
         {
             // A [M, K] row-major: row i is contiguous in k; each panel is a transpose.
@@ -200,7 +201,8 @@ internal static class GemmCore<T, TVec, TOps>
 
     /// <summary>
     /// dst[p · ldd + r] = src[r · lds + p] for r &lt; rows, p &lt; cols: packs rows of a row-major matrix as columns.
-    /// Four rows at a time, so each p writes four neighbours. (Operand sizes were checked by Gemm: raw references.)
+    /// In 4×4 (float) or 2×2 (double) register blocks on x86, else four rows at a time so that each p writes four
+    /// neighbours. (Operand sizes were checked by Gemm: raw references.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Transpose(ReadOnlySpan<T> src, int lds, int rows, int cols, Span<T> dst, int ldd)
@@ -208,6 +210,52 @@ internal static class GemmCore<T, TVec, TOps>
         ref T s = ref MemoryMarshal.GetReference(src);
         ref T d = ref MemoryMarshal.GetReference(dst);
         int r = 0;
+        if (typeof(T) == typeof(float) && Sse.IsSupported)
+        {
+            // 4×4 blocks transposed in registers (the classic _MM_TRANSPOSE4_PS).
+            for (; r + 4 <= rows; r += 4)
+            {
+                ref float s0 = ref Unsafe.As<T, float>(ref Unsafe.Add(ref s, r * lds));
+                ref float dr = ref Unsafe.As<T, float>(ref Unsafe.Add(ref d, r));
+                int p = 0;
+                for (; p + 4 <= cols; p += 4)
+                {
+                    var r0 = Vector128.LoadUnsafe(ref s0, (nuint)p);
+                    var r1 = Vector128.LoadUnsafe(ref s0, (nuint)(lds + p));
+                    var r2 = Vector128.LoadUnsafe(ref s0, (nuint)(2 * lds + p));
+                    var r3 = Vector128.LoadUnsafe(ref s0, (nuint)(3 * lds + p));
+                    var t0 = Sse.UnpackLow(r0, r1);   // a0 b0 a1 b1
+                    var t1 = Sse.UnpackLow(r2, r3);   // c0 d0 c1 d1
+                    var t2 = Sse.UnpackHigh(r0, r1);  // a2 b2 a3 b3
+                    var t3 = Sse.UnpackHigh(r2, r3);  // c2 d2 c3 d3
+                    Sse.MoveLowToHigh(t0, t1).StoreUnsafe(ref dr, (nuint)(p * ldd));
+                    Sse.MoveHighToLow(t1, t0).StoreUnsafe(ref dr, (nuint)((p + 1) * ldd));
+                    Sse.MoveLowToHigh(t2, t3).StoreUnsafe(ref dr, (nuint)((p + 2) * ldd));
+                    Sse.MoveHighToLow(t3, t2).StoreUnsafe(ref dr, (nuint)((p + 3) * ldd));
+                }
+                for (; p < cols; p++)
+                    for (int q = 0; q < 4; q++) Unsafe.Add(ref dr, p * ldd + q) = Unsafe.Add(ref s0, q * lds + p);
+            }
+        }
+        else if (typeof(T) == typeof(double) && Sse2.IsSupported)
+        {
+            // 2×2 blocks.
+            for (; r + 2 <= rows; r += 2)
+            {
+                ref double s0 = ref Unsafe.As<T, double>(ref Unsafe.Add(ref s, r * lds));
+                ref double dr = ref Unsafe.As<T, double>(ref Unsafe.Add(ref d, r));
+                int p = 0;
+                for (; p + 2 <= cols; p += 2)
+                {
+                    var r0 = Vector128.LoadUnsafe(ref s0, (nuint)p);
+                    var r1 = Vector128.LoadUnsafe(ref s0, (nuint)(lds + p));
+                    Sse2.UnpackLow(r0, r1).StoreUnsafe(ref dr, (nuint)(p * ldd));
+                    Sse2.UnpackHigh(r0, r1).StoreUnsafe(ref dr, (nuint)((p + 1) * ldd));
+                }
+                for (; p < cols; p++)
+                    for (int q = 0; q < 2; q++) Unsafe.Add(ref dr, p * ldd + q) = Unsafe.Add(ref s0, q * lds + p);
+            }
+        }
         for (; r + 4 <= rows; r += 4)
         {
             ref T s0 = ref Unsafe.Add(ref s, r * lds);

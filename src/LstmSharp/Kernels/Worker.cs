@@ -12,25 +12,26 @@ internal interface IPairWork
 /// <summary>
 /// One persistent background thread that runs the second half of a split computation while the caller runs the first.
 /// After each job the thread spins for a short while before sleeping, so back-to-back jobs (one per LSTM time step)
-/// start in well under a microsecond without creating tasks. If the worker is busy (another caller, or a nested split
-/// inside a half), or the machine has one core, both halves run on the calling thread.
+/// start within microseconds without creating tasks. The second half goes to whichever thread claims it first: a
+/// caller that finishes its half before the worker has started (the worker was asleep, or descheduled on a busy
+/// machine) runs it too, so a split is never much slower than no split. If the worker is busy (another caller, or a
+/// nested split inside a half), or the machine has one core, both halves run on the calling thread.
 /// </summary>
 internal static class Worker
 {
-    private const long SpinTicksMicroseconds = 200; // how long the idle worker spins before blocking
+    private const long SpinMicroseconds = 200; // how long the idle worker spins before blocking
 
-    private static int s_owned;                                        // 1 while a caller owns the worker (not reentrant)
     private static readonly SemaphoreSlim s_wake = new(0);
-    private static IPairWork? s_job;
-    private static Exception? s_error;
-    private static volatile int s_posted;                              // 1 while a job is posted and not finished
+    private static int s_owned;                 // 1 while a caller owns the worker (not reentrant)
+    private static volatile Ticket? s_ticket;   // the latest job
+    private static volatile int s_sleeping;     // 1 while the worker is (about to be) blocked on s_wake
     private static Thread? s_thread;
 
     /// <summary>Whether splitting across two threads can help here (more than one core, not disabled by LSTMSHARP_THREADS=1).</summary>
     public static bool Enabled { get; set; } =
         Environment.ProcessorCount > 1 && Environment.GetEnvironmentVariable("LSTMSHARP_THREADS") != "1";
 
-    /// <summary>Runs <c>work.Run(0)</c> here and <c>work.Run(1)</c> on the worker; returns when both have finished.</summary>
+    /// <summary>Runs <c>work.Run(0)</c> here and <c>work.Run(1)</c> on the worker (or here); returns when both have finished.</summary>
     public static void RunPair(IPairWork work)
     {
         if (!Enabled || Interlocked.CompareExchange(ref s_owned, 1, 0) != 0)
@@ -42,14 +43,19 @@ internal static class Worker
         try
         {
             EnsureStarted();
-            s_job = work;
-            s_error = null;
-            s_posted = 1;
-            s_wake.Release();
+            var ticket = new Ticket(work);
+            s_ticket = ticket;
+            Interlocked.MemoryBarrier();
+            if (s_sleeping != 0) s_wake.Release();
             work.Run(0);
+            if (Interlocked.Exchange(ref ticket.Claimed, 1) == 0)
+            {
+                work.Run(1);  // the worker has not started it: do it here rather than wait
+                return;
+            }
             var spin = new SpinWait();
-            while (s_posted != 0) spin.SpinOnce(sleep1Threshold: -1);
-            if (s_error is not null) throw new AggregateException("The GEMM worker thread failed.", s_error);
+            while (ticket.Done == 0) spin.SpinOnce(sleep1Threshold: -1);
+            if (ticket.Error is not null) throw new AggregateException("The worker thread failed.", ticket.Error);
         }
         finally
         {
@@ -65,6 +71,15 @@ internal static class Worker
         public void Run(int part) => body(part);
     }
 
+    /// <summary>One posted job: its second half is claimed by exactly one thread.</summary>
+    private sealed class Ticket(IPairWork work)
+    {
+        public readonly IPairWork Work = work;
+        public int Claimed;
+        public volatile int Done;
+        public Exception? Error;
+    }
+
     private static void EnsureStarted()
     {
         if (s_thread is not null) return;
@@ -74,23 +89,33 @@ internal static class Worker
 
     private static void Loop()
     {
-        long spinTicks = Stopwatch.Frequency * SpinTicksMicroseconds / 1_000_000;
+        long spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
+        Ticket? last = null;
         while (true)
         {
             // Spin briefly: the next job of a time-step loop usually arrives within microseconds.
             long start = Stopwatch.GetTimestamp();
-            while (s_posted == 0 && Stopwatch.GetTimestamp() - start < spinTicks) Thread.SpinWait(20);
-            s_wake.Wait();
+            while (s_ticket == last && Stopwatch.GetTimestamp() - start < spinTicks) Thread.SpinWait(20);
+            if (s_ticket == last)
+            {
+                s_sleeping = 1;
+                Interlocked.MemoryBarrier();
+                if (s_ticket == last) s_wake.Wait();  // a caller that posts after this check sees s_sleeping and wakes us
+                s_sleeping = 0;
+                continue;
+            }
+            var ticket = s_ticket!;
+            last = ticket;
+            if (Interlocked.Exchange(ref ticket.Claimed, 1) != 0) continue;  // the caller took it
             try
             {
-                s_job!.Run(1);
+                ticket.Work.Run(1);
             }
             catch (Exception e)
             {
-                s_error = e;
+                ticket.Error = e;
             }
-            s_job = null;
-            s_posted = 0;
+            ticket.Done = 1;
         }
     }
 }
