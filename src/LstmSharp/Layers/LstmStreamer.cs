@@ -1,6 +1,9 @@
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using LstmSharp.Kernels;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Layers;
@@ -129,92 +132,55 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>y = bias + a A + b B, with A [len(a), n] and B [len(b), n] row-major (n = len(y)); bias may be empty (zeros).</summary>
     private static void GemvAccumulate(ReadOnlySpan<T> bias, ReadOnlySpan<T> a, ReadOnlySpan<T> matA, ReadOnlySpan<T> b, ReadOnlySpan<T> matB, Span<T> y)
     {
-        int n = y.Length;
         if (bias.IsEmpty) y.Clear();
         else bias.CopyTo(y);
-        if (Vector512.IsHardwareAccelerated && n >= 4 * Vector512<T>.Count)
-        {
-            AccumulateVector512(a, matA, n, y);
-            AccumulateVector512(b, matB, n, y);
-            return;
-        }
-        if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
-        {
-            AccumulateVector(a, matA, n, y);
-            AccumulateVector(b, matB, n, y);
-            return;
-        }
-        for (int k = 0; k < a.Length; k++) TensorPrimitives.MultiplyAdd(matA.Slice(k * n, n), a[k], y, y);
-        for (int k = 0; k < b.Length; k++) TensorPrimitives.MultiplyAdd(matB.Slice(k * n, n), b[k], y, y);
+        Accumulate(a, matA, y);
+        Accumulate(b, matB, y);
     }
 
-    /// <summary>y += Σ_k v[k] M[k, :], four vectors of y at a time held in registers over all k.</summary>
-    private static void AccumulateVector(ReadOnlySpan<T> v, ReadOnlySpan<T> m, int n, Span<T> y)
+    /// <summary>y += Σ_k v[k] M[k, :] in the widest vectors the CPU has (the kernels' <see cref="ISimd{TVec, T}"/>).</summary>
+    private static void Accumulate(ReadOnlySpan<T> v, ReadOnlySpan<T> m, Span<T> y)
     {
         if (v.IsEmpty) return;
-        int w = Vector256<T>.Count;
-        int block = 4 * w;
-        int j = 0;
-        for (; j + block <= n; j += block)
+        if (Vector512.IsHardwareAccelerated) Accumulate<Vector512<T>, Simd512<T>>(v, m, y);
+        else if (Vector256.IsHardwareAccelerated) Accumulate<Vector256<T>, Simd256<T>>(v, m, y);
+        else Accumulate<Vector128<T>, Simd128<T>>(v, m, y);
+    }
+
+    /// <summary>
+    /// y += Σ_k v[k] M[k, :]: four vectors of y at a time held in registers over all k, then one at a time, then a
+    /// scalar tail (accumulation is not idempotent, so the tail cannot overlap the last vector).
+    /// </summary>
+    private static void Accumulate<TVec, TSimd>(ReadOnlySpan<T> v, ReadOnlySpan<T> m, Span<T> y)
+        where TVec : struct where TSimd : ISimd<TVec, T>
+    {
+        int n = y.Length, w = TSimd.Count, j = 0;
+        ref T my = ref MemoryMarshal.GetReference(y);
+        ref T mm = ref MemoryMarshal.GetReference(m);
+        for (; j + 4 * w <= n; j += 4 * w)
         {
-            var y0 = Vector256.Create<T>(y.Slice(j));
-            var y1 = Vector256.Create<T>(y.Slice(j + w));
-            var y2 = Vector256.Create<T>(y.Slice(j + 2 * w));
-            var y3 = Vector256.Create<T>(y.Slice(j + 3 * w));
+            TVec y0 = TSimd.Load(ref Unsafe.Add(ref my, j)), y1 = TSimd.Load(ref Unsafe.Add(ref my, j + w));
+            TVec y2 = TSimd.Load(ref Unsafe.Add(ref my, j + 2 * w)), y3 = TSimd.Load(ref Unsafe.Add(ref my, j + 3 * w));
             for (int k = 0; k < v.Length; k++)
             {
-                var s = Vector256.Create(v[k]);
-                var row = m.Slice(k * n + j, block);
-                y0 += s * Vector256.Create<T>(row);
-                y1 += s * Vector256.Create<T>(row.Slice(w));
-                y2 += s * Vector256.Create<T>(row.Slice(2 * w));
-                y3 += s * Vector256.Create<T>(row.Slice(3 * w));
+                var s = TSimd.Splat(v[k]);
+                ref T row = ref Unsafe.Add(ref mm, k * n + j);
+                y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
+                y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
+                y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
+                y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
             }
-            y0.CopyTo(y.Slice(j));
-            y1.CopyTo(y.Slice(j + w));
-            y2.CopyTo(y.Slice(j + 2 * w));
-            y3.CopyTo(y.Slice(j + 3 * w));
+            TSimd.Store(y0, ref Unsafe.Add(ref my, j));
+            TSimd.Store(y1, ref Unsafe.Add(ref my, j + w));
+            TSimd.Store(y2, ref Unsafe.Add(ref my, j + 2 * w));
+            TSimd.Store(y3, ref Unsafe.Add(ref my, j + 3 * w));
         }
         for (; j + w <= n; j += w)
         {
-            var acc = Vector256.Create<T>(y.Slice(j));
-            for (int k = 0; k < v.Length; k++) acc += Vector256.Create(v[k]) * Vector256.Create<T>(m.Slice(k * n + j, w));
-            acc.CopyTo(y.Slice(j));
+            TVec acc = TSimd.Load(ref Unsafe.Add(ref my, j));
+            for (int k = 0; k < v.Length; k++) acc = TSimd.MultiplyAdd(TSimd.Splat(v[k]), TSimd.Load(ref Unsafe.Add(ref mm, k * n + j)), acc);
+            TSimd.Store(acc, ref Unsafe.Add(ref my, j));
         }
-        AccumulateTail(v, m, n, j, y); // accumulation is not idempotent, so the tail is scalar rather than an overlapping vector
-    }
-
-    /// <summary>As <see cref="AccumulateVector"/>, 4 × 512 bits of y at a time; the rest by the 256-bit path.</summary>
-    private static void AccumulateVector512(ReadOnlySpan<T> v, ReadOnlySpan<T> m, int n, Span<T> y)
-    {
-        if (v.IsEmpty) return;
-        int w = Vector512<T>.Count, block = 4 * w, j = 0;
-        for (; j + block <= n; j += block)
-        {
-            var y0 = Vector512.Create<T>(y.Slice(j));
-            var y1 = Vector512.Create<T>(y.Slice(j + w));
-            var y2 = Vector512.Create<T>(y.Slice(j + 2 * w));
-            var y3 = Vector512.Create<T>(y.Slice(j + 3 * w));
-            for (int k = 0; k < v.Length; k++)
-            {
-                var s = Vector512.Create(v[k]);
-                var row = m.Slice(k * n + j, block);
-                y0 += s * Vector512.Create<T>(row);
-                y1 += s * Vector512.Create<T>(row.Slice(w));
-                y2 += s * Vector512.Create<T>(row.Slice(2 * w));
-                y3 += s * Vector512.Create<T>(row.Slice(3 * w));
-            }
-            y0.CopyTo(y.Slice(j));
-            y1.CopyTo(y.Slice(j + w));
-            y2.CopyTo(y.Slice(j + 2 * w));
-            y3.CopyTo(y.Slice(j + 3 * w));
-        }
-        if (j < n) AccumulateTail(v, m, n, j, y);
-    }
-
-    /// <summary>Columns j.. of y += Σ_k v[k] M[k, :].</summary>
-    private static void AccumulateTail(ReadOnlySpan<T> v, ReadOnlySpan<T> m, int n, int j, Span<T> y)
-    {
         for (; j < n; j++)
         {
             T sum = y[j];
