@@ -117,6 +117,49 @@ public class FastKernelTests
             17, 7, true, [7, 3, 1, 6, 7, 2, 5, 4, 7, 1, 2, 3, 6, 5, 4, 7, 7], rng, tol, "large, bidirectional, lengths");
         CompareOne<T>(fast, new LstmOptions { InputSize = 17, HiddenSize = 37, ProjSize = 17, NumLayers = 2, Bidirectional = true },
             17, 7, true, [6, 3, 1, 6, 5, 2, 5, 4, 6, 1, 2, 3, 6, 5, 4, 2, 6], rng, tol, "projection, bidirectional, all lengths < T");
+        // One direction with enough work for the batch to be split across two threads (odd B: halves of 12 and 11 rows),
+        // with variable lengths falling in both halves, a projection, and two layers.
+        CompareOne<T>(fast, new LstmOptions { InputSize = 17, HiddenSize = 67, ProjSize = 33 },
+            23, 9, true, [9, 3, 1, 8, 9, 2, 5, 4, 9, 1, 2, 3, 6, 5, 4, 7, 9, 9, 2, 8, 1, 6, 9], rng, tol, "batch split, projection, lengths");
+        CompareOne<T>(fast, new LstmOptions { InputSize = 5, HiddenSize = 129, NumLayers = 2, BatchFirst = true },
+            19, 9, false, null, rng, tol, "batch split, two layers");
+    }
+
+    /// <summary>
+    /// The internal shortcuts a seq-to-one model takes: Forward without the output sequence gives the same final state,
+    /// and Backward without dL/d input the same parameter and state gradients, bit for bit, on every kernel.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllKernels))]
+    public void ShortcutsForSequenceToOneMatchTheFullPasses(string kernel)
+    {
+        var o = new LstmOptions { InputSize = 7, HiddenSize = 45, NumLayers = 2, Bidirectional = true, BatchFirst = true };
+        var rng = new Rng(12);
+        var x = TestUtil.Random<float>(rng, 21, 9, 7);
+        int[] lengths = [9, 3, 1, 8, 9, 2, 5, 4, 9, 1, 2, 3, 6, 5, 4, 7, 9, 9, 2, 8, 1];
+        var full = new Lstm<float>(o, seed: 4) { Kernel = LstmKernels.ByName<float>(kernel) };
+        var lean = new Lstm<float>(o, seed: 4) { Kernel = LstmKernels.ByName<float>(kernel) };
+        var rf = full.Forward(x, null, null, lengths);
+        var rl = lean.ForwardCore(x, null, null, lengths, outputSequence: false);
+        Assert.Equal(0, rl.Output.Length);
+        Assert.Equal(rf.HN.Data, rl.HN.Data);
+        Assert.Equal(rf.CN.Data, rl.CN.Data);
+        var dHN = TestUtil.Random<float>(rng, [.. rf.HN.Shape]);
+        var gf = full.Backward(rf.Cache, null, dHN);
+        var gl = lean.BackwardCore(rl.Cache, null, dHN, null, inputGradient: false);
+        Assert.Equal(0, gl.Input.Length);
+        Assert.Contains(gf.Input.Data, v => v != 0);
+        Assert.Equal(gf.H0.Data, gl.H0.Data);
+        Assert.Equal(gf.C0.Data, gl.C0.Data);
+        for (int i = 0; i < full.Parameters.Count; i++)
+            Assert.Equal(full.Parameters[i].Grad.Data, lean.Parameters[i].Grad.Data);
+    }
+
+    public static TheoryData<string> AllKernels()
+    {
+        var data = new TheoryData<string>();
+        foreach (var k in LstmKernels.All<float>()) data.Add(k.Name);
+        return data;
     }
 
     private static void CompareOne<T>(ILstmKernel<T> fast, LstmOptions o, int batch, int steps, bool givenState, int[]? lengths,

@@ -58,73 +58,94 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         in LstmDirectionCache<T> cache)
     {
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize, g4 = 4 * hidden, rows = steps * batch;
-        bool allValid = AllValid(lengths, steps);
-        var gates = cache.Gates;  // [T, B, 4H]
-        var cs = cache.C;         // [T, B, H]
-        var ms = cache.M;         // [T, B, H] (the same array as Hs without a projection)
-        var hs = cache.Hs;        // [T, B, P]
 
         // Gates = X · W_ih^T for all steps at once; the biases are added in the gate pass.
-        Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, gates, g4);
-        var biasArray = ArrayPool<T>.Shared.Rent(g4);
-        var bias = biasArray.AsSpan(0, g4);  // [4H] b_ih + b_hh, or zeros
-        if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias);
-        else bias.Clear();
+        Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, cache.Gates, g4);
+        var bias = ArrayPool<T>.Shared.Rent(g4);  // [4H] b_ih + b_hh, or zeros
+        if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias.AsSpan(0, g4));
+        else bias.AsSpan(0, g4).Clear();
 
         var wHh = t_packedHh = Gemm.Pack<T>(_variant, true, outSize, g4, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh^T [P, 4H]
         var wHr = p.WeightHr is null ? null
             : t_packedHr = Gemm.Pack<T>(_variant, true, hidden, outSize, p.WeightHr.Value.Data, hidden, t_packedHr);     // W_hr^T [H, P]
 
+        var job = t_job ??= new RowsJob();
+        job.Set(steps, batch, lengths, reverse, in cache, wHh, wHr, bias);
+        try
+        {
+            if (SplitRows(batch, steps, g4, outSize)) Worker.RunPair(job);
+            else ForwardRows(job, 0, batch);
+        }
+        finally
+        {
+            job.Clear();
+            ArrayPool<T>.Shared.Return(bias);
+        }
+    }
+
+    /// <summary>
+    /// The recurrence over all steps for sequences [b0, b1): rows of the batch never mix, so the two halves of a batch
+    /// run on two threads without meeting until the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardRows(RowsJob job, int b0, int b1)
+    {
+        var cache = job.Cache;
+        var wHh = job.WHh;
+        var wHr = job.WHr;
+        int steps = job.Steps, batch = job.Batch, n = b1 - b0, outSize = wHh.Rows, g4 = wHh.Columns, hidden = g4 / 4;
+        ReadOnlySpan<int> lengths = job.Lengths.AsSpan(0, batch);
+        ReadOnlySpan<T> bias = job.Bias.AsSpan(0, g4);
+        bool allValid = AllValid(lengths.Slice(b0, n), steps);
         for (int s = 0; s < steps; s++)
         {
-            int t = reverse ? steps - 1 - s : s;  // the step processed now
-            int tp = reverse ? t + 1 : t - 1;     // the step processed before it
-            ReadOnlySpan<T> hPrev = s == 0 ? cache.H0 : hs.AsSpan(tp * batch * outSize, batch * outSize);  // [B, P]
-            ReadOnlySpan<T> cPrev = s == 0 ? cache.C0 : cs.AsSpan(tp * batch * hidden, batch * hidden);    // [B, H]
-            var gt = gates.AsSpan(t * batch * g4, batch * g4);      // [B, 4H]
-            var ct = cs.AsSpan(t * batch * hidden, batch * hidden); // [B, H]
-            var mt = ms.AsSpan(t * batch * hidden, batch * hidden); // [B, H]
-            var ht = hs.AsSpan(t * batch * outSize, batch * outSize); // [B, P]
+            int t = job.Reverse ? steps - 1 - s : s;  // the step processed now
+            int tp = job.Reverse ? t + 1 : t - 1;     // the step processed before it
+            ReadOnlySpan<T> hPrev = s == 0 ? cache.H0.AsSpan(b0 * outSize, n * outSize) : cache.Hs.AsSpan((tp * batch + b0) * outSize, n * outSize);  // [n, P]
+            ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b0 * hidden, n * hidden) : cache.C.AsSpan((tp * batch + b0) * hidden, n * hidden);    // [n, H]
+            var gt = cache.Gates.AsSpan((t * batch + b0) * g4, n * g4);        // [n, 4H]
+            var ct = cache.C.AsSpan((t * batch + b0) * hidden, n * hidden);    // [n, H]
+            var mt = cache.M.AsSpan((t * batch + b0) * hidden, n * hidden);    // [n, H]
+            var ht = cache.Hs.AsSpan((t * batch + b0) * outSize, n * outSize); // [n, P]
 
-            Gemm.Multiply(false, batch, T.One, hPrev, outSize, wHh, T.One, gt, g4);  // += h · W_hh^T
-            for (int b = 0; b < batch; b++)
+            Gemm.Multiply(false, n, T.One, hPrev, outSize, wHh, T.One, gt, g4);  // += h · W_hh^T
+            for (int r = 0; r < n; r++)
             {
-                if (allValid || t < lengths[b])
+                if (allValid || t < lengths[b0 + r])
                 {
-                    FastCellMath<T, TVec, TOps>.Forward(hidden, bias, gt.Slice(b * g4, g4), cPrev.Slice(b * hidden, hidden),
-                        ct.Slice(b * hidden, hidden), mt.Slice(b * hidden, hidden));
+                    FastCellMath<T, TVec, TOps>.Forward(hidden, bias, gt.Slice(r * g4, g4), cPrev.Slice(r * hidden, hidden),
+                        ct.Slice(r * hidden, hidden), mt.Slice(r * hidden, hidden));
                 }
                 else
                 {
-                    gt.Slice(b * g4, g4).Clear();  // no gates at a padded step (recycled buffers may hold old values)
-                    if (wHr is not null) mt.Slice(b * hidden, hidden).Clear();
-                    cPrev.Slice(b * hidden, hidden).CopyTo(ct.Slice(b * hidden, hidden));
+                    gt.Slice(r * g4, g4).Clear();  // no gates at a padded step (recycled buffers may hold old values)
+                    if (wHr is not null) mt.Slice(r * hidden, hidden).Clear();
+                    cPrev.Slice(r * hidden, hidden).CopyTo(ct.Slice(r * hidden, hidden));
                 }
             }
-            if (wHr is not null) Gemm.Multiply(false, batch, T.One, mt, hidden, wHr, T.Zero, ht, outSize);  // h = m · W_hr^T
+            if (wHr is not null) Gemm.Multiply(false, n, T.One, mt, hidden, wHr, T.Zero, ht, outSize);  // h = m · W_hr^T
             if (!allValid)
             {
                 // A padded step: the state passes through unchanged.
-                for (int b = 0; b < batch; b++)
-                    if (t >= lengths[b]) hPrev.Slice(b * outSize, outSize).CopyTo(ht.Slice(b * outSize, outSize));
+                for (int r = 0; r < n; r++)
+                    if (t >= lengths[b0 + r]) hPrev.Slice(r * outSize, outSize).CopyTo(ht.Slice(r * outSize, outSize));
             }
         }
-        ArrayPool<T>.Shared.Return(biasArray);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(LstmDirectionParameters<T> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse,
+    public unsafe void Backward(LstmDirectionParameters<T> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse,
         in LstmDirectionCache<T> cache, ReadOnlySpan<T> dHs, ReadOnlySpan<T> dHN, ReadOnlySpan<T> dCN,
         Span<T> dX, Span<T> dH0, Span<T> dC0)
     {
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize, g4 = 4 * hidden, rows = steps * batch;
-        bool allValid = AllValid(lengths, steps);
         bool projected = p.WeightHr is not null;
         var pool = ArrayPool<T>.Shared;
         var dGates = pool.Rent(rows * g4);                                  // [T, B, 4H] dL/dz, zero at padded steps
         var dHTotal = pool.Rent(projected ? rows * outSize : batch * outSize); // [T, B, P] with a projection (for dW_hr), else [B, P]
         var dM = projected ? pool.Rent(batch * hidden) : null;                // [B, H]
         var dHNew = pool.Rent(batch * outSize);                                // [B, P]
+        var job = t_job ??= new RowsJob();
         try
         {
             var wHh = t_packedHh = Gemm.Pack<T>(_variant, false, g4, outSize, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh [4H, P]
@@ -132,55 +153,13 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                 : t_packedHr = Gemm.Pack<T>(_variant, false, outSize, hidden, p.WeightHr!.Value.Data, hidden, t_packedHr);    // W_hr [P, H]
             dHN.CopyTo(dH0);  // dH0 [B, P] carries dL/dh backwards through time, ending as dL/dh0
             dCN.CopyTo(dC0);  // dC0 [B, H] likewise for c
-            for (int s = steps - 1; s >= 0; s--)
+            fixed (T* pdHs = dHs, pdH0 = dH0, pdC0 = dC0)
             {
-                int t = reverse ? steps - 1 - s : s;
-                int tp = reverse ? t + 1 : t - 1;
-                ReadOnlySpan<T> cPrev = s == 0 ? cache.C0 : cache.C.AsSpan(tp * batch * hidden, batch * hidden);  // [B, H]
-                var gt = cache.Gates.AsSpan(t * batch * g4, batch * g4);          // [B, 4H]
-                var ct = cache.C.AsSpan(t * batch * hidden, batch * hidden);      // [B, H]
-                var dGt = dGates.AsSpan(t * batch * g4, batch * g4);              // [B, 4H]
-                var dHt = dHTotal.AsSpan(projected ? t * batch * outSize : 0, batch * outSize); // [B, P]
-
-                // dh = carried dL/dh + this step's output gradient (zero at padded steps, which take no part).
-                for (int b = 0; b < batch; b++)
-                {
-                    var dh = dHt.Slice(b * outSize, outSize);
-                    if (allValid || t < lengths[b])
-                        FastCellMath<T, TVec, TOps>.Add(dH0.Slice(b * outSize, outSize), dHs.Slice((t * batch + b) * outSize, outSize), dh);
-                    else
-                        dh.Clear();
-                }
-                // h = m · W_hr^T  =>  dm = dh · W_hr
-                ReadOnlySpan<T> dMt = dHt;  // [B, H]
-                if (wHr is not null)
-                {
-                    Gemm.Multiply(false, batch, T.One, dHt, outSize, wHr, T.Zero, dM, hidden);
-                    dMt = dM.AsSpan(0, batch * hidden);
-                }
-                for (int b = 0; b < batch; b++)
-                {
-                    if (allValid || t < lengths[b])
-                    {
-                        FastCellMath<T, TVec, TOps>.Backward(hidden, gt.Slice(b * g4, g4), ct.Slice(b * hidden, hidden),
-                            cPrev.Slice(b * hidden, hidden), dMt.Slice(b * hidden, hidden), dC0.Slice(b * hidden, hidden), dGt.Slice(b * g4, g4));
-                    }
-                    else
-                    {
-                        dGt.Slice(b * g4, g4).Clear();  // the carried dL/dc passes through unchanged
-                    }
-                }
-                // z = ... + W_hh h  =>  dL/dh of the previous step = dz · W_hh, where the sequence is still running.
-                if (allValid)
-                {
-                    Gemm.Multiply(false, batch, T.One, dGt, g4, wHh, T.Zero, dH0, outSize);
-                }
-                else
-                {
-                    Gemm.Multiply(false, batch, T.One, dGt, g4, wHh, T.Zero, dHNew, outSize);
-                    for (int b = 0; b < batch; b++)
-                        if (t < lengths[b]) dHNew.AsSpan(b * outSize, outSize).CopyTo(dH0.Slice(b * outSize, outSize));
-                }
+                // The caller waits for both halves, so the pinned spans outlive the job.
+                job.Set(steps, batch, lengths, reverse, in cache, wHh, wHr, bias: null);
+                job.SetBackward(pdHs, dHs.Length, pdH0, dH0.Length, pdC0, dC0.Length, dGates, dHTotal, dM, dHNew);
+                if (SplitRows(batch, steps, g4, outSize)) Worker.RunPair(job);
+                else BackwardRows(job, 0, batch);
             }
 
             var dZ = dGates.AsSpan(0, rows * g4);  // [T·B, 4H]
@@ -211,14 +190,144 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                 Gemm.Multiply<T>(_variant, true, false, outSize, hidden, rows, T.One, dHTotal.AsSpan(0, rows * outSize), outSize,
                     cache.M, hidden, T.One, p.WeightHr!.Grad.Data, hidden);
             // dX [T·B, I] += dZ · W_ih
-            Gemm.Multiply<T>(_variant, false, false, rows, inSize, g4, T.One, dZ, g4, p.WeightIh.Value.Data, inSize, T.One, dX, inSize);
+            if (!dX.IsEmpty) Gemm.Multiply<T>(_variant, false, false, rows, inSize, g4, T.One, dZ, g4, p.WeightIh.Value.Data, inSize, T.One, dX, inSize);
         }
         finally
         {
+            job.Clear();
             pool.Return(dGates);
             pool.Return(dHTotal);
             if (dM is not null) pool.Return(dM);
             pool.Return(dHNew);
+        }
+    }
+
+    /// <summary>Backward through all steps for sequences [b0, b1): dL/dz of every step, and dL/dh, dL/dc carried to step 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BackwardRows(RowsJob job, int b0, int b1)
+    {
+        var cache = job.Cache;
+        var wHh = job.WHh;  // W_hh [4H, P]
+        var wHr = job.WHr;  // W_hr [P, H] or null
+        int steps = job.Steps, batch = job.Batch, n = b1 - b0, g4 = wHh.Rows, outSize = wHh.Columns, hidden = g4 / 4;
+        bool projected = wHr is not null;
+        ReadOnlySpan<int> lengths = job.Lengths.AsSpan(0, batch);
+        bool allValid = AllValid(lengths.Slice(b0, n), steps);
+        var dHs = new ReadOnlySpan<T>(job.DHs, job.DHsLength);                              // [T, B, P]
+        var dH0 = new Span<T>(job.DH0, job.DH0Length).Slice(b0 * outSize, n * outSize);    // [n, P]
+        var dC0 = new Span<T>(job.DC0, job.DC0Length).Slice(b0 * hidden, n * hidden);      // [n, H]
+        var dHNew = job.DHNew!.AsSpan(b0 * outSize, n * outSize);                          // [n, P]
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            int t = job.Reverse ? steps - 1 - s : s;
+            int tp = job.Reverse ? t + 1 : t - 1;
+            ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b0 * hidden, n * hidden) : cache.C.AsSpan((tp * batch + b0) * hidden, n * hidden);  // [n, H]
+            var gt = cache.Gates.AsSpan((t * batch + b0) * g4, n * g4);          // [n, 4H]
+            var ct = cache.C.AsSpan((t * batch + b0) * hidden, n * hidden);      // [n, H]
+            var dGt = job.DGates!.AsSpan((t * batch + b0) * g4, n * g4);         // [n, 4H]
+            var dHt = job.DHTotal!.AsSpan(((projected ? t * batch : 0) + b0) * outSize, n * outSize); // [n, P]
+
+            // dh = carried dL/dh + this step's output gradient (zero at padded steps, which take no part).
+            for (int r = 0; r < n; r++)
+            {
+                var dh = dHt.Slice(r * outSize, outSize);
+                if (allValid || t < lengths[b0 + r])
+                    FastCellMath<T, TVec, TOps>.Add(dH0.Slice(r * outSize, outSize), dHs.Slice((t * batch + b0 + r) * outSize, outSize), dh);
+                else
+                    dh.Clear();
+            }
+            // h = m · W_hr^T  =>  dm = dh · W_hr
+            ReadOnlySpan<T> dMt = dHt;  // [n, H]
+            if (wHr is not null)
+            {
+                var dM = job.DM!.AsSpan(b0 * hidden, n * hidden);
+                Gemm.Multiply(false, n, T.One, dHt, outSize, wHr, T.Zero, dM, hidden);
+                dMt = dM;
+            }
+            for (int r = 0; r < n; r++)
+            {
+                if (allValid || t < lengths[b0 + r])
+                {
+                    FastCellMath<T, TVec, TOps>.Backward(hidden, gt.Slice(r * g4, g4), ct.Slice(r * hidden, hidden),
+                        cPrev.Slice(r * hidden, hidden), dMt.Slice(r * hidden, hidden), dC0.Slice(r * hidden, hidden), dGt.Slice(r * g4, g4));
+                }
+                else
+                {
+                    dGt.Slice(r * g4, g4).Clear();  // the carried dL/dc passes through unchanged
+                }
+            }
+            // z = ... + W_hh h  =>  dL/dh of the previous step = dz · W_hh, where the sequence is still running.
+            if (allValid)
+            {
+                Gemm.Multiply(false, n, T.One, dGt, g4, wHh, T.Zero, dH0, outSize);
+            }
+            else
+            {
+                Gemm.Multiply(false, n, T.One, dGt, g4, wHh, T.Zero, dHNew, outSize);
+                for (int r = 0; r < n; r++)
+                    if (t < lengths[b0 + r]) dHNew.Slice(r * outSize, outSize).CopyTo(dH0.Slice(r * outSize, outSize));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether to run the two halves of the batch on two threads: there must be two threads, at least two sequences,
+    /// and enough work in the recurrence (m·n·k summed over the steps) to outweigh the hand-over.
+    /// </summary>
+    private static bool SplitRows(int batch, int steps, int g4, int outSize) =>
+        Worker.Enabled && batch >= 2 && (long)batch * steps * g4 * outSize >= RowSplitThreshold;
+
+    /// <summary>Multiply-adds of the recurrent products in one call above which its batch is split across threads.</summary>
+    private const long RowSplitThreshold = 1L << 20;
+
+    [ThreadStatic] private static RowsJob? t_job;
+
+    /// <summary>What the per-step loop needs, for one call; the two halves of the batch run as parts 0 and 1.</summary>
+    private sealed unsafe class RowsJob : IPairWork
+    {
+        public int Steps, Batch;
+        public bool Reverse;
+        public int[] Lengths = [];
+        public LstmDirectionCache<T> Cache;
+        public PackedMatrix<T> WHh = null!;
+        public PackedMatrix<T>? WHr;
+        public T[] Bias = [];
+        // Backward only:
+        public T* DHs, DH0, DC0;
+        public int DHsLength, DH0Length, DC0Length;
+        public T[]? DGates, DHTotal, DM, DHNew;
+        private bool _backward;
+
+        public void Set(int steps, int batch, ReadOnlySpan<int> lengths, bool reverse, in LstmDirectionCache<T> cache,
+            PackedMatrix<T> wHh, PackedMatrix<T>? wHr, T[]? bias)
+        {
+            (Steps, Batch, Reverse, Cache, WHh, WHr, Bias, _backward) = (steps, batch, reverse, cache, wHh, wHr, bias ?? [], false);
+            if (Lengths.Length < batch) Lengths = new int[batch];
+            lengths.Slice(0, batch).CopyTo(Lengths);
+        }
+
+        public void SetBackward(T* dHs, int dHsLength, T* dH0, int dH0Length, T* dC0, int dC0Length,
+            T[] dGates, T[] dHTotal, T[]? dM, T[] dHNew)
+        {
+            DHs = dHs; DH0 = dH0; DC0 = dC0;
+            (DHsLength, DH0Length, DC0Length) = (dHsLength, dH0Length, dC0Length);
+            (DGates, DHTotal, DM, DHNew, _backward) = (dGates, dHTotal, dM, dHNew, true);
+        }
+
+        /// <summary>Drops the references, so that a finished call keeps nothing alive.</summary>
+        public void Clear()
+        {
+            (Cache, WHh, WHr, Bias, DGates, DHTotal, DM, DHNew) = (default, null!, null, [], null, null, null, null);
+            DHs = DH0 = DC0 = null;
+        }
+
+        public void Run(int part)
+        {
+            int cut = (Batch + 1) / 2;
+            int b0 = part == 0 ? 0 : cut, b1 = part == 0 ? cut : Batch;
+            if (b0 >= b1) return;
+            if (_backward) BackwardRows(this, b0, b1);
+            else ForwardRows(this, b0, b1);
         }
     }
 

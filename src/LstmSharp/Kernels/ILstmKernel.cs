@@ -21,14 +21,14 @@ internal interface ILstmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Backward through the sequence. Adds parameter gradients into the parameters' Grad and dL/dx into
-    /// <paramref name="dX"/>; writes <paramref name="dH0"/> and <paramref name="dC0"/>.
+    /// <paramref name="dX"/> (unless it is empty: dL/dx is then not wanted); writes <paramref name="dH0"/> and <paramref name="dC0"/>.
     /// </summary>
     void Backward(LstmDirectionParameters<T> p, int steps, int batch, ReadOnlySpan<int> lengths, bool reverse,
         in LstmDirectionCache<T> cache,
         ReadOnlySpan<T> dHs,  // [T, B, P] upstream gradient of this direction's output (padded steps ignored)
         ReadOnlySpan<T> dHN,  // [B, P] upstream gradient of the final h
         ReadOnlySpan<T> dCN,  // [B, H] upstream gradient of the final c
-        Span<T> dX,           // [T, B, I] += dL/dx
+        Span<T> dX,           // [T, B, I] += dL/dx, or empty
         Span<T> dH0,          // [B, P] out
         Span<T> dC0);         // [B, H] out
 }

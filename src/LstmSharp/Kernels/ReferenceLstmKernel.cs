@@ -50,6 +50,7 @@ internal sealed class ReferenceLstmKernel<T> : ILstmKernel<T> where T : unmanage
         var dhTotal = new T[outSize];      // [P]
         var dGates = new T[4 * hidden];    // [4H]
         var dm = new T[hidden];            // [H]
+        var dxDiscarded = dX.IsEmpty ? new T[inSize] : null;  // [I] where dL/dx is not wanted
         for (int s = steps - 1; s >= 0; s--)
         {
             int t = reverse ? steps - 1 - s : s;
@@ -66,7 +67,7 @@ internal sealed class ReferenceLstmKernel<T> : ILstmKernel<T> where T : unmanage
                 ReferenceCell<T>.Backward(p, cache.X.AsSpan(row * inSize, inSize), hPrev, cPrev,
                     cache.Gates.AsSpan(row * 4 * hidden, 4 * hidden), cache.C.AsSpan(row * hidden, hidden),
                     cache.M.AsSpan(row * hidden, hidden), dhTotal, dc,
-                    dX.Slice(row * inSize, inSize), dh, dc, dGates, dm);
+                    dxDiscarded is not null ? dxDiscarded : dX.Slice(row * inSize, inSize), dh, dc, dGates, dm);
             }
         }
     }

@@ -110,7 +110,14 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// <item><paramref name="lengths"/>: [B] valid steps per sequence, each in 1..T; steps past it are padding.</item>
     /// </list>
     /// </summary>
-    public LstmResult<T> Forward(Tensor<T> input, Tensor<T>? h0 = null, Tensor<T>? c0 = null, int[]? lengths = null)
+    public LstmResult<T> Forward(Tensor<T> input, Tensor<T>? h0 = null, Tensor<T>? c0 = null, int[]? lengths = null) =>
+        ForwardCore(input, h0, c0, lengths, outputSequence: true);
+
+    /// <summary>
+    /// <see cref="Forward(Tensor{T}, Tensor{T}, Tensor{T}, int[])"/>; with <paramref name="outputSequence"/> false the
+    /// last layer's outputs are not gathered and the result's Output is empty (shape [0]), for callers that read only h_n.
+    /// </summary>
+    internal LstmResult<T> ForwardCore(Tensor<T> input, Tensor<T>? h0, Tensor<T>? c0, int[]? lengths, bool outputSequence)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = Options;
@@ -166,7 +173,8 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         T[] layerOut = [];                                                     // [T, B, D*P]
         for (int layer = 0; layer < numLayers; layer++)
         {
-            layerOut = layer < numLayers - 1 || outputIsCopied ? Rent(steps * batch * width) : new T[steps * batch * width];
+            bool gather = layer < numLayers - 1 || outputSequence;  // the last layer's outputs, only when asked for
+            layerOut = !gather ? [] : layer < numLayers - 1 || outputIsCopied ? Rent(steps * batch * width) : new T[steps * batch * width];
             for (int dir = 0; dir < numDir; dir++)
             {
                 int k = layer * numDir + dir;
@@ -181,13 +189,13 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             {
                 int k = layer * numDir + dir;
                 var cache = caches[k];
-                Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
+                if (gather) Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
                 // The final state: after the last step processed, t = T-1 forward or t = 0 reverse.
                 int last = dir == 1 ? 0 : steps - 1;
                 cache.Hs.AsSpan(last * batch * outSize, batch * outSize).CopyTo(hN.AsSpan(k * batch * outSize));
                 cache.C.AsSpan(last * batch * hidden, batch * hidden).CopyTo(cN.AsSpan(k * batch * hidden));
             }
-            ZeroPadding(layerOut, steps, batch, width, lens);
+            if (gather) ZeroPadding(layerOut, steps, batch, width, lens);
 
             x = layerOut;
             if (layer < numLayers - 1 && Training && o.Dropout > 0)
@@ -199,7 +207,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             }
         }
 
-        var output = FromTimeMajor(layerOut, steps, batch, width, unbatched);
+        var output = outputSequence ? FromTimeMajor(layerOut, steps, batch, width, unbatched) : Tensor<T>.Zeros(0);
 
         var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks, lease);
         if (!Training) _evalLease = lease;
@@ -220,7 +228,14 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// <param name="dOutput">dL/d output, the output's shape.</param>
     /// <param name="dHN">dL/d h_n, [L*D, B, P] (or [L*D, P] unbatched).</param>
     /// <param name="dCN">dL/d c_n, [L*D, B, H] (or [L*D, H] unbatched).</param>
-    public LstmGradients<T> Backward(in LstmCache<T> cache, Tensor<T>? dOutput, Tensor<T>? dHN = null, Tensor<T>? dCN = null)
+    public LstmGradients<T> Backward(in LstmCache<T> cache, Tensor<T>? dOutput, Tensor<T>? dHN = null, Tensor<T>? dCN = null) =>
+        BackwardCore(cache, dOutput, dHN, dCN, inputGradient: true);
+
+    /// <summary>
+    /// <see cref="Backward(in LstmCache{T}, Tensor{T}, Tensor{T}, Tensor{T})"/>; with <paramref name="inputGradient"/>
+    /// false dL/d input is not computed and the result's Input is empty (shape [0]), for inputs that are data.
+    /// </summary>
+    internal LstmGradients<T> BackwardCore(in LstmCache<T> cache, Tensor<T>? dOutput, Tensor<T>? dHN, Tensor<T>? dCN, bool inputGradient)
     {
         if (cache.Owner is null)
             throw new ArgumentException("cache: expected the cache returned by Forward, got a default (empty) one.", nameof(cache));
@@ -258,9 +273,10 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         for (int layer = numLayers - 1; layer >= 0; layer--)
         {
             int inSize = o.LayerInputSize(layer);
-            dX = layer > 0 || inputIsCopied ? ClearedScratch(steps * batch * inSize) : new T[steps * batch * inSize]; // [T, B, I_layer]
+            dX = layer == 0 && !inputGradient ? []                                                   // not wanted: the kernels skip it
+                : layer > 0 || inputIsCopied ? ClearedScratch(steps * batch * inSize) : new T[steps * batch * inSize]; // [T, B, I_layer]
             // Both directions add into dL/dx: the reverse one into its own buffer when they run at the same time.
-            var dXReverse = numDir == 2 ? ClearedScratch(dX.Length) : [];     // [T, B, I_layer]
+            var dXReverse = numDir == 2 && dX.Length > 0 ? ClearedScratch(dX.Length) : [];     // [T, B, I_layer]
             Layout.ExtractColumns<T>(dOut, steps * batch, width, 0, outSize, dY);
             if (numDir == 2) Layout.ExtractColumns<T>(dOut, steps * batch, width, outSize, outSize, dYReverse);
             int k0 = layer * numDir;
@@ -286,7 +302,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             }
         }
 
-        var dInput = FromTimeMajor(dX, steps, batch, o.InputSize, unbatched);
+        var dInput = inputGradient ? FromTimeMajor(dX, steps, batch, o.InputSize, unbatched) : Tensor<T>.Zeros(0);
         _recycler.Retire(cache.Lease, scratch);
         return new LstmGradients<T>(dInput, new Tensor<T>(dH0, hShape), new Tensor<T>(dC0, cShape));
 

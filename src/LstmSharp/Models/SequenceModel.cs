@@ -92,7 +92,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         // A sequence with no valid step in this chunk still runs one (ignored) step: the LSTM needs lengths >= 1.
         var lengths = batch.Lengths.Select(len => Math.Max(len, 1)).ToArray();
         Lstm.Training = Training;
-        var lstm = Lstm.Forward(input, h0, c0, lengths);                          // output [B, T, D·P]
+        var lstm = Lstm.ForwardCore(input, h0, c0, lengths, outputSequence: !Config.IsSequenceToOne); // output [B, T, D·P], or empty
         KeepStateOfEmptyRows(batch.Lengths, h0, c0, lstm);
         var features = Config.IsSequenceToOne ? FinalState(lstm.HN, b) : lstm.Output; // [B, D·P] or [B, T, D·P]
         var (headInput, mask) = HeadDropout.Forward(features, Training);
@@ -121,11 +121,11 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             for (int dir = 0; dir < d; dir++)
                 for (int i = 0; i < b; i++)
                     dFeatures.Data.AsSpan((i * d + dir) * p, p).CopyTo(dHN.AsSpan((((o.NumLayers - 1) * d + dir) * b + i) * p));
-            grads = Lstm.Backward(cache.Lstm, null, new Tensor<T>(dHN, o.NumLayers * d, b, p));
+            grads = Lstm.BackwardCore(cache.Lstm, null, new Tensor<T>(dHN, o.NumLayers * d, b, p), null, inputGradient: Embedding is not null);
         }
         else
         {
-            grads = Lstm.Backward(cache.Lstm, dFeatures);
+            grads = Lstm.BackwardCore(cache.Lstm, dFeatures, null, null, inputGradient: Embedding is not null);
         }
         Embedding?.Backward(cache.Tokens!, grads.Input);
     }
@@ -217,7 +217,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     {
         if (!lengths.Contains(0)) return;
         var o = Config.LstmOptions;
-        int b = lengths.Length, p = o.OutputHiddenSize, h = o.HiddenSize, steps = lstm.Output.Dim(1), width = lstm.Output.Dim(2);
+        int b = lengths.Length, p = o.OutputHiddenSize, h = o.HiddenSize;
         for (int i = 0; i < b; i++)
         {
             if (lengths[i] != 0) continue;
@@ -228,7 +228,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
                 if (h0 is null) hRow.Clear(); else h0.Data.AsSpan((k * b + i) * p, p).CopyTo(hRow);
                 if (c0 is null) cRow.Clear(); else c0!.Data.AsSpan((k * b + i) * h, h).CopyTo(cRow);
             }
-            lstm.Output.Data.AsSpan(i * steps * width, width).Clear();
+            if (lstm.Output.Rank == 3) lstm.Output.Data.AsSpan(i * lstm.Output.Dim(1) * lstm.Output.Dim(2), lstm.Output.Dim(2)).Clear();
         }
     }
 
