@@ -82,6 +82,11 @@ static void GemmBench(string[] args)
         ("dG^T h    (4H=1024 ← T·B=3200, P=256)", 1024, 256, 3200, true, false),
         ("dG W_ih   (T·B=3200, 4H=1024 → I=64)", 3200, 64, 1024, false, false),
         ("dG W_hh   (B=32, 4H=1024 → P=256)", 32, 256, 1024, false, false),
+        ("h W_hh^T  (B=64, P=128 → 4H=512)", 64, 512, 128, false, true),
+        ("dG W_hh   (B=64, 4H=512 → P=128)", 64, 128, 512, false, false),
+        ("dG^T h    (4H=512 ← T·B=3584, P=128)", 512, 128, 3584, true, false),
+        ("dG^T x    (4H=512 ← T·B=3584, I=28)", 512, 28, 3584, true, false),
+        ("x W_ih^T  (T·B=3584, I=28 → 4H=512)", 3584, 512, 28, false, true),
     };
     var rng = new Rng(1);
     foreach (var (name, m, n, k, ta, tb) in shapes)

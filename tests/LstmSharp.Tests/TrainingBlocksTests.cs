@@ -24,6 +24,55 @@ public class TrainingBlocksTests
                 Assert.True(Math.Abs(grad.Data[i] - TestUtil.Numeric(value.Data, i, Loss)) < 1e-8, $"{name}[{i}]");
     }
 
+    /// <summary>Linear runs on the packed GEMM: against plain loops on odd shapes (every remainder of the tiles), with and without bias, and with no rows.</summary>
+    [Theory]
+    [InlineData(67, 37, 65, true)]
+    [InlineData(13, 129, 3, false)]
+    [InlineData(1, 1, 1, true)]
+    [InlineData(0, 5, 4, true)]
+    public void LinearMatchesPlainLoopsOnOddShapes(int rows, int inFeatures, int outFeatures, bool bias)
+    {
+        var rng = new Rng(9);
+        var lin = new Linear<double>(inFeatures, outFeatures, bias, seed: 3);
+        var x = TestUtil.Random<double>(rng, 1, rows, inFeatures);
+        var dy = TestUtil.Random<double>(rng, 1, rows, outFeatures);
+        lin.Weight.Grad.Data[0] = 0.5;  // gradients accumulate
+        var y = lin.Forward(x);
+        var dx = lin.Backward(x, dy);
+        Assert.Equal([1, rows, outFeatures], y.Shape.ToArray());
+        Assert.Equal([1, rows, inFeatures], dx.Shape.ToArray());
+        var w = lin.Weight.Value.Data;
+        for (int n = 0; n < rows; n++)
+            for (int j = 0; j < outFeatures; j++)
+            {
+                double sum = bias ? lin.Bias!.Value.Data[j] : 0;
+                for (int k = 0; k < inFeatures; k++) sum += w[j * inFeatures + k] * x.Data[n * inFeatures + k];
+                Assert.Equal(sum, y.Data[n * outFeatures + j], 1e-12);
+            }
+        for (int n = 0; n < rows; n++)
+            for (int k = 0; k < inFeatures; k++)
+            {
+                double sum = 0;
+                for (int j = 0; j < outFeatures; j++) sum += dy.Data[n * outFeatures + j] * w[j * inFeatures + k];
+                Assert.Equal(sum, dx.Data[n * inFeatures + k], 1e-12);
+            }
+        for (int j = 0; j < outFeatures; j++)
+        {
+            for (int k = 0; k < inFeatures; k++)
+            {
+                double sum = j == 0 && k == 0 ? 0.5 : 0;
+                for (int n = 0; n < rows; n++) sum += dy.Data[n * outFeatures + j] * x.Data[n * inFeatures + k];
+                Assert.Equal(sum, lin.Weight.Grad.Data[j * inFeatures + k], 1e-12);
+            }
+            if (bias)
+            {
+                double sum = 0;
+                for (int n = 0; n < rows; n++) sum += dy.Data[n * outFeatures + j];
+                Assert.Equal(sum, lin.Bias!.Grad.Data[j], 1e-12);
+            }
+        }
+    }
+
     [Fact]
     public void MseAndEmbeddingBackwardMatchFiniteDifferences()
     {

@@ -1,4 +1,6 @@
 using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using LstmSharp.Kernels;
 using LstmSharp.Tensors;
 
 namespace LstmSharp.Layers;
@@ -47,18 +49,14 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     {
         CheckInput(input);
         int rows = input.Length / InFeatures;
-        var w = Weight.Value.Data;                 // [out, in]
         var y = new T[rows * OutFeatures];         // [N, out]
-        for (int n = 0; n < rows; n++)
+        if (Bias is not null)
+            for (int n = 0; n < rows; n++) Bias.Value.Data.CopyTo(y, n * OutFeatures);
+        if (rows > 0)
         {
-            var x = input.Data.AsSpan(n * InFeatures, InFeatures);
-            for (int j = 0; j < OutFeatures; j++)
-            {
-                T sum = Bias is null ? T.Zero : Bias.Value.Data[j];
-                var wj = w.AsSpan(j * InFeatures, InFeatures);
-                for (int k = 0; k < InFeatures; k++) sum += wj[k] * x[k];
-                y[n * OutFeatures + j] = sum;
-            }
+            // y [N, out] (+)= x [N, in] · W^T, W [out, in]
+            Gemm.Multiply<T>(false, true, rows, OutFeatures, InFeatures, T.One, input.Data.AsSpan(0, input.Length), InFeatures,
+                Weight.Value.Data, InFeatures, Bias is null ? T.Zero : T.One, y, OutFeatures);
         }
         int[] shape = [.. input.Shape];
         shape[^1] = OutFeatures;
@@ -73,23 +71,19 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
         int rows = input.Length / InFeatures;
         if (dOutput.Rank == 0 || dOutput.Length != rows * OutFeatures || dOutput.Dim(-1) != OutFeatures)
             throw new ArgumentException($"dOutput: expected {rows} rows of out = {OutFeatures}, got shape {dOutput.ShapeString}.", nameof(dOutput));
-        var w = Weight.Value.Data; var dW = Weight.Grad.Data;   // [out, in]
         var dx = new T[input.Length];                           // [N, in]
-        for (int n = 0; n < rows; n++)
+        if (rows > 0)
         {
-            var x = input.Data.AsSpan(n * InFeatures, InFeatures);
-            var dxn = dx.AsSpan(n * InFeatures, InFeatures);
-            for (int j = 0; j < OutFeatures; j++)
+            var x = input.Data.AsSpan(0, input.Length);         // [N, in]
+            var dy = dOutput.Data.AsSpan(0, dOutput.Length);    // [N, out]
+            // dx [N, in] = dy · W, W [out, in]
+            Gemm.Multiply<T>(false, false, rows, InFeatures, OutFeatures, T.One, dy, OutFeatures, Weight.Value.Data, InFeatures, T.Zero, dx, InFeatures);
+            // dW [out, in] += dy^T · x
+            Gemm.Multiply<T>(true, false, OutFeatures, InFeatures, rows, T.One, dy, OutFeatures, x, InFeatures, T.One, Weight.Grad.Data, InFeatures);
+            if (Bias is not null)
             {
-                T dy = dOutput.Data[n * OutFeatures + j];
-                if (Bias is not null) Bias.Grad.Data[j] += dy;
-                var wj = w.AsSpan(j * InFeatures, InFeatures);
-                var dWj = dW.AsSpan(j * InFeatures, InFeatures);
-                for (int k = 0; k < InFeatures; k++)
-                {
-                    dWj[k] += dy * x[k];
-                    dxn[k] += dy * wj[k];
-                }
+                var dB = Bias.Grad.Data;                        // [out] += column sums of dy
+                for (int n = 0; n < rows; n++) TensorPrimitives.Add(dB, dy.Slice(n * OutFeatures, OutFeatures), dB);
             }
         }
         return new Tensor<T>(dx, [.. input.Shape]);
