@@ -77,7 +77,7 @@ public static class ClassifyCommands
         var model = new SequenceModel<float>(config, s.Seed);
         console.Line($"Classifying {data.Description}.");
         console.Line($"Model: LSTM {s.Layers}x{s.Hidden}{(s.Bidirectional ? " bidirectional" : "")} over {data.Steps} steps of {data.Features} features -> {data.Classes.Count} classes; {model.ParameterCount} parameters; {train.Count} training sequences, {validation?.Count ?? 0} validation.");
-        if (s.Threads > 0) console.Line($"Note: {TrainSettings.ThreadsNote}.");
+        if (s.ApplyThreads() is { } threadsNote) console.Line($"Note: {threadsNote}");
         var outcome = TrainingSession.Run(console, s, model, train, validation);
         if (outcome.Interrupted) return ExitCodes.Interrupted;
 

@@ -80,7 +80,7 @@ public static class ForecastCommands
         console.Line(string.Create(CultureInfo.InvariantCulture,
             $"The LSTM ({s.Layers}x{s.Hidden}{(s.Bidirectional ? ", bidirectional" : "")}, {model.ParameterCount} parameters) learns the standardized seasonal difference of {(log ? "log(y)" : "y")} (season {season}):") +
             $" {window} steps in, {horizon} out (direct), recursive beyond; {train.Count} training windows, {valCount} validation (the latest).");
-        if (s.Threads > 0) console.Line($"Note: {TrainSettings.ThreadsNote}.");
+        if (s.ApplyThreads() is { } threadsNote) console.Line($"Note: {threadsNote}");
         var outcome = TrainingSession.Run(console, s, model, train, validation);
         if (outcome.Interrupted) return ExitCodes.Interrupted;
 

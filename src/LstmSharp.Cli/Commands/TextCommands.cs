@@ -92,7 +92,7 @@ public static class TextCommands
         console.Line(string.Create(CultureInfo.InvariantCulture,
             $"Language model on {path}: {ids.Length} characters, vocabulary of {vocabulary.Count}; {train.Count} training sequences of {seqLen}, {validation?.Count ?? 0} validation."));
         console.Line($"Model: embedding {embedding} -> LSTM {s.Layers}x{s.Hidden} -> linear {vocabulary.Count}; {model.ParameterCount} parameters.");
-        if (s.Threads > 0) console.Line($"Note: {TrainSettings.ThreadsNote}.");
+        if (s.ApplyThreads() is { } threadsNote) console.Line($"Note: {threadsNote}");
         var outcome = TrainingSession.Run(console, s, model, train, validation);
         if (outcome.Interrupted) return ExitCodes.Interrupted;
 

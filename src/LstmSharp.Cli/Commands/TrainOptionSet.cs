@@ -33,7 +33,7 @@ public sealed class TrainOptionSet
         _optimizer.AcceptOnlyFromAmong("adam", "adamw", "sgd", "rmsprop");
         _clip = new("--clip") { Description = "Clip the gradients' global L2 norm to this; 0 for none.", DefaultValueFactory = _ => d.Clip };
         _seed = new("--seed") { Description = "Seed of the weights, shuffling, dropout and data splits: the same seed gives the same run.", DefaultValueFactory = _ => 1UL };
-        _threads = new("--threads") { Description = "Maximum degree of parallelism (0: all cores). The current kernels are single-threaded: recorded, no effect yet.", DefaultValueFactory = _ => 0 };
+        _threads = new("--threads") { Description = "Threads to compute on: 1 for one; 0 (all cores) or more for as many as the kernels use, which is 2 (they split each product or batch in two). Results are the same either way.", DefaultValueFactory = _ => 0 };
         _maxMinutes = new("--max-minutes") { Description = "Stop training after this many minutes (a checkpoint is saved), then evaluate and save as usual." };
         _out = new("--out", "-o") { Description = "Folder for the model, its JSON, the checkpoint and the plots.", DefaultValueFactory = _ => Path.Combine("runs", d.Task) };
         _resume = new("--resume") { Description = "Continue from the checkpoint in --out (give the same data and options)." };

@@ -13,7 +13,7 @@ namespace LstmSharp.Cli.Training;
 /// <param name="Optimizer">adam, adamw, sgd (momentum 0.9) or rmsprop.</param>
 /// <param name="Clip">Clip the gradients' global norm to this; 0 for none.</param>
 /// <param name="Seed">Seeds the weights, the shuffling, dropout and the splits.</param>
-/// <param name="Threads">Maximum degree of parallelism (0: all cores); recorded, see <see cref="ThreadsNote"/>.</param>
+/// <param name="Threads">Threads to compute on: 1, or 0 (all cores) and above for as many as the kernels use (2 at most); see <see cref="ApplyThreads"/>.</param>
 /// <param name="MaxMinutes">Stop (with a checkpoint) after this many minutes, then evaluate and save as usual.</param>
 /// <param name="Out">The run's folder.</param>
 /// <param name="Resume">Continue from the checkpoint in <paramref name="Out"/>.</param>
@@ -24,8 +24,18 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
     string Optimizer, double Clip, ulong Seed, int Threads, double? MaxMinutes, string Out, bool Resume, string? MetricsJson, int Limit,
     double ValidationFraction)
 {
-    /// <summary>What --threads does today.</summary>
-    public const string ThreadsNote = "the current kernels run on one thread, so --threads is recorded but has no effect yet";
+    /// <summary>
+    /// Applies <see cref="Threads"/> to the library (<see cref="LstmSharp.Kernels.Parallelism.MaxThreads"/>) and returns a note
+    /// when fewer threads than asked for will run, else null.
+    /// </summary>
+    public string? ApplyThreads()
+    {
+        LstmSharp.Kernels.Parallelism.MaxThreads = Threads;
+        int used = LstmSharp.Kernels.Parallelism.MaxThreads;
+        return Threads > used
+            ? $"--threads {Threads}: the kernels split each computation in two at most, so {used} thread{(used == 1 ? "" : "s")} will run."
+            : null;
+    }
 
     /// <summary>The checkpoint's path.</summary>
     public string CheckpointPath => Path.Combine(Out, ModelBundle.CheckpointFile);
