@@ -210,6 +210,35 @@ public sealed class TrainerTests : IDisposable
         Assert.True(trainer.Evaluate(validation).Loss < result.History[^1].ValidationLoss);
     }
 
+    /// <summary>Once an epoch is worse than the best, waits until the run is out of time.</summary>
+    private sealed class WaitOutAfterAWorseEpoch(TimeSpan wait) : ITrainingObserver
+    {
+        public void OnEpochEnd(EpochReport report)
+        {
+            if (!report.IsBest) Thread.Sleep(wait);
+        }
+    }
+
+    [Fact]
+    public void OutOfTimeWithEarlyStoppingEndsWithTheBestWeights()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4);
+        var train = ModelTests.RandomData<double>(ModelKind.Regression, 20, 2, 1, 5, seed: 1);
+        var validation = new SequenceDataset<double>(ModelKind.Regression, 2, 1,
+            ModelTests.RandomData<double>(ModelKind.Regression, 10, 2, 1, 5, seed: 2).Samples.Select(s => s with { Target = [-s.Target![0]] }));
+        var model = new SequenceModel<double>(config, 3);
+        var limit = TimeSpan.FromSeconds(1);
+        var trainer = new Trainer<double>(model, new Adam<double>(model.Parameters, 0.05),
+            new TrainerOptions { Epochs = 50, BatchSize = 4, Seed = 1, EarlyStoppingPatience = 40, MaxDuration = limit });
+        trainer.Observers.Add(new WaitOutAfterAWorseEpoch(limit + TimeSpan.FromMilliseconds(100)));
+        var result = trainer.Fit(train, validation);
+        Assert.Equal(StopReason.TimeLimit, result.Reason);
+        Assert.True(result.BestEpoch < result.History.Count);
+        double best = result.History.Min(h => h.ValidationLoss!.Value);
+        Assert.Equal(best, trainer.Evaluate(validation).Loss, 12);
+        Assert.True(best < result.History[^1].ValidationLoss);
+    }
+
     [Fact]
     public void TrainingLowersTheLossForEveryKind()
     {

@@ -14,7 +14,7 @@ namespace LstmSharp.Cli.Commands;
 public static class TextCommands
 {
     /// <summary>The task's training defaults.</summary>
-    public static readonly TaskDefaults Defaults = new("text", Layers: 2, Hidden: 256, Epochs: 10, Batch: 64, LearningRate: 2e-3, Clip: 5.0, ValidationFraction: 0.1);
+    public static readonly TaskDefaults Defaults = new("text", Layers: 2, Hidden: 256, Epochs: 10, Batch: 64, LearningRate: 2e-3, Clip: 5.0, ValidationFraction: 0.1, Patience: 3);
 
     /// <summary>Examples for <c>train text --help</c>.</summary>
     public static readonly string[] TrainExamples =

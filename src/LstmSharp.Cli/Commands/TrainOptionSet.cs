@@ -4,12 +4,12 @@ using LstmSharp.Cli.Training;
 namespace LstmSharp.Cli.Commands;
 
 /// <summary>The defaults of one task's training options.</summary>
-public sealed record TaskDefaults(string Task, int Layers, int Hidden, int Epochs, int Batch, double LearningRate, double Clip, double ValidationFraction);
+public sealed record TaskDefaults(string Task, int Layers, int Hidden, int Epochs, int Batch, double LearningRate, double Clip, double ValidationFraction, int Patience = 0);
 
 /// <summary>The options every <c>lstm train</c> command takes, with that command's defaults.</summary>
 public sealed class TrainOptionSet
 {
-    private readonly Option<int> _layers, _hidden, _epochs, _batch, _threads, _limit;
+    private readonly Option<int> _layers, _hidden, _epochs, _batch, _threads, _limit, _patience;
     private readonly Option<double> _dropout, _lr, _clip, _valFraction;
     private readonly Option<double?> _maxMinutes;
     private readonly Option<bool> _bidirectional, _resume;
@@ -39,9 +39,15 @@ public sealed class TrainOptionSet
         _resume = new("--resume") { Description = "Continue from the checkpoint in --out (give the same data and options)." };
         _metricsJson = new("--metrics-json") { Description = "Also write the metrics as JSON to this file." };
         _limit = new("--limit") { Description = "Use at most this many training sequences (and test sequences), for a quick smoke run; 0: all.", DefaultValueFactory = _ => 0 };
+        _patience = new("--patience")
+        {
+            Description = "Stop after this many epochs without a better validation loss, and keep the weights of the best epoch " +
+                          "(also when --max-minutes ends the run); 0: train every epoch and keep the last weights.",
+            DefaultValueFactory = _ => d.Patience,
+        };
         _valFraction = new("--val-fraction") { Description = "Share of the training data held out for validation.", DefaultValueFactory = _ => d.ValidationFraction };
         foreach (Option o in new Option[] { _layers, _hidden, _dropout, _bidirectional, _epochs, _batch, _lr, _optimizer, _clip, _seed, _threads,
-                     _maxMinutes, _out, _resume, _metricsJson, _limit, _valFraction })
+                     _maxMinutes, _out, _resume, _metricsJson, _limit, _valFraction, _patience })
             command.Options.Add(o);
     }
 
@@ -52,7 +58,7 @@ public sealed class TrainOptionSet
         var s = new TrainSettings(result.GetValue(_layers), result.GetValue(_hidden), result.GetValue(_dropout), result.GetValue(_bidirectional),
             result.GetValue(_epochs), result.GetValue(_batch), result.GetValue(_lr), result.GetValue(_optimizer)!, result.GetValue(_clip),
             result.GetValue(_seed), result.GetValue(_threads), result.GetValue(_maxMinutes), result.GetValue(_out)!, result.GetValue(_resume),
-            result.GetValue(_metricsJson), result.GetValue(_limit), result.GetValue(_valFraction));
+            result.GetValue(_metricsJson), result.GetValue(_limit), result.GetValue(_valFraction), result.GetValue(_patience));
         s.Validate();
         return s;
     }

@@ -7,7 +7,8 @@ namespace LstmSharp.Cli.Output;
 
 /// <summary>
 /// Shows training progress: a live Spectre.Console bar (epoch, loss, samples/s, ETA) on a terminal, plain lines when
-/// the output is redirected. At most about 25 epoch lines are printed; long epochs also print a line every 15 s.
+/// the output is redirected. Short epochs print about 25 epoch lines in all; epochs longer than 15 s print one each,
+/// and a line every 15 s within.
 /// </summary>
 public sealed class TrainingProgress : ITrainingObserver
 {
@@ -17,7 +18,7 @@ public sealed class TrainingProgress : ITrainingObserver
     private readonly long _firstStep;
     private readonly int _every;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastLine;
+    private TimeSpan _lastLine, _lastEpochLine;
     private ProgressTask? _task;
     private EpochReport? _lastEpoch;
 
@@ -77,8 +78,10 @@ public sealed class TrainingProgress : ITrainingObserver
         _lastEpoch = report;
         if (_task is not null)
             _task.Description = Describe(report.Epoch, report.TrainLoss, report.SamplesPerSecond, Eta((long)report.Epoch * _batchesPerEpoch));
-        if (report.Epoch % _every != 0 && report.Epoch != _epochs && report.Epoch != 1) return;
-        _lastLine = _clock.Elapsed;
+        bool due = report.Epoch % _every == 0 || report.Epoch == _epochs || report.Epoch == 1
+                   || _clock.Elapsed - _lastEpochLine > TimeSpan.FromSeconds(15);  // long epochs: every one
+        if (!due) return;
+        _lastLine = _lastEpochLine = _clock.Elapsed;
         string line = string.Create(CultureInfo.InvariantCulture,
             $"epoch {report.Epoch,3}/{_epochs}  train loss {report.TrainLoss:F4}") +
             (report.TrainAccuracy is { } ta ? string.Create(CultureInfo.InvariantCulture, $" (acc {ta * 100:F1}%)") : "") +

@@ -20,9 +20,10 @@ namespace LstmSharp.Cli.Training;
 /// <param name="MetricsJson">Where to write the metrics, or null.</param>
 /// <param name="Limit">Use at most this many training (and test) sequences; 0 for all. For smoke runs.</param>
 /// <param name="ValidationFraction">The share of the training data held out for validation.</param>
+/// <param name="Patience">Early stopping: epochs without a better validation loss before stopping, keeping the best weights; 0 for none.</param>
 public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool Bidirectional, int Epochs, int Batch, double LearningRate,
     string Optimizer, double Clip, ulong Seed, int Threads, double? MaxMinutes, string Out, bool Resume, string? MetricsJson, int Limit,
-    double ValidationFraction)
+    double ValidationFraction, int Patience = 0)
 {
     /// <summary>
     /// Applies <see cref="Threads"/> to the library (<see cref="LstmSharp.Kernels.Parallelism.MaxThreads"/>) and returns a note
@@ -52,6 +53,7 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
         if (!(Clip >= 0)) throw new CliException($"--clip: expected a positive norm, or 0 for none, got {Clip}.");
         if (Threads < 0) throw new CliException($"--threads: expected 0 (all cores) or a positive count, got {Threads}.");
         if (MaxMinutes is { } m && !(m > 0)) throw new CliException($"--max-minutes: expected a positive duration, got {m}.");
+        if (Patience < 0) throw new CliException($"--patience: expected 0 (none) or a positive count of epochs, got {Patience}.");
         if (Limit < 0) throw new CliException($"--limit: expected 0 (all) or a positive count, got {Limit}.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
             throw new CliException($"--val-fraction: expected a fraction in [0, 1), got {ValidationFraction}.");
@@ -74,6 +76,7 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
         ["threads"] = I(Threads),
         ["limit"] = I(Limit),
         ["val_fraction"] = D(ValidationFraction),
+        ["patience"] = I(Patience),
     };
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -54,6 +54,7 @@ public static class TrainingSession
             ClipNorm = settings.Clip > 0 ? settings.Clip : null,
             CheckpointPath = settings.CheckpointPath,
             MaxDuration = settings.MaxMinutes is { } m ? TimeSpan.FromMinutes(m) : null,
+            EarlyStoppingPatience = settings.Patience > 0 ? settings.Patience : null,
         };
         options = customize?.Invoke(options) ?? options;
         var trainer = new Trainer<float>(model, CreateOptimizer(settings.Optimizer, model, settings.LearningRate), options);

@@ -122,6 +122,8 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 {
                     _state.EpochSeconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
                     if (Options.CheckpointPath is { } path) SaveCheckpoint(path);
+                    // Out of time, the model ends as a completed run would (the checkpoint keeps the current weights to resume).
+                    if (reason == StopReason.TimeLimit && Options.EarlyStoppingPatience is not null) RestoreBestWeights();
                     return Result(reason);
                 }
                 int start = b * batchSize, count = Math.Min(batchSize, train.Count - start);
