@@ -189,15 +189,20 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("F64", e.Message);
     }
 
-    [Fact]
-    public void EarlyStoppingRestoresTheBestEpochsWeights()
+    /// <summary>Validation targets are the negation of the training rule, so learning the training set makes validation worse.</summary>
+    private static (SequenceDataset<double> Train, SequenceDataset<double> Validation, SequenceModel<double> Model) OverfittingSetup()
     {
-        // Validation targets are the negation of the training rule, so learning the training set makes validation worse.
         var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4);
         var train = ModelTests.RandomData<double>(ModelKind.Regression, 20, 2, 1, 5, seed: 1);
         var validation = new SequenceDataset<double>(ModelKind.Regression, 2, 1,
             ModelTests.RandomData<double>(ModelKind.Regression, 10, 2, 1, 5, seed: 2).Samples.Select(s => s with { Target = [-s.Target![0]] }));
-        var model = new SequenceModel<double>(config, 3);
+        return (train, validation, new SequenceModel<double>(config, 3));
+    }
+
+    [Fact]
+    public void EarlyStoppingRestoresTheBestEpochsWeights()
+    {
+        var (train, validation, model) = OverfittingSetup();
         var trainer = new Trainer<double>(model, new Adam<double>(model.Parameters, 0.05),
             new TrainerOptions { Epochs = 50, BatchSize = 4, Seed = 1, EarlyStoppingPatience = 2 });
         var result = trainer.Fit(train, validation);
@@ -222,11 +227,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void OutOfTimeWithEarlyStoppingEndsWithTheBestWeights()
     {
-        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4);
-        var train = ModelTests.RandomData<double>(ModelKind.Regression, 20, 2, 1, 5, seed: 1);
-        var validation = new SequenceDataset<double>(ModelKind.Regression, 2, 1,
-            ModelTests.RandomData<double>(ModelKind.Regression, 10, 2, 1, 5, seed: 2).Samples.Select(s => s with { Target = [-s.Target![0]] }));
-        var model = new SequenceModel<double>(config, 3);
+        var (train, validation, model) = OverfittingSetup();
         var limit = TimeSpan.FromSeconds(1);
         var trainer = new Trainer<double>(model, new Adam<double>(model.Parameters, 0.05),
             new TrainerOptions { Epochs = 50, BatchSize = 4, Seed = 1, EarlyStoppingPatience = 40, MaxDuration = limit });
@@ -257,11 +258,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void FitAfterAnEarlyStopDoesNotTrainFurther()
     {
-        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4);
-        var train = ModelTests.RandomData<double>(ModelKind.Regression, 20, 2, 1, 5, seed: 1);
-        var validation = new SequenceDataset<double>(ModelKind.Regression, 2, 1,
-            ModelTests.RandomData<double>(ModelKind.Regression, 10, 2, 1, 5, seed: 2).Samples.Select(s => s with { Target = [-s.Target![0]] }));
-        var model = new SequenceModel<double>(config, 3);
+        var (train, validation, model) = OverfittingSetup();
         var trainer = new Trainer<double>(model, new Adam<double>(model.Parameters, 0.05),
             new TrainerOptions { Epochs = 50, BatchSize = 4, Seed = 1, EarlyStoppingPatience = 2 });
         Assert.Equal(StopReason.EarlyStopped, trainer.Fit(train, validation).Reason);
