@@ -186,37 +186,6 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal(0, Run("evaluate", "--model", P("cc"), "--csv", csv).Code);
     }
 
-    /// <summary>
-    /// --threads 1 keeps every computation on one thread, the default splits them over two: the trained weights are
-    /// the same bit for bit (the splits never divide a sum). A count above what the kernels use is noted.
-    /// </summary>
-    [Fact]
-    public void OneThreadAndTwoTrainTheSameModel()
-    {
-        string idx = P("idx2");
-        Directory.CreateDirectory(idx);
-        CliDataTests.WriteMnist(idx, train: 64, test: 8, rows: 12, columns: 5, gzipTrain: false);
-        string[] args = ["train", "classify", "--idx", idx, "--hidden", "64", "--batch", "32", "--epochs", "1", "--val-fraction", "0"];
-        try
-        {
-            var one = Run([.. args, "--out", P("t1"), "--threads", "1"]);
-            Assert.True(one.Code == 0, one.Err);
-            Assert.Equal(1, LstmSharp.Kernels.Parallelism.MaxThreads);
-            var many = Run([.. args, "--out", P("t8"), "--threads", "8"]);
-            Assert.True(many.Code == 0, many.Err);
-            if (LstmSharp.Kernels.Parallelism.CanUseTwo)
-            {
-                Assert.Equal(2, LstmSharp.Kernels.Parallelism.MaxThreads);
-                Assert.Contains("--threads 8: the kernels split each computation in two at most, so 2 threads will run.", many.Out);
-            }
-            Assert.Equal(File.ReadAllBytes(P("t1/model.safetensors")), File.ReadAllBytes(P("t8/model.safetensors")));
-        }
-        finally
-        {
-            LstmSharp.Kernels.Parallelism.MaxThreads = 0;
-        }
-    }
-
     [Fact]
     public void CtrlCSavesACheckpointAndResumeFinishes()
     {

@@ -225,7 +225,7 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void OutOfTimeWithEarlyStoppingEndsWithTheBestWeights()
+    public void OutOfTimeTheBestWeightsCanBeTakenBack()
     {
         var (train, validation, model) = OverfittingSetup();
         var limit = TimeSpan.FromSeconds(1);
@@ -235,6 +235,7 @@ public sealed class TrainerTests : IDisposable
         var result = trainer.Fit(train, validation);
         Assert.Equal(StopReason.TimeLimit, result.Reason);
         Assert.True(result.BestEpoch < result.History.Count);
+        Assert.True(trainer.UseBestWeights());
         double best = result.History.Min(h => h.ValidationLoss!.Value);
         Assert.Equal(best, trainer.Evaluate(validation).Loss, 12);
         Assert.True(best < result.History[^1].ValidationLoss);

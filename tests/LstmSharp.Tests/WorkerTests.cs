@@ -50,4 +50,27 @@ public class WorkerTests
         Worker.RunPair(work);  // still usable
         Assert.Equal(1, work.Part1);
     }
+
+    /// <summary>When the caller's half throws, RunPair returns only after the other half has finished (it may use the caller's memory).</summary>
+    [Fact]
+    public void AFailingFirstHalfWaitsForTheSecond()
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            int finished = 0;
+            Assert.Throws<InvalidOperationException>(() => Worker.RunPair(part =>
+            {
+                if (part == 0)
+                {
+                    Thread.SpinWait(i * 200);  // sometimes the worker has started half 1 by now
+                    throw new InvalidOperationException("half 0");
+                }
+                Thread.Sleep(20);
+                Volatile.Write(ref finished, 1);
+            }));
+            int seen = Volatile.Read(ref finished);
+            Thread.Sleep(40);
+            Assert.Equal(Volatile.Read(ref finished), seen);  // nothing still running after the throw
+        }
+    }
 }

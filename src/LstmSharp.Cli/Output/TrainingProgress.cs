@@ -7,8 +7,8 @@ namespace LstmSharp.Cli.Output;
 
 /// <summary>
 /// Shows training progress: a live Spectre.Console bar (epoch, loss, samples/s, ETA) on a terminal, plain lines when
-/// the output is redirected. Short epochs print about 25 epoch lines in all; epochs longer than 15 s print one each,
-/// and a line every 15 s within.
+/// the output is redirected: about 25 epoch lines in all, plus one whenever 15 s have passed since the last epoch line
+/// (so long epochs print one each), and a line every 15 s within an epoch.
 /// </summary>
 public sealed class TrainingProgress : ITrainingObserver
 {

@@ -31,11 +31,13 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
     /// </summary>
     public string? ApplyThreads()
     {
+        if (Threads == 0) return null;  // all cores: the library's default (which LSTMSHARP_THREADS=1 can lower)
         LstmSharp.Kernels.Parallelism.MaxThreads = Threads;
         int used = LstmSharp.Kernels.Parallelism.MaxThreads;
-        return Threads > used
-            ? $"--threads {Threads}: the kernels split each computation in two at most, so {used} thread{(used == 1 ? "" : "s")} will run."
-            : null;
+        if (Threads <= used) return null;
+        return LstmSharp.Kernels.Parallelism.CanUseTwo
+            ? $"--threads {Threads}: the kernels split each computation in two at most, so {used} threads will run."
+            : $"--threads {Threads}: this machine has one core, so 1 thread will run.";
     }
 
     /// <summary>The checkpoint's path.</summary>

@@ -91,6 +91,9 @@ public static class TrainingSession
             case StopReason.TimeLimit:
                 console.Line(string.Create(CultureInfo.InvariantCulture,
                     $"Stopped after --max-minutes {settings.MaxMinutes} ({trainer.Epoch} epochs done); checkpoint saved to {settings.CheckpointPath}."));
+                // With early stopping, the model saved is the best epoch's, as when the run completes (the checkpoint resumes from the last step).
+                if (settings.Patience > 0 && trainer.UseBestWeights())
+                    console.Line($"Keeping the weights of epoch {result.BestEpoch}, the best on validation.");
                 break;
             case StopReason.EarlyStopped:
                 console.Line($"Stopped early at epoch {trainer.Epoch}; keeping the weights of epoch {result.BestEpoch}.");

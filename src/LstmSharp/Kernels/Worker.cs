@@ -47,7 +47,21 @@ internal static class Worker
             s_ticket = ticket;
             Interlocked.MemoryBarrier();
             if (s_sleeping != 0) s_wake.Release();
-            work.Run(0);
+            try
+            {
+                work.Run(0);
+            }
+            catch
+            {
+                // The worker may be running the other half over the same memory (pinned or pooled by the caller):
+                // take the half back if it has not started, else let it finish, before the caller unwinds.
+                if (Interlocked.Exchange(ref ticket.Claimed, 1) != 0)
+                {
+                    var wait = new SpinWait();
+                    while (ticket.Done == 0) wait.SpinOnce(sleep1Threshold: -1);
+                }
+                throw;
+            }
             if (Interlocked.Exchange(ref ticket.Claimed, 1) == 0)
             {
                 work.Run(1);  // the worker has not started it: do it here rather than wait

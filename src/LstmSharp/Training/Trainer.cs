@@ -122,8 +122,6 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 {
                     _state.EpochSeconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
                     if (Options.CheckpointPath is { } path) SaveCheckpoint(path);
-                    // Out of time, the model ends as a completed run would (the checkpoint keeps the current weights to resume).
-                    if (reason == StopReason.TimeLimit && Options.EarlyStoppingPatience is not null) RestoreBestWeights();
                     return Result(reason);
                 }
                 int start = b * batchSize, count = Math.Min(batchSize, train.Count - start);
@@ -254,6 +252,18 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         _state.Batch = 0;
         foreach (var o in Observers) o.OnEpochEnd(report);
         return Options.EarlyStoppingPatience is { } patience && _state.BadEpochs >= patience;
+    }
+
+    /// <summary>
+    /// Loads the weights of the best epoch so far (kept while early stopping is on) into the model, e.g. to save the
+    /// best model of a run that ran out of time; returns false when there are none. The trainer's other state (epoch,
+    /// optimizer moments) stays that of the last step: fit further from a checkpoint rather than after this.
+    /// </summary>
+    public bool UseBestWeights()
+    {
+        if (_bestWeights is null) return false;
+        for (int k = 0; k < _bestWeights.Length; k++) _bestWeights[k].CopyTo(Model.Parameters[k].Value.Data, 0);
+        return true;
     }
 
     private void RestoreBestWeights()

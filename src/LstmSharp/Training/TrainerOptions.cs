@@ -38,7 +38,7 @@ public sealed record TrainerOptions
     /// <summary>The improvement that counts for early stopping: a loss below best - this.</summary>
     public double EarlyStoppingMinDelta { get; init; }
 
-    /// <summary>With early stopping, end with the weights of the best epoch (kept in memory and in checkpoints); also when <see cref="MaxDuration"/> ends the run.</summary>
+    /// <summary>With early stopping, end with the weights of the best epoch (kept in memory and in checkpoints) (after a time limit, <see cref="Trainer{T}.UseBestWeights"/> does the same on request).</summary>
     public bool RestoreBest { get; init; } = true;
 
     /// <summary>
