@@ -262,7 +262,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             return a;
         }
         bool inputIsCopied = o.BatchFirst && !unbatched;                        // else dInput wraps the first layer's dX
-        var dOut = dOutput is null ? ClearedScratch(steps * batch * width) : ToTimeMajor(dOutput, steps, batch, unbatched, Scratch(dOutput.Length)); // [T, B, D*P]
+        T[]? dOut = dOutput is null ? null : ToTimeMajor(dOutput, steps, batch, unbatched, Scratch(dOutput.Length)); // [T, B, D*P], null: zeros
         var dHNAll = dHN?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var dCNAll = dCN?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var dH0 = new T[dHNAll.Length];                                         // [L*D, B, P]
@@ -277,8 +277,16 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                 : layer > 0 || inputIsCopied ? ClearedScratch(steps * batch * inSize) : new T[steps * batch * inSize]; // [T, B, I_layer]
             // Both directions add into dL/dx: the reverse one into its own buffer when they run at the same time.
             var dXReverse = numDir == 2 && dX.Length > 0 ? ClearedScratch(dX.Length) : [];     // [T, B, I_layer]
-            Layout.ExtractColumns<T>(dOut, steps * batch, width, 0, outSize, dY);
-            if (numDir == 2) Layout.ExtractColumns<T>(dOut, steps * batch, width, outSize, outSize, dYReverse);
+            if (dOut is null)
+            {
+                Array.Clear(dY);  // no gradient of the output sequence (e.g. a model that reads only h_n)
+                Array.Clear(dYReverse);
+            }
+            else
+            {
+                Layout.ExtractColumns<T>(dOut, steps * batch, width, 0, outSize, dY);
+                if (numDir == 2) Layout.ExtractColumns<T>(dOut, steps * batch, width, outSize, outSize, dYReverse);
+            }
             int k0 = layer * numDir;
             var dXLayer = dX;
             var directionCaches = cache.Directions;
