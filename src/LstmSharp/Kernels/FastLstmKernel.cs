@@ -27,10 +27,14 @@ internal static class FastLstmKernel
 /// <item>Forward: the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T → Gates [T·B, 4H]; each step
 /// then adds h · W_hh^T with W_hh packed once per call, and one pass per row adds the biases, applies the
 /// nonlinearities and updates c and m; a projection is one more GEMM per step with W_hr packed once.</item>
-/// <item>Backward: each step computes dL/dz of the gates (fused pass) and dL/dh of the previous step (GEMM with
-/// W_hh), and gathers the rows [x | h_prev | 1]; the weight gradients, the bias gradients and dL/dx are then computed
-/// over all steps at once: [dW_ih | dW_hh | db]^T = [X | H_prev | 1]^T dZ (one product), dW_hr += dH^T M, dX += dZ W_ih.
-/// The batch's rows never mix in the recurrence, so the step loops run the two halves of a batch on two threads.</item>
+/// <item>Backward: each step computes dL/dz of the gates (fused pass), then dL/dh of the previous step, dz · W_hh (with
+/// the batch in two halves, [dL/dx | dL/dh] = dz · [W_ih | W_hh] in one product; packed once per call), and gathers the
+/// rows [x | h_prev | 1]. The weight and bias gradients
+/// are products over many steps at once, [dW_ih | dW_hh | db]^T += [X | H_prev | 1]^T dZ: with the batch in two halves
+/// (rows never mix in the recurrence, so the step loops run the halves on two threads) each half multiplies every
+/// chunk of steps (about <see cref="ChunkRows"/> rows) into its own sum while the chunk is in cache, and the two sums are
+/// added at the end; with one part, all steps are kept and multiplied once after the loop (with dX += dZ W_ih).
+/// dW_hr += dH^T M, with a projection, after the loop.</item>
 /// </list>
 /// Padded steps (t ≥ length) are computed along with the rest and then overwritten by the carried state, exactly as
 /// the reference kernel leaves them; their gradients are zero rows, so they add nothing to the big GEMMs.
@@ -141,41 +145,65 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
     {
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize, g4 = 4 * hidden, rows = steps * batch;
         bool projected = p.WeightHr is not null;
+        bool split = SplitRows(batch, steps, g4, outSize);
+        bool wantDX = !dX.IsEmpty && split;  // dL/dx in the step loop, with dL/dh; one part keeps dZ whole and multiplies after
+        int wide = inSize + outSize + (p.BiasIh is not null ? 1 : 0);          // columns of [x | h_prev | 1]
+        int back = (wantDX ? inSize : 0) + outSize;                            // columns of dz · [W_ih | W_hh] (or dz · W_hh)
         var pool = ArrayPool<T>.Shared;
-        var dGates = pool.Rent(rows * g4);                                  // [T, B, 4H] dL/dz, zero at padded steps
         var dHTotal = pool.Rent(projected ? rows * outSize : batch * outSize); // [T, B, P] with a projection (for dW_hr), else [B, P]
         var dM = projected ? pool.Rent(batch * hidden) : null;                // [B, H]
-        var dHNew = pool.Rent(batch * outSize);                                // [B, P]
-        int wide = inSize + outSize + (p.BiasIh is not null ? 1 : 0);          // columns of [x | h_prev | 1]
-        var xh = pool.Rent(rows * wide);                                       // [T, B, I + P (+ 1)], filled by the step loop
-        var dWide = pool.Rent(wide * g4);                                      // [I + P (+ 1), 4H]
+        // Steps whose dz and [x | h_prev | 1] rows are kept for one weight-gradient product: with two parts, enough for a
+        // product of ChunkRows rows per part, made by each part into its own dW while the rows are still in cache; with
+        // one, all of them, for one product after the loop (split over the threads).
+        int chunk = split ? Math.Clamp((ChunkRows + (batch + 1) / 2 - 1) / ((batch + 1) / 2), 1, steps) : steps;
+        var dZ = pool.Rent(chunk * batch * g4);                                // [S, B, 4H] dL/dz of the chunk's steps (each part: [S, n, 4H])
+        var xh = pool.Rent(chunk * batch * wide);                              // [S, B, I + P (+ 1)] [x | h_prev | 1] of the chunk's steps
+        var dBack = pool.Rent(batch * back);                                   // [B, (I +) P] dz · [W_ih |] W_hh of the current step
+        var dWide = pool.Rent((split ? 2 : 1) * wide * g4);                    // [parts][I + P (+ 1), 4H] weight and bias gradients
+        T[]? wBack = null;                                                     // [4H, I + P] W_ih and W_hh side by side
         var job = t_job ??= new RowsJob();
         try
         {
-            var wHh = t_packedHh = Gemm.Pack<T>(_variant, false, g4, outSize, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh [4H, P]
+            ReadOnlySpan<T> wHhOrBoth = p.WeightHh.Value.Data;
+            if (wantDX)
+            {
+                wBack = pool.Rent(g4 * back);
+                Layout.CopyColumns<T>(p.WeightIh.Value.Data, g4, inSize, wBack, back, 0);
+                Layout.CopyColumns<T>(p.WeightHh.Value.Data, g4, outSize, wBack, back, inSize);
+                wHhOrBoth = wBack.AsSpan(0, g4 * back);
+            }
+            var wBackPacked = t_packedHh = Gemm.Pack<T>(_variant, false, g4, back, wHhOrBoth, back, t_packedHh);  // [W_ih |] W_hh: [4H, (I +) P]
             var wHr = !projected ? null
                 : t_packedHr = Gemm.Pack<T>(_variant, false, outSize, hidden, p.WeightHr!.Value.Data, hidden, t_packedHr);    // W_hr [P, H]
             dHN.CopyTo(dH0);  // dH0 [B, P] carries dL/dh backwards through time, ending as dL/dh0
             dCN.CopyTo(dC0);  // dC0 [B, H] likewise for c
-            fixed (T* pdHs = dHs, pdH0 = dH0, pdC0 = dC0)
+            fixed (T* pdHs = dHs, pdH0 = dH0, pdC0 = dC0, pdX = wantDX ? dX : [])
             {
                 // The caller waits for both halves, so the pinned spans outlive the job.
-                job.Set(steps, batch, lengths, reverse, in cache, wHh, wHr, bias: null);
-                job.SetBackward(pdHs, dHs.Length, pdH0, dH0.Length, pdC0, dC0.Length, dGates, dHTotal, dM, dHNew, xh, inSize, wide);
-                if (SplitRows(batch, steps, g4, outSize)) Worker.RunPair(job);
-                else BackwardRows(job, 0, batch);
+                job.Set(steps, batch, lengths, reverse, in cache, wBackPacked, wHr, bias: null);
+                job.SetBackward(pdHs, dHs.Length, pdH0, dH0.Length, pdC0, dC0.Length, pdX, wantDX ? dX.Length : 0,
+                    dZ, dHTotal, dM, xh, dBack, dWide, inSize, wide, chunk, split);
+                if (split) Worker.RunPair(job);
+                else BackwardRows(job, 0, batch, 0);
+            }
+            // One part: [dW_ih | dW_hh | db]^T = [X | H_prev | 1]^T · dZ over all steps at once (4H columns wide, the
+            // faster orientation).
+            if (!split)
+            {
+                Gemm.Multiply<T>(_variant, true, false, wide, g4, rows, T.One, xh, wide, dZ, g4, T.Zero, dWide, g4);
+                // dX [T·B, I] += dZ · W_ih
+                if (!dX.IsEmpty)
+                    Gemm.Multiply<T>(_variant, false, false, rows, inSize, g4, T.One, dZ, g4, p.WeightIh.Value.Data, inSize, T.One, dX, inSize);
             }
 
-            var dZ = dGates.AsSpan(0, rows * g4);  // [T·B, 4H]
-            // The weight and bias gradients in one product over all steps: [dW_ih | dW_hh | db]^T = [X | H_prev | 1]^T · dZ,
-            // where h_prev is H0 at the first step processed, else Hs of the step before. (This orientation, 4H columns
-            // wide, runs faster than dZ^T · [X | H_prev | 1].)
-            Gemm.Multiply<T>(_variant, true, false, wide, g4, rows, T.One, xh, wide, dZ, g4, T.Zero, dWide, g4);
+            // The two parts' weight and bias gradients [dW_ih | dW_hh | db]^T [I + P (+ 1), 4H], summed into part 0.
+            var dW = dWide.AsSpan(0, wide * g4);
+            if (split) FastCellMath<T, TVec, TOps>.AddTo(dWide.AsSpan(wide * g4, wide * g4), dW);
             var dWIh = p.WeightIh.Grad.Data;  // [4H, I]
             var dWHh = p.WeightHh.Grad.Data;  // [4H, P]
             for (int r = 0; r < g4; r++)
             {
-                ref T column = ref dWide[r];  // column r of dWide [I + P (+ 1), 4H]
+                ref T column = ref dWide[r];  // column r of dW [I + P (+ 1), 4H]
                 var gIh = dWIh.AsSpan(r * inSize, inSize);
                 for (int j = 0; j < inSize; j++) gIh[j] += Unsafe.Add(ref column, j * g4);
                 var gHh = dWHh.AsSpan(r * outSize, outSize);
@@ -183,7 +211,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             }
             if (p.BiasIh is not null)
             {
-                var db = dWide.AsSpan((inSize + outSize) * g4, g4);  // column sums of dZ, into both biases
+                var db = dW.Slice((inSize + outSize) * g4, g4);  // column sums of dZ, into both biases
                 FastCellMath<T, TVec, TOps>.AddTo(db, p.BiasIh.Grad.Data);
                 FastCellMath<T, TVec, TOps>.AddTo(db, p.BiasHh!.Grad.Data);
             }
@@ -191,56 +219,57 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (projected)
                 Gemm.Multiply<T>(_variant, true, false, outSize, hidden, rows, T.One, dHTotal.AsSpan(0, rows * outSize), outSize,
                     cache.M, hidden, T.One, p.WeightHr!.Grad.Data, hidden);
-            // dX [T·B, I] += dZ · W_ih
-            if (!dX.IsEmpty) Gemm.Multiply<T>(_variant, false, false, rows, inSize, g4, T.One, dZ, g4, p.WeightIh.Value.Data, inSize, T.One, dX, inSize);
         }
         finally
         {
             job.Clear();
-            pool.Return(dGates);
             pool.Return(dHTotal);
             if (dM is not null) pool.Return(dM);
-            pool.Return(dHNew);
+            pool.Return(dZ);
             pool.Return(xh);
+            pool.Return(dBack);
             pool.Return(dWide);
+            if (wBack is not null) pool.Return(wBack);
         }
     }
 
-    /// <summary>Backward through all steps for sequences [b0, b1): dL/dz of every step, and dL/dh, dL/dc carried to step 0.</summary>
+    /// <summary>
+    /// Backward through all steps for sequences [b0, b1), as part <paramref name="part"/> of the batch: dL/dz of every
+    /// step, and from it, while it is still in cache, dL/dh of the step before (and dL/dx) and this part's weight and bias
+    /// gradients [X | H_prev | 1]^T dZ; dL/dh, dL/dc carried to step 0.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void BackwardRows(RowsJob job, int b0, int b1)
+    private static unsafe void BackwardRows(RowsJob job, int b0, int b1, int part)
     {
         var cache = job.Cache;
-        var wHh = job.WHh;  // W_hh [4H, P]
-        var wHr = job.WHr;  // W_hr [P, H] or null
-        int steps = job.Steps, batch = job.Batch, n = b1 - b0, g4 = wHh.Rows, outSize = wHh.Columns, hidden = g4 / 4;
-        int inSize = job.InSize, wide = job.Wide;
-        bool projected = wHr is not null;
+        var wBack = job.WHh;  // [W_ih |] W_hh: [4H, (I +) P]
+        var wHr = job.WHr;    // W_hr [P, H] or null
+        int steps = job.Steps, batch = job.Batch, n = b1 - b0, g4 = wBack.Rows, hidden = g4 / 4;
+        bool projected = wHr is not null, wantDX = job.DXLength > 0;
+        int inSize = job.InSize, wide = job.Wide, back = wBack.Columns, outSize = wantDX ? back - inSize : back;
         ReadOnlySpan<int> lengths = job.Lengths.AsSpan(0, batch);
         bool allValid = AllValid(lengths.Slice(b0, n), steps);
         var dHs = new ReadOnlySpan<T>(job.DHs, job.DHsLength);                              // [T, B, P]
+        var dX = new Span<T>(job.DX, job.DXLength);                                        // [T, B, I] or empty
         var dH0 = new Span<T>(job.DH0, job.DH0Length).Slice(b0 * outSize, n * outSize);    // [n, P]
         var dC0 = new Span<T>(job.DC0, job.DC0Length).Slice(b0 * hidden, n * hidden);      // [n, H]
-        var dHNew = job.DHNew!.AsSpan(b0 * outSize, n * outSize);                          // [n, P]
+        int chunk = job.Chunk;
+        var dZ = job.DZ!.AsSpan(chunk * b0 * g4, chunk * n * g4);                          // [S, n, 4H] (one part: [T, B, 4H])
+        var xh = job.Xh!.AsSpan(chunk * b0 * wide, chunk * n * wide);                      // [S, n, I + P (+ 1)]
+        bool flushes = job.Split;                                                          // else the caller multiplies after the loop
+        var dBack = job.DBack!.AsSpan(b0 * back, n * back);                                // [n, (I +) P]
+        var dWide = job.DWide!.AsSpan(part * wide * g4, wide * g4);                        // [I + P (+ 1), 4H]
         for (int s = steps - 1; s >= 0; s--)
         {
             int t = job.Reverse ? steps - 1 - s : s;
             int tp = job.Reverse ? t + 1 : t - 1;
             ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b0 * hidden, n * hidden) : cache.C.AsSpan((tp * batch + b0) * hidden, n * hidden);  // [n, H]
+            ReadOnlySpan<T> hPrev = s == 0 ? cache.H0.AsSpan(b0 * outSize, n * outSize) : cache.Hs.AsSpan((tp * batch + b0) * outSize, n * outSize);  // [n, P]
             var gt = cache.Gates.AsSpan((t * batch + b0) * g4, n * g4);          // [n, 4H]
             var ct = cache.C.AsSpan((t * batch + b0) * hidden, n * hidden);      // [n, H]
-            var dGt = job.DGates!.AsSpan((t * batch + b0) * g4, n * g4);         // [n, 4H]
             var dHt = job.DHTotal!.AsSpan(((projected ? t * batch : 0) + b0) * outSize, n * outSize); // [n, P]
-
-            // This step's rows of [x | h_prev | 1] for the weight gradients (padded rows too: their dz is zero).
-            ReadOnlySpan<T> hPrev = s == 0 ? cache.H0.AsSpan(b0 * outSize, n * outSize) : cache.Hs.AsSpan((tp * batch + b0) * outSize, n * outSize);  // [n, P]
-            for (int r = 0; r < n; r++)
-            {
-                var dst = job.Xh!.AsSpan((t * batch + b0 + r) * wide, wide);
-                cache.X.AsSpan((t * batch + b0 + r) * inSize, inSize).CopyTo(dst);
-                hPrev.Slice(r * outSize, outSize).CopyTo(dst.Slice(inSize));
-                if (wide > inSize + outSize) dst[inSize + outSize] = T.One;
-            }
+            int j = flushes ? (steps - 1 - s) % chunk : t;                        // this step's slot in the chunk
+            var dGt = dZ.Slice(j * n * g4, n * g4);                                 // [n, 4H]
 
             // dh = carried dL/dh + this step's output gradient (zero at padded steps, which take no part).
             for (int r = 0; r < n; r++)
@@ -256,7 +285,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (wHr is not null)
             {
                 var dM = job.DM!.AsSpan(b0 * hidden, n * hidden);
-                Gemm.Multiply(false, n, T.One, dHt, outSize, wHr, T.Zero, dM, hidden);
+                GemmCore<T, TVec, TOps>.Run(false, false, n, hidden, outSize, T.One, dHt, outSize, [], 0, wHr.Data.AsSpan(0, wHr.Length), T.Zero, dM, hidden, 0, hidden);
                 dMt = dM;
             }
             for (int r = 0; r < n; r++)
@@ -271,26 +300,46 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                     dGt.Slice(r * g4, g4).Clear();  // the carried dL/dc passes through unchanged
                 }
             }
-            // z = ... + W_hh h  =>  dL/dh of the previous step = dz · W_hh, where the sequence is still running.
-            if (allValid)
+
+            // This step's rows of [x | h_prev | 1] for the weight gradients (padded rows too: their dz is zero). With two
+            // parts, a full chunk (or the last step) is multiplied now, while its rows are in cache: dW += [X | H_prev | 1]^T dZ.
+            for (int r = 0; r < n; r++)
             {
-                Gemm.Multiply(false, n, T.One, dGt, g4, wHh, T.Zero, dH0, outSize);
+                var dst = xh.Slice((j * n + r) * wide, wide);
+                cache.X.AsSpan((t * batch + b0 + r) * inSize, inSize).CopyTo(dst);
+                hPrev.Slice(r * outSize, outSize).CopyTo(dst.Slice(inSize));
+                if (wide > inSize + outSize) dst[inSize + outSize] = T.One;
             }
-            else
+            if (flushes && (j == chunk - 1 || s == 0))
             {
-                Gemm.Multiply(false, n, T.One, dGt, g4, wHh, T.Zero, dHNew, outSize);
-                for (int r = 0; r < n; r++)
-                    if (t < lengths[b0 + r]) dHNew.Slice(r * outSize, outSize).CopyTo(dH0.Slice(r * outSize, outSize));
+                int k = (j + 1) * n;
+                GemmCore<T, TVec, TOps>.Run(true, false, wide, g4, k, T.One, xh, wide, dZ, g4, [],
+                    steps - 1 - s < chunk ? T.Zero : T.One, dWide, g4, 0, g4);
+            }
+
+            // z = W_ih x + W_hh h + b  =>  [dx | dh_prev] = dz · [W_ih | W_hh]; dh_prev where the sequence is still running.
+            GemmCore<T, TVec, TOps>.Run(false, false, n, back, g4, T.One, dGt, g4, [], 0, wBack.Data.AsSpan(0, wBack.Length), T.Zero, dBack, back, 0, back);
+            int hCol = wantDX ? inSize : 0;
+            for (int r = 0; r < n; r++)
+            {
+                var row = dBack.Slice(r * back, back);
+                if (wantDX) FastCellMath<T, TVec, TOps>.AddTo(row.Slice(0, inSize), dX.Slice((t * batch + b0 + r) * inSize, inSize));
+                if (allValid || t < lengths[b0 + r]) row.Slice(hCol, outSize).CopyTo(dH0.Slice(r * outSize, outSize));
             }
         }
     }
 
     /// <summary>
-    /// Whether to run the two halves of the batch on two threads: there must be two threads, at least two sequences,
-    /// and enough work in the recurrence (m·n·k summed over the steps) to outweigh the hand-over.
+    /// Whether the step loops run the batch as two halves, which <see cref="Worker.RunPair(IPairWork)"/> gives two threads
+    /// when it can: at least two sequences and enough work in the recurrence (m·n·k summed over the steps) to outweigh the
+    /// hand-over. It does not depend on the threads available, so that backward sums the two halves' weight gradients the
+    /// same way on one thread or two: results are the same bit for bit.
     /// </summary>
     private static bool SplitRows(int batch, int steps, int g4, int outSize) =>
-        Worker.Enabled && batch >= 2 && (long)batch * steps * g4 * outSize >= RowSplitThreshold;
+        batch >= 2 && (long)batch * steps * g4 * outSize >= RowSplitThreshold;
+
+    /// <summary>Rows of [X | H_prev | 1] and dZ (steps × a part's sequences) per weight-gradient product of a part.</summary>
+    private const int ChunkRows = 512;
 
     /// <summary>Multiply-adds of the recurrent products in one call above which its batch is split across threads.</summary>
     private const long RowSplitThreshold = 1L << 20;
@@ -308,10 +357,11 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         public PackedMatrix<T>? WHr;
         public T[] Bias = [];
         // Backward only:
-        public T* DHs, DH0, DC0;
-        public int DHsLength, DH0Length, DC0Length;
-        public T[]? DGates, DHTotal, DM, DHNew, Xh;
-        public int InSize, Wide;
+        public T* DHs, DH0, DC0, DX;
+        public int DHsLength, DH0Length, DC0Length, DXLength;
+        public T[]? DZ, DHTotal, DM, Xh, DBack, DWide;
+        public int InSize, Wide, Chunk;
+        public bool Split;
         private bool _backward;
 
         public void Set(int steps, int batch, ReadOnlySpan<int> lengths, bool reverse, in LstmDirectionCache<T> cache,
@@ -322,20 +372,20 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             lengths.Slice(0, batch).CopyTo(Lengths);
         }
 
-        public void SetBackward(T* dHs, int dHsLength, T* dH0, int dH0Length, T* dC0, int dC0Length,
-            T[] dGates, T[] dHTotal, T[]? dM, T[] dHNew, T[] xh, int inSize, int wide)
+        public void SetBackward(T* dHs, int dHsLength, T* dH0, int dH0Length, T* dC0, int dC0Length, T* dX, int dXLength,
+            T[] dZ, T[] dHTotal, T[]? dM, T[] xh, T[] dBack, T[] dWide, int inSize, int wide, int chunk, bool split)
         {
-            (Xh, InSize, Wide) = (xh, inSize, wide);
-            DHs = dHs; DH0 = dH0; DC0 = dC0;
-            (DHsLength, DH0Length, DC0Length) = (dHsLength, dH0Length, dC0Length);
-            (DGates, DHTotal, DM, DHNew, _backward) = (dGates, dHTotal, dM, dHNew, true);
+            (Xh, DBack, DWide, InSize, Wide, Chunk, Split) = (xh, dBack, dWide, inSize, wide, chunk, split);
+            DHs = dHs; DH0 = dH0; DC0 = dC0; DX = dX;
+            (DHsLength, DH0Length, DC0Length, DXLength) = (dHsLength, dH0Length, dC0Length, dXLength);
+            (DZ, DHTotal, DM, _backward) = (dZ, dHTotal, dM, true);
         }
 
         /// <summary>Drops the references, so that a finished call keeps nothing alive.</summary>
         public void Clear()
         {
-            (Cache, WHh, WHr, Bias, DGates, DHTotal, DM, DHNew, Xh) = (default, null!, null, [], null, null, null, null, null);
-            DHs = DH0 = DC0 = null;
+            (Cache, WHh, WHr, Bias, DZ, DHTotal, DM, Xh, DBack, DWide) = (default, null!, null, [], null, null, null, null, null, null);
+            DHs = DH0 = DC0 = DX = null;
         }
 
         public void Run(int part)
@@ -343,7 +393,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             int cut = (Batch + 1) / 2;
             int b0 = part == 0 ? 0 : cut, b1 = part == 0 ? cut : Batch;
             if (b0 >= b1) return;
-            if (_backward) BackwardRows(this, b0, b1);
+            if (_backward) BackwardRows(this, b0, b1, part);
             else ForwardRows(this, b0, b1);
         }
     }
