@@ -24,9 +24,12 @@ internal static class FastLstmKernel
 /// <summary>
 /// The fast path: the same results as <see cref="ReferenceLstmKernel{T}"/>, with the work reorganised around GEMMs.
 /// <list type="bullet">
-/// <item>Forward: the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T → Gates [T·B, 4H]; each step
-/// then adds h · W_hh^T with W_hh packed once per call, and one pass per row adds the biases, applies the
-/// nonlinearities and updates c and m; a projection is one more GEMM per step with W_hr packed once.</item>
+/// <item>Forward: with the batch in two halves (enough work, two sequences at least; rows never mix in the recurrence,
+/// so the halves run on two threads), each step is one product per half, [x | h_prev | 1] · [W_ih | W_hh | b]^T → z,
+/// the gates staying in cache. Otherwise the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T →
+/// Gates [T·B, 4H], and each step adds h · W_hh^T. The weights are packed once per call; one pass per row (adding the
+/// biases when they are not in the product) applies the nonlinearities and updates c and m; a projection is one more
+/// GEMM per step with W_hr packed once.</item>
 /// <item>Backward: each step computes dL/dz of the gates (fused pass), then dL/dh of the previous step, dz · W_hh (with
 /// the batch in two halves, [dL/dx | dL/dh] = dz · [W_ih | W_hh] in one product; packed once per call), and gathers the
 /// rows [x | h_prev | 1]. The weight and bias gradients
@@ -64,27 +67,50 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
     {
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize, g4 = 4 * hidden, rows = steps * batch;
 
-        // Gates = X · W_ih^T for all steps at once; the biases are added in the gate pass.
-        Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, cache.Gates, g4);
-        var bias = ArrayPool<T>.Shared.Rent(g4);  // [4H] b_ih + b_hh, or zeros
-        if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias.AsSpan(0, g4));
-        else bias.AsSpan(0, g4).Clear();
-
-        var wHh = t_packedHh = Gemm.Pack<T>(_variant, true, outSize, g4, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh^T [P, 4H]
+        bool split = SplitRows(batch, steps, g4, outSize);
+        int wide = inSize + outSize + (p.BiasIh is not null ? 1 : 0);  // columns of [x | h_prev | 1]
+        var pool = ArrayPool<T>.Shared;
+        var bias = pool.Rent(g4);                                         // [4H] b_ih + b_hh, or zeros
+        T[]? wCat = null, xh = null;
+        PackedMatrix<T> wStep;
+        if (split)
+        {
+            // Two halves: each step computes z = [x | h_prev | 1] · [W_ih | W_hh | b_ih + b_hh]^T in one product, its
+            // gates staying in cache (the input projection of all steps at once would write them out and read them back).
+            wCat = pool.Rent(g4 * wide);  // [4H, I + P (+ 1)]
+            Layout.CopyColumns<T>(p.WeightIh.Value.Data, g4, inSize, wCat, wide, 0);
+            Layout.CopyColumns<T>(p.WeightHh.Value.Data, g4, outSize, wCat, wide, inSize);
+            if (p.BiasIh is not null)
+                for (int r = 0; r < g4; r++) wCat[r * wide + inSize + outSize] = p.BiasIh.Value.Data[r] + p.BiasHh!.Value.Data[r];
+            wStep = t_packedHh = Gemm.Pack<T>(_variant, true, wide, g4, wCat, wide, t_packedHh);  // [I + P (+ 1), 4H]
+            bias.AsSpan(0, g4).Clear();
+            xh = pool.Rent(batch * wide);  // [B, I + P (+ 1)] the current step's rows, per half
+        }
+        else
+        {
+            // Gates = X · W_ih^T for all steps at once; each step adds h · W_hh^T, and the gate pass the biases.
+            Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, cache.Gates, g4);
+            if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias.AsSpan(0, g4));
+            else bias.AsSpan(0, g4).Clear();
+            wStep = t_packedHh = Gemm.Pack<T>(_variant, true, outSize, g4, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh^T [P, 4H]
+        }
         var wHr = p.WeightHr is null ? null
             : t_packedHr = Gemm.Pack<T>(_variant, true, hidden, outSize, p.WeightHr.Value.Data, hidden, t_packedHr);     // W_hr^T [H, P]
 
         var job = t_job ??= new RowsJob();
-        job.Set(steps, batch, lengths, reverse, in cache, wHh, wHr, bias);
+        job.Set(steps, batch, lengths, reverse, in cache, wStep, wHr, bias);
+        job.SetForward(xh, inSize, outSize, wide);
         try
         {
-            if (SplitRows(batch, steps, g4, outSize)) Worker.RunPair(job);
+            if (split) Worker.RunPair(job);
             else ForwardRows(job, 0, batch);
         }
         finally
         {
             job.Clear();
-            ArrayPool<T>.Shared.Return(bias);
+            pool.Return(bias);
+            if (wCat is not null) pool.Return(wCat);
+            if (xh is not null) pool.Return(xh);
         }
     }
 
@@ -96,9 +122,11 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
     private static void ForwardRows(RowsJob job, int b0, int b1)
     {
         var cache = job.Cache;
-        var wHh = job.WHh;
+        var wStep = job.WHh;  // [W_ih | W_hh | b]^T [I + P (+ 1), 4H] with Xh, else W_hh^T [P, 4H]
         var wHr = job.WHr;
-        int steps = job.Steps, batch = job.Batch, n = b1 - b0, outSize = wHh.Rows, g4 = wHh.Columns, hidden = g4 / 4;
+        int steps = job.Steps, batch = job.Batch, n = b1 - b0, outSize = job.OutSize, g4 = wStep.Columns, hidden = g4 / 4;
+        int inSize = job.InSize, wide = job.Wide;
+        var xh = job.Xh is null ? default : job.Xh.AsSpan(b0 * wide, n * wide);  // [n, I + P (+ 1)]
         ReadOnlySpan<int> lengths = job.Lengths.AsSpan(0, batch);
         ReadOnlySpan<T> bias = job.Bias.AsSpan(0, g4);
         bool allValid = AllValid(lengths.Slice(b0, n), steps);
@@ -113,7 +141,23 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             var mt = cache.M.AsSpan((t * batch + b0) * hidden, n * hidden);    // [n, H]
             var ht = cache.Hs.AsSpan((t * batch + b0) * outSize, n * outSize); // [n, P]
 
-            Gemm.Multiply(false, n, T.One, hPrev, outSize, wHh, T.One, gt, g4);  // += h · W_hh^T
+            if (job.Xh is not null)
+            {
+                // z = [x | h_prev | 1] · [W_ih | W_hh | b]^T
+                for (int r = 0; r < n; r++)
+                {
+                    var dst = xh.Slice(r * wide, wide);
+                    cache.X.AsSpan((t * batch + b0 + r) * inSize, inSize).CopyTo(dst);
+                    hPrev.Slice(r * outSize, outSize).CopyTo(dst.Slice(inSize));
+                    if (wide > inSize + outSize) dst[inSize + outSize] = T.One;
+                }
+                GemmCore<T, TVec, TOps>.Run(false, false, n, g4, wide, T.One, xh, wide, [], 0, wStep.Data.AsSpan(0, wStep.Length), T.Zero, gt, g4, 0, g4);
+            }
+            else
+            {
+                // z += h_prev · W_hh^T
+                GemmCore<T, TVec, TOps>.Run(false, false, n, g4, outSize, T.One, hPrev, outSize, [], 0, wStep.Data.AsSpan(0, wStep.Length), T.One, gt, g4, 0, g4);
+            }
             for (int r = 0; r < n; r++)
             {
                 if (allValid || t < lengths[b0 + r])
@@ -128,7 +172,8 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                     cPrev.Slice(r * hidden, hidden).CopyTo(ct.Slice(r * hidden, hidden));
                 }
             }
-            if (wHr is not null) Gemm.Multiply(false, n, T.One, mt, hidden, wHr, T.Zero, ht, outSize);  // h = m · W_hr^T
+            if (wHr is not null)  // h = m · W_hr^T
+                GemmCore<T, TVec, TOps>.Run(false, false, n, outSize, hidden, T.One, mt, hidden, [], 0, wHr.Data.AsSpan(0, wHr.Length), T.Zero, ht, outSize, 0, outSize);
             if (!allValid)
             {
                 // A padded step: the state passes through unchanged.
@@ -360,7 +405,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         public T* DHs, DH0, DC0, DX;
         public int DHsLength, DH0Length, DC0Length, DXLength;
         public T[]? DZ, DHTotal, DM, Xh, DBack, DWide;
-        public int InSize, Wide, Chunk;
+        public int InSize, OutSize, Wide, Chunk;
         public bool Split;
         private bool _backward;
 
@@ -371,6 +416,9 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (Lengths.Length < batch) Lengths = new int[batch];
             lengths.Slice(0, batch).CopyTo(Lengths);
         }
+
+        /// <summary>Forward's extras: the rows [x | h_prev | 1] of the current step when z is one product per step, else null.</summary>
+        public void SetForward(T[]? xh, int inSize, int outSize, int wide) => (Xh, InSize, OutSize, Wide) = (xh, inSize, outSize, wide);
 
         public void SetBackward(T* dHs, int dHsLength, T* dH0, int dH0Length, T* dC0, int dC0Length, T* dX, int dXLength,
             T[] dZ, T[] dHTotal, T[]? dM, T[] xh, T[] dBack, T[] dWide, int inSize, int wide, int chunk, bool split)
