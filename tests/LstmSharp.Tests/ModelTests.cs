@@ -66,6 +66,37 @@ public class ModelTests
         { ModelKind.LanguageModel, false, 2, 0 },
     };
 
+    /// <summary>
+    /// A batch made into the memory of the one before (as the training loop does) holds exactly what a new batch would,
+    /// padding included; a batch of another shape gets new memory.
+    /// </summary>
+    [Fact]
+    public void MakingABatchIntoTheLastOnesMemoryGivesTheSameBatch()
+    {
+        var data = RandomData<float>(ModelKind.Regression, 40, 3, 2, 6, seed: 21);
+        var order = Enumerable.Range(0, 40).ToArray();
+        SequenceBatch<float>? last = null;
+        int reusedCount = 0;
+        for (int start = 0; start < 40; start += 8)
+        {
+            var fresh = data.MakeBatch(order.AsSpan(start, 8));
+            var reused = data.MakeBatch(order.AsSpan(start, 8), last);
+            if (last is not null && last.Steps == fresh.Steps)
+            {
+                Assert.Same(last.Features, reused.Features);
+                reusedCount++;
+            }
+            Assert.Equal(fresh.Features!.Data, reused.Features!.Data);
+            Assert.Equal(fresh.Lengths, reused.Lengths);
+            Assert.Equal(fresh.Targets!.Data, reused.Targets!.Data);
+            last = reused;
+        }
+        Assert.True(reusedCount > 0);
+        var smaller = data.MakeBatch(order.AsSpan(0, 3), last);
+        Assert.NotSame(last!.Features, smaller.Features);
+        Assert.Equal(data.MakeBatch(order.AsSpan(0, 3)).Features!.Data, smaller.Features!.Data);
+    }
+
     /// <summary>Every parameter's gradient through model, masked loss and variable lengths, against central differences in float64.</summary>
     [Theory]
     [MemberData(nameof(GradientCases))]

@@ -6,7 +6,7 @@ namespace LstmSharp.Training;
 
 /// <summary>
 /// Sequences of possibly different lengths with their targets, for one <see cref="ModelKind"/>; every sample is
-/// checked when the set is made, and errors name the sample. <see cref="MakeBatch"/> pads a mini-batch.
+/// checked when the set is made, and errors name the sample. <see cref="MakeBatch(ReadOnlySpan{int})"/> pads a mini-batch.
 /// </summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -118,7 +118,13 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>Pads the samples at <paramref name="indices"/> into a batch (B = indices, T = the longest).</summary>
-    public SequenceBatch<T> MakeBatch(ReadOnlySpan<int> indices)
+    public SequenceBatch<T> MakeBatch(ReadOnlySpan<int> indices) => MakeBatch(indices, recycle: null);
+
+    /// <summary>
+    /// <see cref="MakeBatch(ReadOnlySpan{int})"/>, writing the features into <paramref name="recycle"/>'s when they have
+    /// the same shape: for a caller done with that batch (a training loop), so that each batch does not take new memory.
+    /// </summary>
+    internal SequenceBatch<T> MakeBatch(ReadOnlySpan<int> indices, SequenceBatch<T>? recycle)
     {
         if (indices.Length == 0) throw new ArgumentException("indices: expected at least one sample.", nameof(indices));
         int b = indices.Length;
@@ -145,7 +151,15 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
                 }
                 break;
             default:
-                features = Tensor<T>.Zeros(b, steps, inSize);                     // [B, T, I]
+                if (recycle?.Features is { } old && old.HasShape([b, steps, inSize]))
+                {
+                    features = old;                                               // [B, T, I]
+                    features.Data.AsSpan().Clear();
+                }
+                else
+                {
+                    features = Tensor<T>.Zeros(b, steps, inSize);                 // [B, T, I]
+                }
                 for (int i = 0; i < b; i++) _samples[indices[i]].Features.CopyTo(features.Data.AsSpan(i * steps * inSize));
                 if (Kind == ModelKind.Classification)
                 {

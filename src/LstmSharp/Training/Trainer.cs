@@ -113,6 +113,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 throw new ArgumentException($"train: the checkpoint was made on {_state.Order.Length} training sequences, this set has {train.Count}.", nameof(train));
             var epochClock = Stopwatch.StartNew();
             double secondsBefore = _state.EpochSeconds;
+            SequenceBatch<T>? batch = null;  // the last batch, whose memory the next one reuses
             for (int b = _state.Batch; b < batches; b++)
             {
                 var stop = cancellationToken.IsCancellationRequested ? StopReason.Cancelled
@@ -125,7 +126,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                     return Result(reason);
                 }
                 int start = b * batchSize, count = Math.Min(batchSize, train.Count - start);
-                var batch = train.MakeBatch(_state.Order.AsSpan(start, count));
+                batch = train.MakeBatch(_state.Order.AsSpan(start, count), batch);
                 double loss = TrainBatch(batch, b + 1);
                 _state.Batch = b + 1;
                 _state.EpochSamples += count;
@@ -161,9 +162,10 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             double sum = 0, weight = 0;
             long count = 0, correct = 0;
             var all = Enumerable.Range(0, data.Count).ToArray();
+            SequenceBatch<T>? batch = null;
             for (int start = 0; start < data.Count; start += Options.EvaluationBatchSize)
             {
-                var batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)));
+                batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)), batch);
                 var output = Model.Forward(batch);
                 var loss = Model.Loss(output, batch, Options.Loss);
                 sum += loss.Value * loss.Weight;
