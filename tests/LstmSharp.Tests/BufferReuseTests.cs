@@ -54,6 +54,46 @@ public class BufferReuseTests
         for (int i = 0; i < used.Parameters.Count; i++) Assert.Equal(fresh.Parameters[i].Grad.Data, used.Parameters[i].Grad.Data);
     }
 
+    /// <summary>Buffers of two batch sizes used in turn (training and evaluation) are both kept.</summary>
+    [Fact]
+    public void TheBuffersOfTwoSizesUsedInTurnAreBothKept()
+    {
+        var recycler = new BufferRecycler<float>();
+        var trainLease = new CacheLease<float>();
+        var train = recycler.Rent(1000, trainLease);
+        recycler.Retire(trainLease);
+        var evalLease = new CacheLease<float>();
+        var eval = recycler.Rent(3000, evalLease);
+        recycler.Retire(evalLease);
+        for (int round = 0; round < 3; round++)
+        {
+            var t = new CacheLease<float>();
+            Assert.Same(train, recycler.Rent(1000, t));
+            recycler.Retire(t);
+            var e = new CacheLease<float>();
+            Assert.Same(eval, recycler.Rent(3000, e));
+            recycler.Retire(e);
+        }
+    }
+
+    /// <summary>Past the floor, free arrays beyond twice the largest retired cache are dropped, least recently used first.</summary>
+    [Fact]
+    public void FreeArraysAreBounded()
+    {
+        var recycler = new BufferRecycler<float>(floorBytes: 0);
+        var arrays = new Dictionary<int, float[]>();
+        foreach (int length in new[] { 100, 150, 120 })
+        {
+            var lease = new CacheLease<float>();
+            arrays[length] = recycler.Rent(length, lease);
+            recycler.Retire(lease);  // after 120: 370 free elements > 2 · 150, so the 100 (least recently used) go
+        }
+        var next = new CacheLease<float>();
+        Assert.NotSame(arrays[100], recycler.Rent(100, next));
+        Assert.Same(arrays[150], recycler.Rent(150, next));
+        Assert.Same(arrays[120], recycler.Rent(120, next));
+    }
+
     [Fact]
     public void ACacheLivesUntilTheForwardAfterItsBackward()
     {

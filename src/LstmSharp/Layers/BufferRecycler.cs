@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace LstmSharp.Layers;
 
@@ -21,23 +22,42 @@ internal sealed class CacheLease<T>
 /// <summary>
 /// Reuses large arrays from one Forward/Backward to the next. Memory that is new to the process is expensive on first
 /// touch (page faults; on some virtual machines several milliseconds per megabyte), so the buffers of a cache that
-/// can no longer be needed are kept for the next call instead of being left to the garbage collector. It holds the
-/// arrays of one retired cache (plus the last backward's scratch arrays) at a time, so memory stays bounded.
-/// Not thread-safe, like the <see cref="Lstm{T}"/> that owns it.
+/// can no longer be needed are kept for the next call instead of being left to the garbage collector. The free arrays
+/// are kept by length, the most recently given back first; when they add up to more than twice the largest retired
+/// cache (and more than 64 MiB), the lengths least recently used are dropped. So a training loop that evaluates now and
+/// then (other batch sizes, and a last partial batch of each) keeps the buffers of all, and memory stays bounded. Not thread-safe, like the <see cref="Lstm{T}"/> that
+/// owns it.
 /// </summary>
 internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
 {
-    private readonly Dictionary<int, Stack<T[]>> _free = [];  // by length
-    private CacheLease<T>? _retired;                           // the lease whose arrays are in _free
+    private readonly Dictionary<int, Bucket> _free = [];  // by length
+    private CacheLease<T>? _retired;                      // the last lease retired, which Reclaim can take back
+    private long _freeElements;                           // elements in all buckets
+    private long _limit;                                  // twice the largest retired cache's elements
+    private long _clock;                                  // ticks of use, for least-recently-used eviction
+
+    private readonly long _floorBytes;
+
+    /// <summary>A recycler that always keeps up to <paramref name="floorBytes"/> of free arrays (a training loop's batches,
+    /// its last partial batch and its evaluation batches), and more up to twice the largest retired cache.</summary>
+    public BufferRecycler(long floorBytes = 64L << 20) => _floorBytes = floorBytes;
+
+    private sealed class Bucket
+    {
+        public readonly Stack<T[]> Arrays = new();
+        public long LastUse;
+    }
 
     /// <summary>An array of exactly <paramref name="length"/> elements with unspecified contents, recorded in <paramref name="lease"/> if given.</summary>
     public T[] Rent(int length, CacheLease<T>? lease = null)
     {
         T[] array;
-        if (_free.TryGetValue(length, out var stack) && stack.Count > 0)
+        if (_free.TryGetValue(length, out var bucket) && bucket.Arrays.Count > 0)
         {
-            array = stack.Pop();
-            if (_retired is not null) _retired.Overwritten = true;
+            array = bucket.Arrays.Pop();
+            bucket.LastUse = ++_clock;
+            _freeElements -= length;
+            if (_retired is not null) _retired.Overwritten = true;  // conservatively: it may have been the last lease's
         }
         else
         {
@@ -55,16 +75,24 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
         return array;
     }
 
-    /// <summary>Makes <paramref name="lease"/>'s arrays, and <paramref name="scratch"/>, the ones to reuse (dropping any held before).</summary>
+    /// <summary>Makes <paramref name="lease"/>'s arrays, and <paramref name="scratch"/>, free for reuse.</summary>
     public void Retire(CacheLease<T> lease, IEnumerable<T[]>? scratch = null)
     {
         if (lease.Retired) return;
-        _free.Clear();
+        if (_retired is not null) _retired.Overwritten = true;  // only the last lease retired can be taken back
         _retired = lease;
         lease.Retired = true;
-        foreach (var a in lease.Arrays) Give(a);
+        long elements = 0;
+        foreach (var a in lease.Arrays) elements += Give(a);
         if (scratch is not null)
-            foreach (var a in scratch) Give(a);
+            foreach (var a in scratch) elements += Give(a);
+        _limit = Math.Max(_limit, Math.Max(2 * elements, _floorBytes / Unsafe.SizeOf<T>()));
+        while (_freeElements > _limit)
+        {
+            var (length, oldest) = _free.MinBy(kv => kv.Value.LastUse);
+            _freeElements -= (long)length * oldest.Arrays.Count;
+            _free.Remove(length);
+        }
     }
 
     /// <summary>
@@ -78,14 +106,28 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
             throw new InvalidOperationException(
                 "cache: its buffers have been reused by a later Forward (a cache can be passed to Backward until the Forward " +
                 "after its first Backward, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
-        _free.Clear();
+        // Its arrays are the ones given last: take each back out of the free lists.
+        foreach (var a in lease.Arrays) Take(a);
         _retired = null;
         lease.Retired = false;
     }
 
-    private void Give(T[] array)
+    private long Give(T[] array)
     {
-        if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<T[]>();
-        stack.Push(array);
+        if (!_free.TryGetValue(array.Length, out var bucket)) _free[array.Length] = bucket = new Bucket();
+        bucket.Arrays.Push(array);
+        bucket.LastUse = ++_clock;
+        _freeElements += array.Length;
+        return array.Length;
+    }
+
+    private void Take(T[] array)
+    {
+        if (!_free.TryGetValue(array.Length, out var bucket)) return;
+        var kept = bucket.Arrays.Where(a => !ReferenceEquals(a, array)).Reverse().ToArray();
+        if (kept.Length == bucket.Arrays.Count) return;
+        bucket.Arrays.Clear();
+        foreach (var a in kept) bucket.Arrays.Push(a);
+        _freeElements -= array.Length;
     }
 }
