@@ -23,6 +23,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly T[][] _c;      // [L][H]
     private readonly T[] _gates;    // [4H]
     private readonly T[] _scratch;  // [H]
+    private readonly T[] _xh;       // [max over layers of I_l + P] the inputs of a step's product, [x | h]
 
     /// <summary>A streamer over <paramref name="lstm"/>, starting from zero state.</summary>
     public LstmStreamer(Lstm<T> lstm)
@@ -35,11 +36,12 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         int h = o.HiddenSize, p = o.OutputHiddenSize;
         _layers = new LayerWeights[o.NumLayers];
         for (int l = 0; l < o.NumLayers; l++)
-            _layers[l] = new LayerWeights(new T[o.LayerInputSize(l) * 4 * h], new T[p * 4 * h], new T[4 * h], o.ProjSize > 0 ? new T[h * p] : null);
+            _layers[l] = new LayerWeights(new T[(o.LayerInputSize(l) + p) * 4 * h], new T[4 * h], o.ProjSize > 0 ? new T[h * p] : null);
         _h = Enumerable.Range(0, o.NumLayers).Select(_ => new T[p]).ToArray();
         _c = Enumerable.Range(0, o.NumLayers).Select(_ => new T[h]).ToArray();
         _gates = new T[4 * h];
         _scratch = new T[h];
+        _xh = new T[Enumerable.Range(0, o.NumLayers).Max(l => o.LayerInputSize(l)) + p];
         Refresh();
     }
 
@@ -61,11 +63,14 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         {
             var p = _lstm.Layer(l);
             var w = _layers[l];
-            Transpose(p.WeightIh.Value.Data, fourH, o.LayerInputSize(l), w.InputT);          // [4H, I] → [I, 4H]
-            Transpose(p.WeightHh.Value.Data, fourH, o.OutputHiddenSize, w.HiddenT);          // [4H, P] → [P, 4H]
+            int inSize = o.LayerInputSize(l), width = inSize + o.OutputHiddenSize;
+            var both = new T[fourH * width];                                           // [4H, I + P] = [W_ih | W_hh]
+            Layout.CopyColumns<T>(p.WeightIh.Value.Data, fourH, inSize, both, width, 0);
+            Layout.CopyColumns<T>(p.WeightHh.Value.Data, fourH, o.OutputHiddenSize, both, width, inSize);
+            Pack(both, fourH, width, w.InputHiddenT);                                 // → [W_ih | W_hh]^T [I + P, 4H] in strips
             w.Bias.AsSpan().Clear();
             if (p.BiasIh is not null) TensorPrimitives.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, w.Bias);
-            if (p.WeightHr is not null) Transpose(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, w.ProjT!); // [P, H] → [H, P]
+            if (p.WeightHr is not null) Pack(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, w.ProjT!); // [P, H] → W_hr^T [H, P] in strips
         }
     }
 
@@ -96,6 +101,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         (new Tensor<T>(_h.SelectMany(x => x).ToArray(), _h.Length, OutputSize), new Tensor<T>(_c.SelectMany(x => x).ToArray(), _c.Length, _lstm.Options.HiddenSize));
 
     /// <summary>Runs one step on <paramref name="input"/> [I] and returns the top layer's new h [P], valid until the next step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<T> Step(ReadOnlySpan<T> input)
     {
         if (input.Length != InputSize)
@@ -108,20 +114,14 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             var w = _layers[l];
             var h = _h[l].AsSpan();
             var c = _c[l].AsSpan();
-            // gates = b + x W_ihᵀ + h W_hhᵀ, then i, f, o through σ and g through tanh.
-            GemvAccumulate(w.Bias, x, w.InputT, h, w.HiddenT, gates);
-            var i = gates[..hidden];
-            var f = gates.Slice(hidden, hidden);
-            var g = gates.Slice(2 * hidden, hidden);
-            var o = gates.Slice(3 * hidden, hidden);
-            TensorPrimitives.Sigmoid(gates[..(2 * hidden)], gates[..(2 * hidden)]);
-            TensorPrimitives.Tanh(g, g);
-            TensorPrimitives.Sigmoid(o, o);
-            TensorPrimitives.Multiply(i, g, g);                  // i * g
-            TensorPrimitives.FusedMultiplyAdd(f, c, g, c);        // c' = f * c + i * g
+            // gates = [x | h] [W_ih | W_hh]ᵀ (one product); then, with the bias, i, f, o through σ and g through tanh,
+            // c' = f * c + i * g (in place) and m = o * tanh(c'), by the fast kernel's fused gate pass.
+            var xh = _xh.AsSpan(0, x.Length + p);
+            x.CopyTo(xh);
+            h.CopyTo(xh.Slice(x.Length));
+            GemvAccumulate(default, xh, w.InputHiddenT, default, default, gates);
             var m = _scratch.AsSpan();
-            TensorPrimitives.Tanh(c, m);
-            TensorPrimitives.Multiply(o, m, m);                  // m = o * tanh(c')
+            CellForward(hidden, w.Bias, gates, c, m);
             if (w.ProjT is null) m.CopyTo(h);
             else GemvAccumulate(default, m, w.ProjT, default, default, h[..p]); // h' = W_hr m
             x = h;
@@ -129,7 +129,14 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         return _h[^1];
     }
 
-    /// <summary>y = bias + a A + b B, with A [len(a), n] and B [len(b), n] row-major (n = len(y)); bias may be empty (zeros).</summary>
+    private static void CellForward(int hidden, ReadOnlySpan<T> bias, Span<T> gates, Span<T> c, Span<T> m)
+    {
+        if (Vector512.IsHardwareAccelerated) FastCellMath<T, Vector512<T>, Simd512<T>>.Forward(hidden, bias, gates, c, c, m);
+        else if (Vector256.IsHardwareAccelerated) FastCellMath<T, Vector256<T>, Simd256<T>>.Forward(hidden, bias, gates, c, c, m);
+        else FastCellMath<T, Vector128<T>, Simd128<T>>.Forward(hidden, bias, gates, c, c, m);
+    }
+
+    /// <summary>y = bias + a A + b B, with A [len(a), n] and B [len(b), n] packed by <see cref="Pack"/> (n = len(y)); bias may be empty (zeros).</summary>
     private static void GemvAccumulate(ReadOnlySpan<T> bias, ReadOnlySpan<T> a, ReadOnlySpan<T> matA, ReadOnlySpan<T> b, ReadOnlySpan<T> matB, Span<T> y)
     {
         if (bias.IsEmpty) y.Clear();
@@ -147,53 +154,89 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         else Accumulate<Vector128<T>, Simd128<T>>(v, m, y);
     }
 
+    /// <summary>Columns of a strip: four of the vectors <see cref="Accumulate(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/> uses.</summary>
+    private static readonly int Strip = 4 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count
+        : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+
     /// <summary>
-    /// y += Σ_k v[k] M[k, :]: four vectors of y at a time held in registers over all k, then one at a time, then a
-    /// scalar tail (accumulation is not idempotent, so the tail cannot overlap the last vector).
+    /// M = W^T [K, N] from W [N, K], in strips of <see cref="Strip"/> columns, each strip [K][Strip] contiguous (so that a
+    /// step reads the weights as one sequential stream), then the last N mod Strip columns as [K][N mod Strip].
     /// </summary>
+    private static void Pack(ReadOnlySpan<T> w, int n, int k, Span<T> packed)
+    {
+        int strips = n / Strip, tail = n - strips * Strip;
+        for (int c = 0; c < n; c++)
+        {
+            int s = c / Strip, width = s < strips ? Strip : tail, col = c - s * Strip;
+            var block = packed.Slice(s * k * Strip);  // [K][width]
+            for (int r = 0; r < k; r++) block[r * width + col] = w[c * k + r];
+        }
+    }
+
+    /// <summary>
+    /// y += Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time held in registers
+    /// over all k (even and odd k in two sets of accumulators, so that eight independent FMA chains hide the FMA latency),
+    /// then the tail one vector at a time, then scalars (accumulation is not idempotent, so the tail cannot overlap the
+    /// last vector). Compiled fully optimised at once, as a step is over in microseconds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Accumulate<TVec, TSimd>(ReadOnlySpan<T> v, ReadOnlySpan<T> m, Span<T> y)
         where TVec : struct where TSimd : ISimd<TVec, T>
     {
-        int n = y.Length, w = TSimd.Count, j = 0;
+        int n = y.Length, w = TSimd.Count, kn = v.Length, strip = 4 * w, j = 0;
         ref T my = ref MemoryMarshal.GetReference(y);
-        ref T mm = ref MemoryMarshal.GetReference(m);
-        for (; j + 4 * w <= n; j += 4 * w)
+        ref T mv = ref MemoryMarshal.GetReference(v);
+        for (; j + strip <= n; j += strip)
         {
+            ref T row = ref Unsafe.Add(ref MemoryMarshal.GetReference(m), j * kn);  // the strip [K][4w]
             TVec y0 = TSimd.Load(ref Unsafe.Add(ref my, j)), y1 = TSimd.Load(ref Unsafe.Add(ref my, j + w));
             TVec y2 = TSimd.Load(ref Unsafe.Add(ref my, j + 2 * w)), y3 = TSimd.Load(ref Unsafe.Add(ref my, j + 3 * w));
-            for (int k = 0; k < v.Length; k++)
+            TVec zero = TSimd.Splat(T.Zero), z0 = zero, z1 = zero, z2 = zero, z3 = zero;
+            int k = 0;
+            for (; k + 1 < kn; k += 2)
             {
-                var s = TSimd.Splat(v[k]);
-                ref T row = ref Unsafe.Add(ref mm, k * n + j);
+                var s = TSimd.Splat(Unsafe.Add(ref mv, k));
+                var u = TSimd.Splat(Unsafe.Add(ref mv, k + 1));
+                ref T next = ref Unsafe.Add(ref row, strip);
+                y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
+                y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
+                y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
+                y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
+                z0 = TSimd.MultiplyAdd(u, TSimd.Load(ref next), z0);
+                z1 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, w)), z1);
+                z2 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, 2 * w)), z2);
+                z3 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, 3 * w)), z3);
+                row = ref Unsafe.Add(ref row, 2 * strip);
+            }
+            if (k < kn)
+            {
+                var s = TSimd.Splat(Unsafe.Add(ref mv, k));
                 y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
                 y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
                 y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
                 y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
             }
-            TSimd.Store(y0, ref Unsafe.Add(ref my, j));
-            TSimd.Store(y1, ref Unsafe.Add(ref my, j + w));
-            TSimd.Store(y2, ref Unsafe.Add(ref my, j + 2 * w));
-            TSimd.Store(y3, ref Unsafe.Add(ref my, j + 3 * w));
+            TSimd.Store(TSimd.Add(y0, z0), ref Unsafe.Add(ref my, j));
+            TSimd.Store(TSimd.Add(y1, z1), ref Unsafe.Add(ref my, j + w));
+            TSimd.Store(TSimd.Add(y2, z2), ref Unsafe.Add(ref my, j + 2 * w));
+            TSimd.Store(TSimd.Add(y3, z3), ref Unsafe.Add(ref my, j + 3 * w));
         }
+        // The tail [K][tw], tw = n mod 4w, row-major.
+        int t0 = j, tw = n - t0;
+        ref T tail = ref Unsafe.Add(ref MemoryMarshal.GetReference(m), t0 * kn);
         for (; j + w <= n; j += w)
         {
             TVec acc = TSimd.Load(ref Unsafe.Add(ref my, j));
-            for (int k = 0; k < v.Length; k++) acc = TSimd.MultiplyAdd(TSimd.Splat(v[k]), TSimd.Load(ref Unsafe.Add(ref mm, k * n + j)), acc);
+            for (int k = 0; k < kn; k++) acc = TSimd.MultiplyAdd(TSimd.Splat(Unsafe.Add(ref mv, k)), TSimd.Load(ref Unsafe.Add(ref tail, k * tw + j - t0)), acc);
             TSimd.Store(acc, ref Unsafe.Add(ref my, j));
         }
         for (; j < n; j++)
         {
-            T sum = y[j];
-            for (int k = 0; k < v.Length; k++) sum += v[k] * m[k * n + j];
-            y[j] = sum;
+            T sum = Unsafe.Add(ref my, j);
+            for (int k = 0; k < kn; k++) sum += Unsafe.Add(ref mv, k) * Unsafe.Add(ref tail, k * tw + j - t0);
+            Unsafe.Add(ref my, j) = sum;
         }
     }
 
-    private static void Transpose(ReadOnlySpan<T> source, int rows, int cols, Span<T> destination)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) destination[c * rows + r] = source[r * cols + c];
-    }
-
-    private sealed record LayerWeights(T[] InputT, T[] HiddenT, T[] Bias, T[]? ProjT); // [I, 4H], [P, 4H], [4H], [H, P]
+    private sealed record LayerWeights(T[] InputHiddenT, T[] Bias, T[]? ProjT); // [I + P, 4H], [4H], [H, P], packed in strips
 }
