@@ -78,8 +78,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             // Two halves: each step computes z = [x | h_prev | 1] · [W_ih | W_hh | b_ih + b_hh]^T in one product, its
             // gates staying in cache (the input projection of all steps at once would write them out and read them back).
             wCat = pool.Rent(g4 * wide);  // [4H, I + P (+ 1)]
-            Layout.CopyColumns<T>(p.WeightIh.Value.Data, g4, inSize, wCat, wide, 0);
-            Layout.CopyColumns<T>(p.WeightHh.Value.Data, g4, outSize, wCat, wide, inSize);
+            p.CopyWeightsSideBySide(wCat, wide);
             if (p.BiasIh is not null)
                 for (int r = 0; r < g4; r++) wCat[r * wide + inSize + outSize] = p.BiasIh.Value.Data[r] + p.BiasHh!.Value.Data[r];
             wStep = t_packedHh = Gemm.Pack<T>(_variant, true, wide, g4, wCat, wide, t_packedHh);  // [I + P (+ 1), 4H]
@@ -144,13 +143,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (job.Xh is not null)
             {
                 // z = [x | h_prev | 1] · [W_ih | W_hh | b]^T
-                for (int r = 0; r < n; r++)
-                {
-                    var dst = xh.Slice(r * wide, wide);
-                    cache.X.AsSpan((t * batch + b0 + r) * inSize, inSize).CopyTo(dst);
-                    hPrev.Slice(r * outSize, outSize).CopyTo(dst.Slice(inSize));
-                    if (wide > inSize + outSize) dst[inSize + outSize] = T.One;
-                }
+                GatherInputs(cache.X, hPrev, (t * batch + b0) * inSize, n, inSize, outSize, xh, wide);
                 GemmCore<T, TVec, TOps>.Run(false, false, n, g4, wide, T.One, xh, wide, [], 0, wStep.Data.AsSpan(0, wStep.Length), T.Zero, gt, g4, 0, g4);
             }
             else
@@ -213,8 +206,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (wantDX)
             {
                 wBack = pool.Rent(g4 * back);
-                Layout.CopyColumns<T>(p.WeightIh.Value.Data, g4, inSize, wBack, back, 0);
-                Layout.CopyColumns<T>(p.WeightHh.Value.Data, g4, outSize, wBack, back, inSize);
+                p.CopyWeightsSideBySide(wBack, back);
                 wHhOrBoth = wBack.AsSpan(0, g4 * back);
             }
             var wBackPacked = t_packedHh = Gemm.Pack<T>(_variant, false, g4, back, wHhOrBoth, back, t_packedHh);  // [W_ih |] W_hh: [4H, (I +) P]
@@ -348,13 +340,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
 
             // This step's rows of [x | h_prev | 1] for the weight gradients (padded rows too: their dz is zero). With two
             // parts, a full chunk (or the last step) is multiplied now, while its rows are in cache: dW += [X | H_prev | 1]^T dZ.
-            for (int r = 0; r < n; r++)
-            {
-                var dst = xh.Slice((j * n + r) * wide, wide);
-                cache.X.AsSpan((t * batch + b0 + r) * inSize, inSize).CopyTo(dst);
-                hPrev.Slice(r * outSize, outSize).CopyTo(dst.Slice(inSize));
-                if (wide > inSize + outSize) dst[inSize + outSize] = T.One;
-            }
+            GatherInputs(cache.X, hPrev, (t * batch + b0) * inSize, n, inSize, outSize, xh.Slice(j * n * wide, n * wide), wide);
             if (flushes && (j == chunk - 1 || s == 0))
             {
                 int k = (j + 1) * n;
@@ -371,6 +357,21 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                 if (wantDX) FastCellMath<T, TVec, TOps>.AddTo(row.Slice(0, inSize), dX.Slice((t * batch + b0 + r) * inSize, inSize));
                 if (allValid || t < lengths[b0 + r]) row.Slice(hCol, outSize).CopyTo(dH0.Slice(r * outSize, outSize));
             }
+        }
+    }
+
+    /// <summary>
+    /// The rows [x | h_prev | 1] of <paramref name="n"/> sequences at one step into <paramref name="xh"/> [n, wide]: x from
+    /// <paramref name="x"/> at <paramref name="xOffset"/> ([n, I] contiguous), h_prev [n, P], and a 1 when wide = I + P + 1.
+    /// </summary>
+    private static void GatherInputs(ReadOnlySpan<T> x, ReadOnlySpan<T> hPrev, int xOffset, int n, int inSize, int outSize, Span<T> xh, int wide)
+    {
+        for (int r = 0; r < n; r++)
+        {
+            var dst = xh.Slice(r * wide, wide);
+            x.Slice(xOffset + r * inSize, inSize).CopyTo(dst);
+            hPrev.Slice(r * outSize, outSize).CopyTo(dst.Slice(inSize));
+            if (wide > inSize + outSize) dst[inSize + outSize] = T.One;
         }
     }
 

@@ -47,6 +47,17 @@ public sealed class LstmDirectionParameters<T> where T : unmanaged, IFloatingPoi
     /// <summary>[P, H], or null without a projection.</summary>
     public Parameter<T>? WeightHr { get; }
 
+    /// <summary>
+    /// Writes [W_ih | W_hh] into the first I + P columns of <paramref name="destination"/> [4H, <paramref name="width"/>]
+    /// (the weights of one product over [x | h]; columns past I + P are left as they are).
+    /// </summary>
+    internal void CopyWeightsSideBySide(Span<T> destination, int width)
+    {
+        int g4 = 4 * HiddenSize;
+        Kernels.Layout.CopyColumns<T>(WeightIh.Value.Data, g4, InputSize, destination, width, 0);
+        Kernels.Layout.CopyColumns<T>(WeightHh.Value.Data, g4, OutputSize, destination, width, InputSize);
+    }
+
     /// <summary>The parameters in <c>state_dict</c> order: weight_ih, weight_hh, bias_ih, bias_hh, weight_hr.</summary>
     public IEnumerable<Parameter<T>> All()
     {

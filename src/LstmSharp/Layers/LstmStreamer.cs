@@ -65,8 +65,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             var w = _layers[l];
             int inSize = o.LayerInputSize(l), width = inSize + o.OutputHiddenSize;
             var both = new T[fourH * width];                                           // [4H, I + P] = [W_ih | W_hh]
-            Layout.CopyColumns<T>(p.WeightIh.Value.Data, fourH, inSize, both, width, 0);
-            Layout.CopyColumns<T>(p.WeightHh.Value.Data, fourH, o.OutputHiddenSize, both, width, inSize);
+            p.CopyWeightsSideBySide(both, width);
             Pack(both, fourH, width, w.InputHiddenT);                                 // → [W_ih | W_hh]^T [I + P, 4H] in strips
             w.Bias.AsSpan().Clear();
             if (p.BiasIh is not null) TensorPrimitives.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, w.Bias);
