@@ -162,6 +162,7 @@ internal static class Compare
 
         public Tensor<float> Input => _x;
         private readonly Tensor<float> _dY;      // [T, B, D·H]
+        private readonly Tensor<float> _y;       // [T, B, D·H] the output of inference, written call after call
         private readonly LstmStreamer<float>? _stream;
 
         public OursBench(Request r)
@@ -171,6 +172,7 @@ internal static class Compare
             _x = Tensor<float>.Zeros(r.T, r.B, r.I);
             new Rng(2).FillNormal<float>(_x.Data);
             _dY = Tensor<float>.Full(1f, r.T, r.B, r.D * r.H);
+            _y = Tensor<float>.Zeros(r.T, r.B, r.D * r.H);
             if (r.Mode == "step") _stream = new LstmStreamer<float>(_lstm);
             _lstm.Training = r.Mode == "training";
         }
@@ -182,7 +184,7 @@ internal static class Compare
             switch (_r.Mode)
             {
                 case "inference":
-                    _lstm.Forward(_x);
+                    _lstm.Infer(_x, output: _y);
                     break;
                 case "training":
                     _lstm.ZeroGrad();

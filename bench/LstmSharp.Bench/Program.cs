@@ -10,8 +10,9 @@ using LstmSharp.Tensors;
 // Timing harness (Release build; run on an otherwise idle machine):
 //   gemm   [avx512|avx2|vector128] [1|2]        GFLOP/s of square and LSTM-shaped float products, and one double
 //   lstm   [fast|reference|fast-avx2|...] [1|2] [runs]
-//                                               Lstm<float> forward (evaluation mode) and training step (forward +
-//                                               backward) on the grid (B, T, I, H, L, D); ONLY=B,T,I,H,L,D picks one
+//                                               Lstm<float> Infer (into one output tensor), Forward (evaluation mode)
+//                                               and training step (forward + backward) on the grid (B, T, I, H, L, D);
+//                                               ONLY=B,T,I,H,L,D picks one
 //   kernel [fast|...] [1|2] [runs]              one layer-direction straight through the kernel, buffers allocated once
 // Times are the median (and minimum) of the runs. Where memory new to the process is slow on first touch (some virtual
 // machines), DOTNET_GCName=libclrgc.so (the segments GC) keeps the user-visible outputs from paying page faults.
@@ -121,7 +122,7 @@ static void LstmBench(string[] args)
     Worker.Enabled = args.Length > 1 ? args[1] == "2" && Environment.ProcessorCount > 1 : Worker.Enabled;
     int runs = args.Length > 2 ? int.Parse(args[2]) : 11;
     Console.WriteLine($"LSTM float32, kernel {kernel.Name}, {(Worker.Enabled ? 2 : 1)} thread(s), median (min) of {runs} runs");
-    Console.WriteLine($"  {"B",3} {"T",4} {"I",4} {"H",4} {"L",2} {"D",2} {"forward ms",18} {"training step ms",22}");
+    Console.WriteLine($"  {"B",3} {"T",4} {"I",4} {"H",4} {"L",2} {"D",2} {"infer ms",18} {"forward (eval) ms",20} {"training step ms",22}");
     var only = Environment.GetEnvironmentVariable("ONLY");
     var grid = only is not null ? [ParseShape(only)] : new (int B, int T, int I, int H, int L, int D)[]
     {
@@ -140,6 +141,8 @@ static void LstmBench(string[] args)
         new Rng(3).FillUniform(-1f, 1f, dOut.Data);
         int reps = kernel.Name == "reference" && (long)b * t * h * h > 50_000_000 ? 3 : runs;
         lstm.Training = false;
+        var y = Tensor<float>.Zeros(b, t, d * h);
+        var (inf, infMin) = MedianMin(() => lstm.Infer(x, output: y), reps);
         var (fwd, fwdMin) = MedianMin(() => lstm.Forward(x), reps);
         lstm.Training = true;
         var (train, trainMin) = MedianMin(() =>
@@ -148,7 +151,7 @@ static void LstmBench(string[] args)
             var r = lstm.Forward(x);
             lstm.Backward(r.Cache, dOut);
         }, reps);
-        Console.WriteLine($"  {b,3} {t,4} {i,4} {h,4} {l,2} {d,2} {fwd,9:F3} ({fwdMin,7:F3}) {train,12:F3} ({trainMin,7:F3})");
+        Console.WriteLine($"  {b,3} {t,4} {i,4} {h,4} {l,2} {d,2} {inf,9:F3} ({infMin,7:F3}) {fwd,11:F3} ({fwdMin,7:F3}) {train,12:F3} ({trainMin,7:F3})");
     }
 }
 

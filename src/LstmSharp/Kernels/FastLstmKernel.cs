@@ -71,7 +71,11 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         int wide = inSize + outSize + (p.BiasIh is not null ? 1 : 0);  // columns of [x | h_prev | 1]
         var pool = ArrayPool<T>.Shared;
         var bias = pool.Rent(g4);                                         // [4H] b_ih + b_hh, or zeros
-        T[]? wCat = null, xh = null;
+        T[]? wCat = null, xh = null, allGates = null;
+        // Where the gates go: the cache's (an inference cache holds one step's), or, when an inference cache meets the
+        // input projection of all steps at once, a buffer of every step's.
+        var gates = cache.Gates;                                          // [T, B, 4H], or [B, 4H] (split, inference)
+        if (!split && !cache.KeepsSteps) gates = allGates = pool.Rent(rows * g4);
         PackedMatrix<T> wStep;
         if (split)
         {
@@ -88,7 +92,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         else
         {
             // Gates = X · W_ih^T for all steps at once; each step adds h · W_hh^T, and the gate pass the biases.
-            Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, cache.Gates, g4);
+            Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, gates, g4);
             if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias.AsSpan(0, g4));
             else bias.AsSpan(0, g4).Clear();
             wStep = t_packedHh = Gemm.Pack<T>(_variant, true, outSize, g4, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh^T [P, 4H]
@@ -98,7 +102,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
 
         var job = t_job ??= new RowsJob();
         job.Set(steps, batch, lengths, reverse, in cache, wStep, wHr, bias);
-        job.SetForward(xh, inSize, outSize, wide);
+        job.SetForward(xh, inSize, outSize, wide, gates, gatesEveryStep: cache.KeepsSteps || !split);
         try
         {
             if (split) Worker.RunPair(job);
@@ -110,6 +114,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             pool.Return(bias);
             if (wCat is not null) pool.Return(wCat);
             if (xh is not null) pool.Return(xh);
+            if (allGates is not null) pool.Return(allGates);
         }
     }
 
@@ -134,10 +139,10 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             int t = job.Reverse ? steps - 1 - s : s;  // the step processed now
             int tp = job.Reverse ? t + 1 : t - 1;     // the step processed before it
             ReadOnlySpan<T> hPrev = s == 0 ? cache.H0.AsSpan(b0 * outSize, n * outSize) : cache.Hs.AsSpan((tp * batch + b0) * outSize, n * outSize);  // [n, P]
-            ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b0 * hidden, n * hidden) : cache.C.AsSpan((tp * batch + b0) * hidden, n * hidden);    // [n, H]
-            var gt = cache.Gates.AsSpan((t * batch + b0) * g4, n * g4);        // [n, 4H]
-            var ct = cache.C.AsSpan((t * batch + b0) * hidden, n * hidden);    // [n, H]
-            var mt = cache.M.AsSpan((t * batch + b0) * hidden, n * hidden);    // [n, H]
+            ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b0 * hidden, n * hidden) : cache.C.AsSpan((cache.CStep(tp) * batch + b0) * hidden, n * hidden);  // [n, H]
+            var gt = job.Gates.AsSpan(((job.GatesEveryStep ? t : 0) * batch + b0) * g4, n * g4);  // [n, 4H]
+            var ct = cache.C.AsSpan((cache.CStep(t) * batch + b0) * hidden, n * hidden);          // [n, H]
+            var mt = cache.M.AsSpan((cache.MStep(t) * batch + b0) * hidden, n * hidden);          // [n, H]
             var ht = cache.Hs.AsSpan((t * batch + b0) * outSize, n * outSize); // [n, P]
 
             if (job.Xh is not null)
@@ -181,6 +186,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         in LstmDirectionCache<T> cache, ReadOnlySpan<T> dHs, ReadOnlySpan<T> dHN, ReadOnlySpan<T> dCN,
         Span<T> dX, Span<T> dH0, Span<T> dC0)
     {
+        if (!cache.KeepsSteps) throw new InvalidOperationException("cache: an inference cache keeps one step's activations and cannot be differentiated.");
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize, g4 = 4 * hidden, rows = steps * batch;
         bool projected = p.WeightHr is not null;
         bool split = SplitRows(batch, steps, g4, outSize);
@@ -402,6 +408,9 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         public PackedMatrix<T> WHh = null!;
         public PackedMatrix<T>? WHr;
         public T[] Bias = [];
+        // Forward only: where the gates go ([T, B, 4H], or one step's [B, 4H] when not every step's are kept).
+        public T[] Gates = [];
+        public bool GatesEveryStep;
         // Backward only:
         public T* DHs, DH0, DC0, DX;
         public int DHsLength, DH0Length, DC0Length, DXLength;
@@ -419,7 +428,8 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         }
 
         /// <summary>Forward's extras: the rows [x | h_prev | 1] of the current step when z is one product per step, else null.</summary>
-        public void SetForward(T[]? xh, int inSize, int outSize, int wide) => (Xh, InSize, OutSize, Wide) = (xh, inSize, outSize, wide);
+        public void SetForward(T[]? xh, int inSize, int outSize, int wide, T[] gates, bool gatesEveryStep) =>
+            (Xh, InSize, OutSize, Wide, Gates, GatesEveryStep) = (xh, inSize, outSize, wide, gates, gatesEveryStep);
 
         public void SetBackward(T* dHs, int dHsLength, T* dH0, int dH0Length, T* dC0, int dC0Length, T* dX, int dXLength,
             T[] dZ, T[] dHTotal, T[]? dM, T[] xh, T[] dBack, T[] dWide, int inSize, int wide, int chunk, bool split)
@@ -433,7 +443,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         /// <summary>Drops the references, so that a finished call keeps nothing alive.</summary>
         public void Clear()
         {
-            (Cache, WHh, WHr, Bias, DZ, DHTotal, DM, Xh, DBack, DWide) = (default, null!, null, [], null, null, null, null, null, null);
+            (Cache, WHh, WHr, Bias, Gates, DZ, DHTotal, DM, Xh, DBack, DWide) = (default, null!, null, [], [], null, null, null, null, null, null);
             DHs = DH0 = DC0 = DX = null;
         }
 

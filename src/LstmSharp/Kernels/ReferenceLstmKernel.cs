@@ -21,14 +21,15 @@ internal sealed class ReferenceLstmKernel<T> : ILstmKernel<T> where T : unmanage
             for (int b = 0; b < batch; b++)
             {
                 ReadOnlySpan<T> hPrev = s == 0 ? cache.H0.AsSpan(b * outSize, outSize) : cache.Hs.AsSpan((tp * batch + b) * outSize, outSize);
-                ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b * hidden, hidden) : cache.C.AsSpan((tp * batch + b) * hidden, hidden);
+                ReadOnlySpan<T> cPrev = s == 0 ? cache.C0.AsSpan(b * hidden, hidden) : cache.C.AsSpan((cache.CStep(tp) * batch + b) * hidden, hidden);
                 int row = t * batch + b;
                 var h = cache.Hs.AsSpan(row * outSize, outSize);
-                var c = cache.C.AsSpan(row * hidden, hidden);
+                var c = cache.C.AsSpan((cache.CStep(t) * batch + b) * hidden, hidden);
                 if (t < lengths[b])
                 {
                     ReferenceCell<T>.Forward(p, cache.X.AsSpan(row * inSize, inSize), hPrev, cPrev,
-                        cache.Gates.AsSpan(row * 4 * hidden, 4 * hidden), c, cache.M.AsSpan(row * hidden, hidden), h);
+                        cache.Gates.AsSpan((cache.GatesStep(t) * batch + b) * 4 * hidden, 4 * hidden), c,
+                        cache.M.AsSpan((cache.MStep(t) * batch + b) * hidden, hidden), h);
                 }
                 else
                 {
@@ -44,6 +45,7 @@ internal sealed class ReferenceLstmKernel<T> : ILstmKernel<T> where T : unmanage
         in LstmDirectionCache<T> cache, ReadOnlySpan<T> dHs, ReadOnlySpan<T> dHN, ReadOnlySpan<T> dCN,
         Span<T> dX, Span<T> dH0, Span<T> dC0)
     {
+        if (!cache.KeepsSteps) throw new InvalidOperationException("cache: an inference cache keeps one step's activations and cannot be differentiated.");
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize;
         dHN.CopyTo(dH0);  // dH0 [B, P] carries dL/dh backwards through time, ending as dL/dh0
         dCN.CopyTo(dC0);  // dC0 [B, H] likewise for c

@@ -114,10 +114,30 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         ForwardCore(input, h0, c0, lengths, outputSequence: true);
 
     /// <summary>
-    /// <see cref="Forward(Tensor{T}, Tensor{T}, Tensor{T}, int[])"/>; with <paramref name="outputSequence"/> false the
-    /// last layer's outputs are not gathered and the result's Output is empty (shape [0]), for callers that read only h_n.
+    /// Runs the LSTM for inference, like PyTorch's <c>nn.LSTM</c> under <c>torch.inference_mode()</c> in evaluation mode:
+    /// the results of <see cref="Forward"/> with no dropout (whatever <see cref="Module{T}.Training"/> says) and no cache,
+    /// so it cannot be differentiated (the result's Cache is empty) and needs far less memory: only one step's gates and
+    /// two steps' cell states per layer and direction are kept while it runs. Shapes as in <see cref="Forward"/>.
+    /// Like a Forward, it may reuse the buffers of a cache that a Backward has finished with.
     /// </summary>
-    internal LstmResult<T> ForwardCore(Tensor<T> input, Tensor<T>? h0, Tensor<T>? c0, int[]? lengths, bool outputSequence)
+    /// <param name="input">[B, T, I] when batch-first, [T, B, I] otherwise, or [T, I] unbatched.</param>
+    /// <param name="h0">[L*D, B, P] ([L*D, P] unbatched), or null with <paramref name="c0"/> for zeros.</param>
+    /// <param name="c0">[L*D, B, H] ([L*D, H] unbatched), or null.</param>
+    /// <param name="lengths">[B] valid steps per sequence, each in 1..T, or null for all T.</param>
+    /// <param name="output">
+    /// Where to write the output, of its shape ([B, T, D*P], [T, B, D*P] or [T, D*P]; like PyTorch's <c>out=</c>), or
+    /// null for a new tensor. Writing into the same tensor call after call spares the allocation of a large output.
+    /// </param>
+    public LstmResult<T> Infer(Tensor<T> input, Tensor<T>? h0 = null, Tensor<T>? c0 = null, int[]? lengths = null, Tensor<T>? output = null) =>
+        ForwardCore(input, h0, c0, lengths, outputSequence: true, infer: true, output);
+
+    /// <summary>
+    /// <see cref="Forward(Tensor{T}, Tensor{T}, Tensor{T}, int[])"/>; with <paramref name="outputSequence"/> false the
+    /// last layer's outputs are not gathered and the result's Output is empty (shape [0]), for callers that read only h_n;
+    /// with <paramref name="infer"/>, <see cref="Infer"/> (into <paramref name="outputInto"/> if given).
+    /// </summary>
+    internal LstmResult<T> ForwardCore(Tensor<T> input, Tensor<T>? h0, Tensor<T>? c0, int[]? lengths, bool outputSequence,
+        bool infer = false, Tensor<T>? outputInto = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = Options;
@@ -153,35 +173,51 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         CheckShape(h0, hShape, nameof(h0), "[L*D, B, P]", unbatched);
         CheckShape(c0, cShape, nameof(c0), "[L*D, B, H]", unbatched);
         int[] lens = CheckLengths(lengths, steps, batch);
+        int width = numDir * outSize;
+        int[] outShape = unbatched ? [steps, width] : o.BatchFirst ? [batch, steps, width] : [steps, batch, width];
+        CheckShape(outputInto, outShape, "output", unbatched ? "[T, D*P]" : o.BatchFirst ? "[B, T, D*P]" : "[T, B, D*P]", unbatched);
+        if (outputInto is not null && (ReferenceEquals(outputInto.Data, input.Data) || ReferenceEquals(outputInto.Data, h0?.Data) || ReferenceEquals(outputInto.Data, c0?.Data)))
+            throw new ArgumentException("output: expected a tensor of its own, got one that shares its memory with input, h0 or c0.", "output");
 
         // Buffers of caches that can no longer be differentiated are reused (first touches of new memory are costly).
-        if (_evalLease is not null) _recycler.Retire(_evalLease);
-        _evalLease = null;
+        if (!infer)
+        {
+            if (_evalLease is not null) _recycler.Retire(_evalLease);
+            _evalLease = null;
+        }
         var lease = new CacheLease<T>();
         T[] Rent(int length) => _recycler.Rent(length, lease);
 
         // Everything below is time-major: [T, B, *]. States are [L*D, B, *] in both layouts.
-        var x = ToTimeMajor(input, steps, batch, unbatched, Rent(input.Length));  // [T, B, I], a copy: backward must not see later edits
+        bool timeMajor = unbatched || !o.BatchFirst;
+        var x = infer && timeMajor ? input.Data  // read only: no backward will look at it
+            : ToTimeMajor(input, steps, batch, unbatched, Rent(input.Length));  // [T, B, I], a copy: backward must not see later edits
         var hAll = h0?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var cAll = c0?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var hN = new T[hAll.Length];                                           // [L*D, B, P]
         var cN = new T[cAll.Length];                                           // [L*D, B, H]
         var caches = new LstmDirectionCache<T>[numLayers * numDir];
         var masks = new T[]?[numLayers - 1];
-        int width = numDir * outSize;
-        bool outputIsCopied = o.BatchFirst && !unbatched;                      // else the output tensor wraps the last layerOut
+        bool outputIsCopied = !timeMajor;                                      // else the output tensor wraps the last layerOut
         T[] layerOut = [];                                                     // [T, B, D*P]
         for (int layer = 0; layer < numLayers; layer++)
         {
             bool gather = layer < numLayers - 1 || outputSequence;  // the last layer's outputs, only when asked for
-            layerOut = !gather ? [] : layer < numLayers - 1 || outputIsCopied ? Rent(steps * batch * width) : new T[steps * batch * width];
+            bool last = layer == numLayers - 1;
+            layerOut = !gather ? []
+                : !last || outputIsCopied ? Rent(steps * batch * width)
+                : outputInto is not null ? outputInto.Data
+                : new T[steps * batch * width];
+            // Inference with one direction: each step's h is written straight into the layer's output.
+            bool hsIsOutput = infer && gather && numDir == 1;
             for (int dir = 0; dir < numDir; dir++)
             {
                 int k = layer * numDir + dir;
                 caches[k] = new LstmDirectionCache<T>(x,
                     hAll.AsSpan(k * batch * outSize, batch * outSize).ToArray(),
                     cAll.AsSpan(k * batch * hidden, batch * hidden).ToArray(),
-                    steps, batch, hidden, outSize, _directions[k].WeightHr is not null, Rent);
+                    steps, batch, hidden, outSize, _directions[k].WeightHr is not null, Rent,
+                    keepSteps: !infer, hs: hsIsOutput ? layerOut : null);
             }
             int k0 = layer * numDir;
             ForEachDirection(numDir, dir => Kernel.Forward(_directions[k0 + dir], steps, batch, lens, dir == 1, caches[k0 + dir]));
@@ -189,16 +225,16 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             {
                 int k = layer * numDir + dir;
                 var cache = caches[k];
-                if (gather) Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
+                if (gather && !hsIsOutput) Layout.CopyColumns<T>(cache.Hs, steps * batch, outSize, layerOut, width, dir * outSize);
                 // The final state: after the last step processed, t = T-1 forward or t = 0 reverse.
-                int last = dir == 1 ? 0 : steps - 1;
-                cache.Hs.AsSpan(last * batch * outSize, batch * outSize).CopyTo(hN.AsSpan(k * batch * outSize));
-                cache.C.AsSpan(last * batch * hidden, batch * hidden).CopyTo(cN.AsSpan(k * batch * hidden));
+                int end = dir == 1 ? 0 : steps - 1;
+                cache.Hs.AsSpan(end * batch * outSize, batch * outSize).CopyTo(hN.AsSpan(k * batch * outSize));
+                cache.C.AsSpan(cache.CStep(end) * batch * hidden, batch * hidden).CopyTo(cN.AsSpan(k * batch * hidden));
             }
             if (gather) ZeroPadding(layerOut, steps, batch, width, lens);
 
             x = layerOut;
-            if (layer < numLayers - 1 && Training && o.Dropout > 0)
+            if (layer < numLayers - 1 && Training && !infer && o.Dropout > 0)
             {
                 var mask = DropoutMask(Rent(layerOut.Length), o.Dropout);
                 masks[layer] = mask;
@@ -207,7 +243,12 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             }
         }
 
-        var output = outputSequence ? FromTimeMajor(layerOut, steps, batch, width, unbatched) : Tensor<T>.Zeros(0);
+        var output = outputSequence ? FromTimeMajor(layerOut, steps, batch, width, unbatched, outputInto) : Tensor<T>.Zeros(0);
+        if (infer)
+        {
+            _recycler.Retire(lease);
+            return new LstmResult<T>(output, new Tensor<T>(hN, hShape), new Tensor<T>(cN, cShape), default);
+        }
 
         var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks, lease);
         if (!Training) _evalLease = lease;
@@ -238,7 +279,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     internal LstmGradients<T> BackwardCore(in LstmCache<T> cache, Tensor<T>? dOutput, Tensor<T>? dHN, Tensor<T>? dCN, bool inputGradient)
     {
         if (cache.Owner is null)
-            throw new ArgumentException("cache: expected the cache returned by Forward, got a default (empty) one.", nameof(cache));
+            throw new ArgumentException("cache: expected the cache returned by Forward, got a default (empty) one (Infer keeps no cache: use Forward to differentiate).", nameof(cache));
         if (!ReferenceEquals(cache.Owner, this))
             throw new ArgumentException("cache: this cache was made by the Forward of another Lstm.", nameof(cache));
         var o = Options;
@@ -337,14 +378,17 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         return result;
     }
 
-    /// <summary>The user's layout ([B, T, F], [T, B, F] or unbatched [T, F]) of time-major data [T, B, F].</summary>
-    private Tensor<T> FromTimeMajor(T[] data, int steps, int batch, int features, bool unbatched)
+    /// <summary>
+    /// The user's layout ([B, T, F], [T, B, F] or unbatched [T, F]) of time-major data [T, B, F]: a tensor around
+    /// <paramref name="data"/> itself when the layouts agree (or <paramref name="into"/>, which then already holds it), else a copy (into <paramref name="into"/> if given).
+    /// </summary>
+    private Tensor<T> FromTimeMajor(T[] data, int steps, int batch, int features, bool unbatched, Tensor<T>? into = null)
     {
-        if (unbatched) return new Tensor<T>(data, steps, features);
-        if (!Options.BatchFirst) return new Tensor<T>(data, steps, batch, features);
-        var bt = new T[data.Length];
+        if (unbatched) return into ?? new Tensor<T>(data, steps, features);
+        if (!Options.BatchFirst) return into ?? new Tensor<T>(data, steps, batch, features);
+        var bt = into?.Data ?? new T[data.Length];
         Layout.SwapFirstAxes<T>(data, steps, batch, features, bt);
-        return new Tensor<T>(bt, batch, steps, features);
+        return into ?? new Tensor<T>(bt, batch, steps, features);
     }
 
     private T[] DropoutMask(T[] mask, double p)

@@ -1,0 +1,158 @@
+using System.Numerics;
+using LstmSharp.Kernels;
+using LstmSharp.Layers;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>
+/// <see cref="Lstm{T}.Infer"/>: the results of an evaluation-mode Forward, bit for bit, on every kernel, from a cache
+/// that keeps one step's gates and two steps' cell states; written into a given output; never differentiable.
+/// </summary>
+public class InferenceTests
+{
+    public static TheoryData<string, string> KernelsAndTypes()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var k in LstmKernels.All<float>())
+        {
+            data.Add(k.Name, "float");
+            data.Add(k.Name, "double");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelsAndTypes))]
+    public void InferEqualsEvaluationForwardExactly(string kernel, string type)
+    {
+        if (type == "float") Cases<float>(kernel);
+        else Cases<double>(kernel);
+    }
+
+    private static void Cases<T>(string kernel) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(31);
+        // (B, T, I, H, P, L, bidirectional, batch-first, unbatched, lengths, given state). B·T·4H·P ≥ 2^20 in the
+        // larger cases, which run the batch as two halves in the fast kernels (one product per step); the others run
+        // the input projection of all steps at once.
+        var cases = new (int B, int T, int I, int H, int P, int L, bool Bi, bool BatchFirst, bool Unbatched, int[]? Lengths, bool State)[]
+        {
+            (1, 5, 3, 4, 0, 1, false, false, false, null, false),
+            (3, 7, 5, 17, 0, 2, false, true, false, [7, 2, 5], true),
+            (3, 6, 4, 9, 5, 2, true, true, false, [1, 6, 4], true),
+            (1, 6, 3, 7, 3, 1, true, false, true, null, true),
+            (9, 12, 7, 67, 0, 1, false, false, false, [12, 3, 12, 7, 1, 12, 9, 12, 11], true),
+            (8, 9, 5, 61, 37, 2, true, true, false, [9, 4, 9, 9, 2, 9, 8, 9], false),
+            (5, 16, 3, 70, 0, 2, false, true, false, null, false),
+        };
+        foreach (var (b, t, i, h, p, l, bi, batchFirst, unbatched, lengths, state) in cases)
+        {
+            var o = new LstmOptions { InputSize = i, HiddenSize = h, ProjSize = p, NumLayers = l, Bidirectional = bi, BatchFirst = batchFirst };
+            var lstm = new Lstm<T>(o, seed: 7) { Kernel = LstmKernels.ByName<T>(kernel), Training = false };
+            int ld = l * o.NumDirections, width = o.NumDirections * o.OutputHiddenSize;
+            var x = unbatched ? TestUtil.Random<T>(rng, t, i) : TestUtil.Random<T>(rng, batchFirst ? [b, t, i] : [t, b, i]);
+            var h0 = state ? TestUtil.Random<T>(rng, unbatched ? [ld, o.OutputHiddenSize] : [ld, b, o.OutputHiddenSize]) : null;
+            var c0 = state ? TestUtil.Random<T>(rng, unbatched ? [ld, h] : [ld, b, h]) : null;
+            string what = $"{kernel} {typeof(T).Name} B={b} T={t} I={i} H={h} P={p} L={l} bi={bi} batchFirst={batchFirst} unbatched={unbatched}";
+
+            var expected = lstm.Forward(x, h0, c0, lengths);
+            var inferred = lstm.Infer(x, h0, c0, lengths);
+            Assert.True(inferred.Output.HasShape([.. expected.Output.Shape]), what);
+            Assert.True(expected.Output.Data.AsSpan().SequenceEqual(inferred.Output.Data), what + ": output");
+            Assert.True(expected.HN.Data.AsSpan().SequenceEqual(inferred.HN.Data), what + ": h_n");
+            Assert.True(expected.CN.Data.AsSpan().SequenceEqual(inferred.CN.Data), what + ": c_n");
+
+            // Into a given output (filled with garbage first): the same values, in that tensor.
+            var into = Tensor<T>.Full(T.NaN, [.. expected.Output.Shape]);
+            var written = lstm.Infer(x, h0, c0, lengths, into);
+            Assert.Same(into, written.Output);
+            Assert.True(expected.Output.Data.AsSpan().SequenceEqual(into.Data), what + ": output into a given tensor");
+            Assert.True(expected.HN.Data.AsSpan().SequenceEqual(written.HN.Data), what + ": h_n with a given output");
+            Assert.Equal(width, into.Dim(-1));
+        }
+    }
+
+    /// <summary>Infer applies no dropout even in training mode, and draws nothing from the dropout generator.</summary>
+    [Fact]
+    public void InferAppliesNoDropout()
+    {
+        var o = new LstmOptions { InputSize = 3, HiddenSize = 6, NumLayers = 3, Dropout = 0.5 };
+        var lstm = new Lstm<double>(o, seed: 2);
+        var x = TestUtil.Random<double>(new Rng(3), 4, 2, 3);
+        lstm.Training = false;
+        var expected = lstm.Forward(x);
+        lstm.Training = true;
+        var before = lstm.Random.GetState();
+        var inferred = lstm.Infer(x);
+        Assert.Equal(before, lstm.Random.GetState());
+        Assert.Equal(expected.Output.Data, inferred.Output.Data);
+        Assert.NotEqual(expected.Output.Data, lstm.Forward(x).Output.Data);  // training mode does drop (the test can fail)
+    }
+
+    [Fact]
+    public void InferResultsCannotBeDifferentiated()
+    {
+        var lstm = new Lstm<double>(new LstmOptions { InputSize = 2, HiddenSize = 3 });
+        var r = lstm.Infer(TestUtil.Random<double>(new Rng(1), 4, 1, 2));
+        var e = Assert.Throws<ArgumentException>(() => lstm.Backward(r.Cache, Tensor<double>.Zeros(4, 1, 3)));
+        Assert.Equal("cache", e.ParamName);
+        Assert.Contains("Infer", e.Message);
+    }
+
+    [Fact]
+    public void AWrongOutputIsRefusedWithItsShape()
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 2, HiddenSize = 3, Bidirectional = true, BatchFirst = true });
+        var x = TestUtil.Random<float>(new Rng(1), 4, 5, 2);  // [B, T, I]
+        var e = Assert.Throws<ArgumentException>(() => lstm.Infer(x, output: Tensor<float>.Zeros(5, 4, 6)));
+        Assert.Equal("output", e.ParamName);
+        Assert.Contains("[4, 5, 6]", e.Message);
+        Assert.Contains("[5, 4, 6]", e.Message);
+        var sameMemory = new Tensor<float>(new float[4 * 5 * 6], 4, 5, 6);
+        var x2 = new Tensor<float>(sameMemory.Data, 4, 5, 6);
+        var lstm6 = new Lstm<float>(new LstmOptions { InputSize = 6, HiddenSize = 3, Bidirectional = true, BatchFirst = true });
+        e = Assert.Throws<ArgumentException>(() => lstm6.Infer(x2, output: sameMemory));
+        Assert.Equal("output", e.ParamName);
+    }
+
+    /// <summary>An Infer between an evaluation-mode Forward and its Backward leaves that cache intact.</summary>
+    [Theory]
+    [MemberData(nameof(KernelsAndTypes))]
+    public void InferLeavesAnEvaluationCacheIntact(string kernel, string type)
+    {
+        if (type != "double") return;
+        var o = new LstmOptions { InputSize = 3, HiddenSize = 40, NumLayers = 2, Bidirectional = true };
+        var rng = new Rng(5);
+        var x = TestUtil.Random<double>(rng, 30, 8, 3);
+        var other = TestUtil.Random<double>(rng, 30, 8, 3);
+        var dOut = TestUtil.Random<double>(rng, 30, 8, 80);
+        var a = new Lstm<double>(o, seed: 1) { Kernel = LstmKernels.ByName<double>(kernel), Training = false };
+        var b = new Lstm<double>(o, seed: 1) { Kernel = LstmKernels.ByName<double>(kernel), Training = false };
+        var ra = a.Forward(x);
+        var rb = b.Forward(x);
+        a.Infer(other);
+        a.Infer(other);
+        var ga = a.Backward(ra.Cache, dOut);
+        var gb = b.Backward(rb.Cache, dOut);
+        Assert.Equal(gb.Input.Data, ga.Input.Data);
+        for (int i = 0; i < a.Parameters.Count; i++) Assert.Equal(b.Parameters[i].Grad.Data, a.Parameters[i].Grad.Data);
+    }
+
+    /// <summary>Call after call into one output, Infer allocates a small fraction of that output (its buffers are reused).</summary>
+    [Fact]
+    public void RepeatedInferIntoOneOutputAllocatesLittle()
+    {
+        var o = new LstmOptions { InputSize = 8, HiddenSize = 64, NumLayers = 2 };
+        var lstm = new Lstm<float>(o) { Training = false };
+        var x = TestUtil.Random<float>(new Rng(2), 200, 16, 8);
+        var y = Tensor<float>.Zeros(200, 16, 64);
+        lstm.Infer(x, output: y);
+        lstm.Infer(x, output: y);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        lstm.Infer(x, output: y);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < y.Length * sizeof(float) / 8, $"Infer allocated {allocated} bytes; the output is {y.Length * sizeof(float)}");
+    }
+}
