@@ -100,6 +100,11 @@ internal static class Compare
                 }
             }
         }
+        if (!stepOnly)
+        {
+            Sgemm(torch, peak1, rows, secondsPerContender);
+            Memory(torch, grid, rows);
+        }
         if (jsonPath is not null)
         {
             var doc = new Dictionary<string, object?> { ["machine"] = machine, ["peak_gflops"] = peak, ["peak_gflops_1t"] = peak1, ["rows"] = rows };
@@ -107,6 +112,145 @@ internal static class Compare
             Console.WriteLine($"\nWrote {jsonPath}.");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The <c>sgemm</c> table: C [M, N] = A [M, K] · B [K, N] in float on one thread (ours through Gemm.Multiply, the
+    /// peer torch.mm on OpenBLAS's AVX-512 kernels), interleaved, as a percentage of one core's peak FMA rate. Squares
+    /// of 512 and up, and the products of the grid's LSTMs: M = B, N = 4H, K = I or H.
+    /// </summary>
+    private static void Sgemm(TorchPeer? torch, double peak1, List<Dictionary<string, object?>> rows, double secondsPerContender)
+    {
+        Console.WriteLine();
+        Console.WriteLine("## sgemm (1 thread, % of one core's peak)");
+        Console.WriteLine("| M,N,K | ours ms (min–max) | peer | peer ms (min–max) | ratio peer/ours | GFLOP/s | % peak |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        var shapes = new List<(int M, int N, int K)> { (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048) };
+        foreach (var g in Grid)
+        {
+            foreach (int k in new[] { g.I, g.H })
+                if (!shapes.Contains((g.B, 4 * g.H, k))) shapes.Add((g.B, 4 * g.H, k));
+        }
+        bool wasEnabled = Kernels.Worker.Enabled;
+        Kernels.Worker.Enabled = false;
+        try
+        {
+            foreach (var (m, n, k) in shapes)
+            {
+                var rng = new Rng(7);
+                var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
+                rng.FillUniform(-1f, 1f, a);
+                rng.FillUniform(-1f, 1f, b);
+                double flops = 2.0 * m * n * k;
+                void Once() => Kernels.Gemm.Multiply<float>(Kernels.Gemm.Best, false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+                for (var warm = Stopwatch.StartNew(); warm.ElapsedMilliseconds < 200;) Once();
+                int inner = (int)Math.Clamp(2e-3 * peak1 * 1e9 / flops, 1, 10000);  // about 2 ms a sample at peak
+                double Sample()
+                {
+                    var clock = Stopwatch.StartNew();
+                    for (int i = 0; i < inner; i++) Once();
+                    return clock.Elapsed.TotalMilliseconds / inner;
+                }
+                int reps = Math.Clamp((int)(secondsPerContender * 1000 / Math.Max(Sample() * inner, 1e-3)), 5, 21);
+                var ours = new List<double>();
+                var peer = new List<double>();
+                for (int round = 0; round < 3; round++)
+                {
+                    for (int i = 0; i < reps / 3 + 1; i++) ours.Add(Sample());
+                    if (torch is null) continue;
+                    Quiet();
+                    var t = torch.Time(new Request("sgemm", 0, 0, 0, 0, 0, 0) { M = m, N = n, K = k }, reps / 3 + 1, 1, inner);
+                    if (t is not null) peer.AddRange(t.Value.Times);
+                    Quiet();
+                }
+                var (med, min, max) = Stats(ours);
+                var (pMed, pMin, pMax) = peer.Count > 0 ? Stats(peer) : (double.NaN, double.NaN, double.NaN);
+                double gflops = flops / (med * 1e6), ratio = pMed / med;
+                string peerName = peer.Count > 0 ? "pytorch 1t" : "pytorch (skipped)";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {m},{n},{k} | {Ms(med)} ({Ms(min)}–{Ms(max)}) | {peerName} | {Ms(pMed)} ({Ms(pMin)}–{Ms(pMax)}) | {ratio:F2}× | {gflops:F1} | {100 * gflops / peak1:F1}% |"));
+                rows.Add(new()
+                {
+                    ["mode"] = "sgemm", ["M"] = m, ["N"] = n, ["K"] = k, ["threads"] = 1,
+                    ["ours_ms"] = med, ["ours_min_ms"] = min, ["ours_max_ms"] = max,
+                    ["peer"] = peerName, ["peer_ms"] = peer.Count > 0 ? pMed : null, ["ratio"] = peer.Count > 0 ? ratio : null,
+                    ["gflops"] = gflops, ["pct_peak"] = 100 * gflops / peak1, ["peak_basis"] = "one core",
+                });
+            }
+        }
+        finally
+        {
+            Kernels.Worker.Enabled = wasEnabled;
+        }
+    }
+
+    /// <summary>
+    /// The <c>memory</c> table: the peak resident memory that a few training steps add to a process, from before the
+    /// first step of a new model (after a tiny model's step has loaded the code), in a fresh process each: ours through
+    /// <c>bench memory</c>, PyTorch's in its peer process. Gradients exist before the baseline on both sides.
+    /// </summary>
+    private static void Memory(TorchPeer? torch, Request[] grid, List<Dictionary<string, object?>> rows)
+    {
+        const int steps = 3;
+        Console.WriteLine();
+        Console.WriteLine($"## memory (peak resident MB added by {steps} training steps)");
+        Console.WriteLine("| B,T,I,H,L,D | ours MB | peer | peer MB | ratio peer/ours |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var g in grid)
+        {
+            var r = g with { Mode = "training" };
+            double ours = ChildPeakMemoryMb(r, steps);
+            double? peer = torch?.PeakMemoryMb(r, steps);
+            string cfg = $"{r.B},{r.T},{r.I},{r.H},{r.L},{r.D}";
+            string peerName = peer is null ? "pytorch (skipped)" : "pytorch 1t";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {cfg} | {ours:F1} | {peerName} | {(peer is null ? "—" : peer.Value.ToString("F1", CultureInfo.InvariantCulture))} | {(peer is null ? "—" : (peer.Value / ours).ToString("F2", CultureInfo.InvariantCulture) + "×")} |"));
+            rows.Add(new()
+            {
+                ["mode"] = "memory", ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
+                ["ours_mb"] = ours, ["peer"] = peerName, ["peer_mb"] = peer, ["ratio"] = peer / ours,
+            });
+        }
+    }
+
+    /// <summary>Runs <c>bench memory</c> in a child process (a fresh heap) and returns what it measured.</summary>
+    private static double ChildPeakMemoryMb(Request r, int steps)
+    {
+        string self = Environment.ProcessPath ?? "dotnet";
+        var args = new List<string>();
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Add(typeof(Compare).Assembly.Location);
+        args.AddRange(["memory", $"{r.B}", $"{r.T}", $"{r.I}", $"{r.H}", $"{r.L}", $"{r.D}", $"{steps}"]);
+        var info = new ProcessStartInfo(self, args) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var child = Process.Start(info) ?? throw new InvalidOperationException("could not start the memory child");
+        string output = child.StandardOutput.ReadToEnd().Trim();
+        child.WaitForExit();
+        return double.Parse(output.Split('\n')[^1], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Peak resident MB that <paramref name="steps"/> training steps (ZeroGrad, Forward, Backward of an all-ones output
+    /// gradient) add to this process, from before the first step of a new model: Linux's VmHWM, reset through
+    /// /proc/self/clear_refs after the model, its input and output gradient are made and a tiny model has run a step.
+    /// </summary>
+    public static double PeakMemoryMb(Request r, int steps)
+    {
+        using (var warm = new OursBench(r with { B = 2, T = 3, I = 4, H = 5 })) warm.Time(1);
+        using var bench = new OursBench(r);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        File.WriteAllText("/proc/self/clear_refs", "5");
+        long baseline = StatusKb("VmRSS");
+        for (int i = 0; i < steps; i++) bench.Time(1);
+        return (StatusKb("VmHWM") - baseline) / 1024.0;
+    }
+
+    private static long StatusKb(string key)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                return long.Parse(line.AsSpan(key.Length + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+        throw new InvalidOperationException($"/proc/self/status has no {key}");
     }
 
     /// <summary>A pause between contenders, so that one's spinning thread pool (OpenMP, ONNX Runtime) has gone idle before the next runs.</summary>

@@ -14,6 +14,7 @@ using LstmSharp.Tensors;
 //                                               and training step (forward + backward) on the grid (B, T, I, H, L, D);
 //                                               ONLY=B,T,I,H,L,D picks one
 //   kernel [fast|...] [1|2] [runs]              one layer-direction straight through the kernel, buffers allocated once
+//   memory B T I H L D steps                    peak resident MB that training steps add (compare runs it as a child)
 // Times are the median (and minimum) of the runs. Where memory new to the process is slow on first touch (some virtual
 // machines), DOTNET_GCName=libclrgc.so (the segments GC) keeps the user-visible outputs from paying page faults.
 string mode = args.Length > 0 ? args[0] : "lstm";
@@ -26,6 +27,10 @@ switch (mode)
     case "gemm": GemmBench(args.Skip(1).ToArray()); break;
     case "lstm": LstmBench(args.Skip(1).ToArray()); break;
     case "kernel": KernelBench(args.Skip(1).ToArray()); break;
+    case "memory" when args.Length == 8:
+        Console.WriteLine(Compare.PeakMemoryMb(new Request("training", int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]),
+            int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6])), int.Parse(args[7])).ToString(CultureInfo.InvariantCulture));
+        return 0;
     default: Console.Error.WriteLine("usage: bench compare [--json FILE] [--quick] | peak | gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
 }
 return 0;

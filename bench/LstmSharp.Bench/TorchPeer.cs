@@ -11,10 +11,13 @@ internal sealed class TorchPeer : IDisposable
 {
     private readonly Process _process;
 
-    private TorchPeer(Process process, string version)
+    private readonly string _python;
+
+    private TorchPeer(Process process, string version, string python)
     {
         _process = process;
         Version = version;
+        _python = python;
     }
 
     public string Version { get; }
@@ -22,26 +25,13 @@ internal sealed class TorchPeer : IDisposable
     /// <summary>Starts the peer, or returns null with the reason when python3 with torch is not available.</summary>
     public static TorchPeer? TryStart(out string why)
     {
-        string script = Path.Combine(AppContext.BaseDirectory, "peers", "torch_lstm.py");
         foreach (var python in new[] { "/usr/bin/python3", "python3" })
         {
             try
             {
-                var info = new ProcessStartInfo(python, [script])
-                {
-                    RedirectStandardInput = true,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                };
-                info.Environment.Remove("OPENBLAS_CORETYPE");
-                info.Environment.Remove("OPENBLAS_L2_SIZE");
-                info.Environment["OPENBLAS_NUM_THREADS"] = "1";
-                info.Environment["OMP_NUM_THREADS"] = "1";
-                info.Environment["OMP_WAIT_POLICY"] = "PASSIVE"; // idle threads sleep instead of spinning against the other contenders
-                var process = Process.Start(info);
+                var process = Process.Start(StartInfo(python));
                 if (process is null) continue;
-                var peer = new TorchPeer(process, "");
+                var peer = new TorchPeer(process, "", python);
                 var probe = peer.Time(new Request("step", 1, 1, 8, 8, 1, 1), reps: 1, threads: 1, inner: 1);
                 if (probe is null)
                 {
@@ -51,7 +41,7 @@ internal sealed class TorchPeer : IDisposable
                     continue;
                 }
                 why = "";
-                return new TorchPeer(process, probe.Value.Version);
+                return new TorchPeer(process, probe.Value.Version, python);
             }
             catch (System.ComponentModel.Win32Exception)
             {
@@ -61,13 +51,32 @@ internal sealed class TorchPeer : IDisposable
         return null;
     }
 
+    /// <summary>The peer script under <paramref name="python"/>, with OpenBLAS free to pick its AVX-512 kernels, one BLAS thread.</summary>
+    private static ProcessStartInfo StartInfo(string python)
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "peers", "torch_lstm.py");
+        var info = new ProcessStartInfo(python, [script])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment.Remove("OPENBLAS_CORETYPE");
+        info.Environment.Remove("OPENBLAS_L2_SIZE");
+        info.Environment["OPENBLAS_NUM_THREADS"] = "1";
+        info.Environment["OMP_NUM_THREADS"] = "1";
+        info.Environment["OMP_WAIT_POLICY"] = "PASSIVE"; // idle threads sleep instead of spinning against the other contenders
+        return info;
+    }
+
     /// <summary>The times of <paramref name="reps"/> runs (each the mean of <paramref name="inner"/>), or null if the peer failed.</summary>
     public (double[] Times, string Version)? Time(Request r, int reps, int threads, int inner)
     {
         var request = JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["mode"] = r.Mode, ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
-            ["reps"] = reps, ["threads"] = threads, ["inner"] = inner,
+            ["reps"] = reps, ["threads"] = threads, ["inner"] = inner, ["M"] = r.M, ["N"] = r.N, ["K"] = r.K,
         });
         _process.StandardInput.WriteLine(request);
         _process.StandardInput.Flush();
@@ -76,6 +85,27 @@ internal sealed class TorchPeer : IDisposable
         using var doc = JsonDocument.Parse(line);
         var times = doc.RootElement.GetProperty("times_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         return (times, doc.RootElement.GetProperty("torch").GetString() ?? "");
+    }
+
+    /// <summary>
+    /// The peak resident MB that <paramref name="steps"/> training steps add, in a fresh peer process (1 thread): a
+    /// process that has run steps before keeps their freed memory and would show none. Null if the peer failed.
+    /// </summary>
+    public double? PeakMemoryMb(Request r, int steps)
+    {
+        using var process = Process.Start(StartInfo(_python));
+        if (process is null) return null;
+        process.StandardInput.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["mode"] = "memory", ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
+            ["reps"] = steps, ["threads"] = 1,
+        }));
+        process.StandardInput.Close();
+        var line = process.StandardOutput.ReadLine();
+        process.WaitForExit();
+        if (line is null) return null;
+        using var doc = JsonDocument.Parse(line);
+        return doc.RootElement.GetProperty("peak_mb").GetDouble();
     }
 
     public void Dispose()
@@ -93,4 +123,14 @@ internal sealed class TorchPeer : IDisposable
 }
 
 /// <summary>One benchmark configuration.</summary>
-internal readonly record struct Request(string Mode, int B, int T, int I, int H, int L, int D);
+internal readonly record struct Request(string Mode, int B, int T, int I, int H, int L, int D)
+{
+    /// <summary>The sizes of an <c>sgemm</c> request: C [M, N] = A [M, K] · B [K, N].</summary>
+    public int M { get; init; }
+
+    /// <inheritdoc cref="M"/>
+    public int N { get; init; }
+
+    /// <inheritdoc cref="M"/>
+    public int K { get; init; }
+}

@@ -4,18 +4,51 @@ Runs as a server: each stdin line is a JSON request
   {"mode": "inference"|"training"|"step", "B":, "T":, "I":, "H":, "L":, "D":, "reps": n, "threads": k}
 and each reply is one JSON line {"times_ms": [...], "threads": k, "torch": version}.
 inference = forward under no_grad in eval mode; training = forward + backward of sum(output) (parameter and
-input gradients); step = one nn.LSTMCell step at B, I, H. Start it with OPENBLAS_CORETYPE unset so that OpenBLAS
+input gradients); step = one nn.LSTMCell step at B, I, H; memory = the peak resident memory that `reps` training
+steps add to the process, measured from before the first step of the model (VmHWM, reset through clear_refs), reply
+{"peak_mb": x}; sgemm = torch.mm of [M, K] by [K, N] with M, N, K given as "M", "N", "K". Start it with OPENBLAS_CORETYPE unset so that OpenBLAS
 picks its AVX-512 kernels (see shared PEERS.md).
 """
+import gc
 import json
+import re
 import sys
 import time
 
 import torch
 
 
+def status_kb(key):
+    with open("/proc/self/status") as f:
+        return int(re.search(key + r":\s+(\d+)", f.read()).group(1))
+
+
+def peak_memory(req):
+    """Peak resident memory (MB) that training steps add, from before the first step of a new model."""
+    warm = build(dict(req, mode="training", B=2, T=3, I=4, H=5, L=req["L"], D=req["D"]))
+    warm()  # loads and initialises what any step needs, on a tiny model
+    run = build(dict(req, mode="training"))
+    for p in run.module.parameters():
+        p.grad = torch.zeros_like(p)  # gradients exist before the baseline, as LstmSharp's do
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident size
+    base = status_kb("VmRSS")
+    for _ in range(int(req["reps"])):
+        run()
+    return (status_kb("VmHWM") - base) / 1024.0
+
+
 def build(req):
     torch.manual_seed(0)
+    if req["mode"] == "sgemm":
+        a = torch.randn(req["M"], req["K"])
+        b = torch.randn(req["K"], req["N"])
+        c = torch.empty(req["M"], req["N"])
+
+        def run():
+            torch.mm(a, b, out=c)
+        return run
     b, t, i, h, l, d = (req[k] for k in ("B", "T", "I", "H", "L", "D"))
     if req["mode"] == "step":
         cell = torch.nn.LSTMCell(i, h)
@@ -43,6 +76,7 @@ def build(req):
         x.grad = None
         out, _ = lstm(x)
         out.sum().backward()
+    run.module = lstm
     return run
 
 
@@ -53,6 +87,9 @@ def main():
             continue
         req = json.loads(line)
         torch.set_num_threads(int(req.get("threads", 1)))
+        if req["mode"] == "memory":
+            print(json.dumps({"peak_mb": peak_memory(req), "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
+            continue
         run = build(req)
         for _ in range(3):
             run()
