@@ -218,6 +218,33 @@ public class ModelTests
         }
     }
 
+    /// <summary>
+    /// Predict gives an evaluation-mode Forward's outputs exactly, for every kind, with dropout configured and the model
+    /// left in training mode; and its result cannot be differentiated.
+    /// </summary>
+    [Theory]
+    [InlineData(ModelKind.Regression, true)]
+    [InlineData(ModelKind.SequenceRegression, false)]
+    [InlineData(ModelKind.Classification, true)]
+    [InlineData(ModelKind.LanguageModel, false)]
+    public void PredictEqualsAnEvaluationForwardAndKeepsNoCache(ModelKind kind, bool bidirectional)
+    {
+        var model = new SequenceModel<double>(Config(kind, outputSize: 7, layers: 2, bidirectional: bidirectional, dropout: 0.4, headDropout: 0.3), seed: 4);
+        var batch = RandomData<double>(kind, 5, 3, 7, 9, seed: 6).MakeBatch([0, 1, 2, 3, 4]);
+        var h0 = TestUtil.Random<double>(new Rng(1), 2 * (bidirectional ? 2 : 1), 5, 5);
+        var c0 = TestUtil.Random<double>(new Rng(2), 2 * (bidirectional ? 2 : 1), 5, 5);
+        model.Training = false;
+        var expected = model.Forward(batch, h0, c0);
+        model.Training = true;
+        var predicted = model.Predict(batch, h0, c0);
+        Assert.Equal(expected.Output.Data, predicted.Output.Data);
+        Assert.Equal(expected.HN.Data, predicted.HN.Data);
+        Assert.Equal(expected.CN.Data, predicted.CN.Data);
+        Assert.NotEqual(expected.Output.Data, model.Forward(batch, h0, c0).Output.Data);  // training mode drops out
+        var e = Assert.Throws<ArgumentException>(() => model.Backward(predicted.Cache, predicted.Output));
+        Assert.Contains("Predict", e.Message);
+    }
+
     [Fact]
     public void BadConfigurationsAndDataAreRefusedByName()
     {

@@ -28,7 +28,7 @@ public sealed record ClassPredictions(int[] Predicted, float[][] Probabilities)
                 inputs[start + i].CopyTo(x, i * steps * features);
             }
             var lengths = Enumerable.Repeat(steps, b).ToArray();
-            var logits = model.Forward(new SequenceBatch<float>(lengths, steps, new Tensor<float>(x, b, steps, features))).Output.Data; // [B, C]
+            var logits = model.Predict(new SequenceBatch<float>(lengths, steps, new Tensor<float>(x, b, steps, features))).Output.Data; // [B, C]
             for (int i = 0; i < b; i++)
             {
                 var row = logits.AsSpan(i * classes, classes);

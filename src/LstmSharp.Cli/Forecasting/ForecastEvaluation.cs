@@ -62,6 +62,6 @@ public sealed record ForecastEvaluation(int Origin, double[] Actual, double[] Fo
         model.Training = false;
         int features = window.Length / steps;
         var batch = new SequenceBatch<float>([steps], steps, new Tensor<float>(window, 1, steps, features));  // [1, W, I]
-        return model.Forward(batch).Output.Data;                                                           // [1, horizon]
+        return model.Predict(batch).Output.Data;                                                           // [1, horizon]
     }
 }

@@ -30,7 +30,7 @@ public sealed class CharSampler
     public void Feed(int token)
     {
         var batch = new SequenceBatch<float>([1], 1, tokens: [token]);
-        var output = _model.Forward(batch, _h, _c);                              // output [1, 1, V]
+        var output = _model.Predict(batch, _h, _c);                              // output [1, 1, V]
         (_h, _c) = (output.HN, output.CN);
         _logits = output.Output.Data;
     }

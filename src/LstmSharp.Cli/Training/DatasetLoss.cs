@@ -18,7 +18,7 @@ public static class DatasetLoss
         for (int start = 0; start < data.Count; start += batchSize)
         {
             var batch = data.MakeBatch(all.AsSpan(start, Math.Min(batchSize, data.Count - start)));
-            var loss = model.Loss(model.Forward(batch), batch);
+            var loss = model.Loss(model.Predict(batch), batch);
             sum += loss.Value * loss.Count;
             count += loss.Count;
         }

@@ -66,7 +66,16 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     /// (<paramref name="h0"/> [L·D, B, P], <paramref name="c0"/> [L·D, B, H]) continues an earlier chunk; the result's
     /// HN and CN are the state to pass to the next chunk (truncated BPTT, streaming).
     /// </summary>
-    public ModelOutput<T> Forward(SequenceBatch<T> batch, Tensor<T>? h0 = null, Tensor<T>? c0 = null)
+    public ModelOutput<T> Forward(SequenceBatch<T> batch, Tensor<T>? h0 = null, Tensor<T>? c0 = null) => Run(batch, h0, c0, infer: false);
+
+    /// <summary>
+    /// <see cref="Forward"/> for inference (the LSTM's <see cref="Lstm{T}.Infer"/>): the outputs of an evaluation-mode
+    /// Forward, with no dropout whatever <see cref="Training"/> says, and no cache (the result's Cache is empty and
+    /// cannot go to <see cref="Backward"/>), so it needs far less memory. Shapes as in <see cref="Forward"/>.
+    /// </summary>
+    public ModelOutput<T> Predict(SequenceBatch<T> batch, Tensor<T>? h0 = null, Tensor<T>? c0 = null) => Run(batch, h0, c0, infer: true);
+
+    private ModelOutput<T> Run(SequenceBatch<T> batch, Tensor<T>? h0, Tensor<T>? c0, bool infer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         int b = batch.Size, steps = batch.Steps;
@@ -92,12 +101,12 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         // A sequence with no valid step in this chunk still runs one (ignored) step: the LSTM needs lengths >= 1.
         var lengths = batch.Lengths.Select(len => Math.Max(len, 1)).ToArray();
         Lstm.Training = Training;
-        var lstm = Lstm.ForwardCore(input, h0, c0, lengths, outputSequence: !Config.IsSequenceToOne); // output [B, T, D·P], or empty
+        var lstm = Lstm.ForwardCore(input, h0, c0, lengths, outputSequence: !Config.IsSequenceToOne, infer); // output [B, T, D·P], or empty
         KeepStateOfEmptyRows(batch.Lengths, h0, c0, lstm);
         var features = Config.IsSequenceToOne ? FinalState(lstm.HN, b) : lstm.Output; // [B, D·P] or [B, T, D·P]
-        var (headInput, mask) = HeadDropout.Forward(features, Training);
+        var (headInput, mask) = HeadDropout.Forward(features, Training && !infer);
         var output = Head.Forward(headInput);                                     // [B, O] or [B, T, O]
-        return new ModelOutput<T>(output, lstm.HN, lstm.CN, new ModelCache<T>(this, tokens, lstm.Cache, headInput, mask));
+        return new ModelOutput<T>(output, lstm.HN, lstm.CN, infer ? default : new ModelCache<T>(this, tokens, lstm.Cache, headInput, mask));
     }
 
     /// <summary>
@@ -107,7 +116,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     public void Backward(in ModelCache<T> cache, Tensor<T> dOutput)
     {
         if (!ReferenceEquals(cache.Owner, this))
-            throw new ArgumentException("cache: expected the cache returned by this model's Forward.", nameof(cache));
+            throw new ArgumentException("cache: expected the cache returned by this model's Forward (Predict keeps none).", nameof(cache));
         ArgumentNullException.ThrowIfNull(dOutput);
         var dHeadInput = Head.Backward(cache.HeadInput, dOutput);                 // [B, D·P] or [B, T, D·P]
         var dFeatures = HeadDropout.Backward(cache.DropoutMask, dHeadInput);

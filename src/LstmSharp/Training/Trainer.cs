@@ -166,7 +166,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             for (int start = 0; start < data.Count; start += Options.EvaluationBatchSize)
             {
                 batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)), batch);
-                var output = Model.Forward(batch);
+                var output = Model.Predict(batch);
                 var loss = Model.Loss(output, batch, Options.Loss);
                 sum += loss.Value * loss.Weight;
                 weight += loss.Weight;
