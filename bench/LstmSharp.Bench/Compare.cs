@@ -186,7 +186,7 @@ internal static class Compare
 
     /// <summary>
     /// The <c>memory</c> table: the peak resident memory that a few training steps add to a process, from before the
-    /// first step of a new model (after a tiny model's step has loaded the code), in a fresh process each: ours through
+    /// first step of a new model (after a tiny model's steps have loaded the code), in a fresh process each: ours through
     /// <c>bench memory</c>, PyTorch's in its peer process. Gradients exist before the baseline on both sides.
     /// </summary>
     private static void Memory(TorchPeer? torch, Request[] grid, List<Dictionary<string, object?>> rows)
@@ -230,11 +230,14 @@ internal static class Compare
     /// <summary>
     /// Peak resident MB that <paramref name="steps"/> training steps (ZeroGrad, Forward, Backward of an all-ones output
     /// gradient) add to this process, from before the first step of a new model: Linux's VmHWM, reset through
-    /// /proc/self/clear_refs after the model, its input and output gradient are made and a tiny model has run a step.
+    /// /proc/self/clear_refs after the model, its input and output gradient are made and a tiny model (same B, L, D) has
+    /// run 200 steps, so that the JIT compiler's memory is not counted.
     /// </summary>
     public static double PeakMemoryMb(Request r, int steps)
     {
-        using (var warm = new OursBench(r with { B = 2, T = 3, I = 4, H = 5 })) warm.Time(1);
+        // The code first: a tiny model with the same B, L and D runs until tiered compilation has settled.
+        using (var warm = new OursBench(r with { T = 3, I = 4, H = 5 }))
+            for (int i = 0; i < 200; i++) warm.Time(1);
         using var bench = new OursBench(r);
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -25,8 +25,9 @@ def status_kb(key):
 
 def peak_memory(req):
     """Peak resident memory (MB) that training steps add, from before the first step of a new model."""
-    warm = build(dict(req, mode="training", B=2, T=3, I=4, H=5, L=req["L"], D=req["D"]))
-    warm()  # loads and initialises what any step needs, on a tiny model
+    warm = build(dict(req, mode="training", T=3, I=4, H=5))
+    for _ in range(200):
+        warm()  # loads and initialises what any step needs, on a tiny model (same B, L, D), as the C# side does
     run = build(dict(req, mode="training"))
     for p in run.module.parameters():
         p.grad = torch.zeros_like(p)  # gradients exist before the baseline, as LstmSharp's do

@@ -303,12 +303,14 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             return a;
         }
         bool inputIsCopied = o.BatchFirst && !unbatched;                        // else dInput wraps the first layer's dX
-        T[]? dOut = dOutput is null ? null : ToTimeMajor(dOutput, steps, batch, unbatched, Scratch(dOutput.Length)); // [T, B, D*P], null: zeros
+        // [T, B, D*P], null: zeros. Read only: time-major gradients are used where they are.
+        T[]? dOut = dOutput is null ? null : !o.BatchFirst || unbatched ? dOutput.Data : ToTimeMajor(dOutput, steps, batch, unbatched, Scratch(dOutput.Length));
         var dHNAll = dHN?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var dCNAll = dCN?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var dH0 = new T[dHNAll.Length];                                         // [L*D, B, P]
         var dC0 = new T[dCNAll.Length];                                         // [L*D, B, H]
-        var dY = Scratch(steps * batch * outSize);                              // [T, B, P]
+        // [T, B, P] each direction's output gradient: with one direction, dOut itself unless it is zeros.
+        var dY = numDir == 2 || dOut is null ? Scratch(steps * batch * outSize) : [];
         var dYReverse = numDir == 2 ? Scratch(steps * batch * outSize) : [];    // [T, B, P] of the reverse direction
         T[] dX = [];
         for (int layer = numLayers - 1; layer >= 0; layer--)
@@ -318,7 +320,11 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                 : layer > 0 || inputIsCopied ? ClearedScratch(steps * batch * inSize) : new T[steps * batch * inSize]; // [T, B, I_layer]
             // Both directions add into dL/dx: the reverse one into its own buffer when they run at the same time.
             var dXReverse = numDir == 2 && dX.Length > 0 ? ClearedScratch(dX.Length) : [];     // [T, B, I_layer]
-            if (dOut is null)
+            if (numDir == 1 && dOut is not null)
+            {
+                dY = dOut;  // [T, B, P] already
+            }
+            else if (dOut is null)
             {
                 Array.Clear(dY);  // no gradient of the output sequence (e.g. a model that reads only h_n)
                 Array.Clear(dYReverse);
