@@ -4,11 +4,22 @@ using System.Runtime.InteropServices;
 
 namespace LstmSharp.Kernels;
 
+/// <summary>An element-wise function in vector and scalar form, for kernels written once over the operator (TensorPrimitives' pattern).</summary>
+internal interface IElementwiseOperator<T, TVec>
+{
+    /// <summary>The function on each element of a vector.</summary>
+    static abstract TVec Invoke(TVec x);
+
+    /// <summary>The function on one element.</summary>
+    static abstract T Invoke(T x);
+}
+
 /// <summary>
 /// The element-wise part of an LSTM step, fused into one pass over the hidden units and vectorised with
 /// <typeparamref name="TOps"/>: the gate nonlinearities and the state update forward, their derivatives backward.
 /// Same equations as <see cref="ReferenceCell{T}"/>, with σ(z) = 1 / (1 + e^-z) and tanh(z) = 1 - 2 / (e^2z + 1)
-/// (±inf saturate to 0/1 and ±1; the tail past the last full vector uses the same formulas in scalar code).
+/// (±inf saturate to 0/1 and ±1; the tail past the last full vector uses the same formulas in scalar code, except in the
+/// activations, whose last vector overlaps the one before).
 /// </summary>
 internal static class FastCellMath<T, TVec, TOps>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -34,27 +45,47 @@ internal static class FastCellMath<T, TVec, TOps>
     }
 
     /// <summary>x = σ(x + b) element-wise.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SigmoidInPlace(ReadOnlySpan<T> b, Span<T> x)
-    {
-        ref T r = ref MemoryMarshal.GetReference(x);
-        ref T br = ref MemoryMarshal.GetReference(b.Slice(0, x.Length));
-        int n = x.Length, w = TOps.Count, j = 0;
-        for (; j + w <= n; j += w)
-            TOps.Store(Sigmoid(TOps.Add(TOps.Load(ref Unsafe.Add(ref r, j)), TOps.Load(ref Unsafe.Add(ref br, j)))), ref Unsafe.Add(ref r, j));
-        for (; j < n; j++) Unsafe.Add(ref r, j) = Sigmoid(Unsafe.Add(ref r, j) + Unsafe.Add(ref br, j));
-    }
+    public static void SigmoidInPlace(ReadOnlySpan<T> b, Span<T> x) => ActivateInPlace<SigmoidOperator>(b, x);
 
     /// <summary>x = tanh(x + b) element-wise.</summary>
+    public static void TanhInPlace(ReadOnlySpan<T> b, Span<T> x) => ActivateInPlace<TanhOperator>(b, x);
+
+    /// <summary>
+    /// x = f(x + b) element-wise for the operator <typeparamref name="TOp"/> (TensorPrimitives' operator-struct pattern).
+    /// When the vector width does not divide the length, the last vector overlaps the one before: its inputs are read
+    /// before anything is stored, so the overlap is computed from the original values. Lengths below one vector are scalar.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void TanhInPlace(ReadOnlySpan<T> b, Span<T> x)
+    private static void ActivateInPlace<TOp>(ReadOnlySpan<T> b, Span<T> x) where TOp : struct, IElementwiseOperator<T, TVec>
     {
         ref T r = ref MemoryMarshal.GetReference(x);
         ref T br = ref MemoryMarshal.GetReference(b.Slice(0, x.Length));
-        int n = x.Length, w = TOps.Count, j = 0;
-        for (; j + w <= n; j += w)
-            TOps.Store(Tanh(TOps.Add(TOps.Load(ref Unsafe.Add(ref r, j)), TOps.Load(ref Unsafe.Add(ref br, j)))), ref Unsafe.Add(ref r, j));
-        for (; j < n; j++) Unsafe.Add(ref r, j) = Tanh(Unsafe.Add(ref r, j) + Unsafe.Add(ref br, j));
+        int n = x.Length, w = TOps.Count;
+        if (n < w)
+        {
+            for (int k = 0; k < n; k++) Unsafe.Add(ref r, k) = TOp.Invoke(Unsafe.Add(ref r, k) + Unsafe.Add(ref br, k));
+            return;
+        }
+        TVec last = TOps.Add(TOps.Load(ref Unsafe.Add(ref r, n - w)), TOps.Load(ref Unsafe.Add(ref br, n - w)));  // [n - w, n)
+        for (int j = 0; j < n - w; j += w)
+            TOps.Store(TOp.Invoke(TOps.Add(TOps.Load(ref Unsafe.Add(ref r, j)), TOps.Load(ref Unsafe.Add(ref br, j)))), ref Unsafe.Add(ref r, j));
+        TOps.Store(TOp.Invoke(last), ref Unsafe.Add(ref r, n - w));
+    }
+
+    /// <summary>σ(z) = 1 / (1 + e^-z).</summary>
+    private readonly struct SigmoidOperator : IElementwiseOperator<T, TVec>
+    {
+        public static TVec Invoke(TVec z) => Sigmoid(z);
+
+        public static T Invoke(T z) => Sigmoid(z);
+    }
+
+    /// <summary>tanh(z) = 1 - 2 / (e^2z + 1).</summary>
+    private readonly struct TanhOperator : IElementwiseOperator<T, TVec>
+    {
+        public static TVec Invoke(TVec z) => Tanh(z);
+
+        public static T Invoke(T z) => Tanh(z);
     }
 
     /// <summary>c' = f * c + i * g and m = o * tanh(c') from activated gates.</summary>

@@ -1,0 +1,71 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using LstmSharp.Kernels;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>
+/// The fused gate pass's activations at every length 0..256, in every vector width the CPU runs, float and double:
+/// each element equals σ or tanh of (x + b) computed in double, and nothing past the span is touched, so the scalar
+/// short lengths and the overlapping last vector are both right.
+/// </summary>
+public class FastCellMathTests
+{
+    public static TheoryData<string, string> WidthsAndTypes()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var width in new[] { "Vector128", "Vector256", "Vector512" })
+        {
+            if (width == "Vector256" && !Vector256.IsHardwareAccelerated) continue;
+            if (width == "Vector512" && !Vector512.IsHardwareAccelerated) continue;
+            data.Add(width, "float");
+            data.Add(width, "double");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(WidthsAndTypes))]
+    public void ActivationsAreExactAtEveryLength(string width, string type)
+    {
+        if (type == "float") Check<float>(width, 2e-7);
+        else Check<double>(width, 1e-15);
+    }
+
+    private static void Check<T>(string width, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        (Action<T[], T[]> sigmoid, Action<T[], T[]> tanh) = width switch
+        {
+            "Vector512" => (Wrap(FastCellMath<T, Vector512<T>, Simd512<T>>.SigmoidInPlace), Wrap(FastCellMath<T, Vector512<T>, Simd512<T>>.TanhInPlace)),
+            "Vector256" => (Wrap(FastCellMath<T, Vector256<T>, Simd256<T>>.SigmoidInPlace), Wrap(FastCellMath<T, Vector256<T>, Simd256<T>>.TanhInPlace)),
+            _ => (Wrap(FastCellMath<T, Vector128<T>, Simd128<T>>.SigmoidInPlace), Wrap(FastCellMath<T, Vector128<T>, Simd128<T>>.TanhInPlace)),
+        };
+        var rng = new Rng(9);
+        for (int n = 0; n <= 256; n++)
+        {
+            foreach (var (name, op, exact) in new[] { ("sigmoid", sigmoid, (Func<double, double>)(z => 1 / (1 + Math.Exp(-z)))), ("tanh", tanh, Math.Tanh) })
+            {
+                var x = new T[n + 3];
+                var b = new T[n];
+                rng.FillUniform(T.CreateChecked(-6), T.CreateChecked(6), x);
+                rng.FillUniform(T.CreateChecked(-1), T.One, b);
+                var before = (T[])x.Clone();
+                op(b, x);
+                for (int k = 0; k < n; k++)
+                {
+                    double expected = exact(double.CreateChecked(before[k]) + double.CreateChecked(b[k]));
+                    double actual = double.CreateChecked(x[k]);
+                    Assert.True(Math.Abs(actual - expected) <= tolerance * 4,
+                        $"{name} {width} {typeof(T).Name} n={n} element {k}: {actual} against {expected}");
+                }
+                for (int k = n; k < n + 3; k++) Assert.Equal(before[k], x[k]);  // past the span: untouched
+            }
+        }
+
+        static Action<T[], T[]> Wrap(ActivationInPlace<T> f) => (b, x) => f(b, x.AsSpan(0, b.Length));
+    }
+
+    private delegate void ActivationInPlace<T>(ReadOnlySpan<T> b, Span<T> x);
+}
