@@ -31,7 +31,7 @@ switch (mode)
         Console.WriteLine(Compare.PeakMemoryMb(new Request("training", int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]),
             int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6])), int.Parse(args[7])).ToString(CultureInfo.InvariantCulture));
         return 0;
-    default: Console.Error.WriteLine("usage: bench compare [--json FILE] [--quick] | peak | gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs]"); return 1;
+    default: Console.Error.WriteLine("usage: bench compare [--json FILE] [--quick] | peak | gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs] | memory B T I H L D steps"); return 1;
 }
 return 0;
 

@@ -34,18 +34,22 @@ public class InferenceTests
     private static void Cases<T>(string kernel) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Rng(31);
-        // (B, T, I, H, P, L, bidirectional, batch-first, unbatched, lengths, given state). B·T·4H·P ≥ 2^20 in the
-        // larger cases, which run the batch as two halves in the fast kernels (one product per step); the others run
-        // the input projection of all steps at once.
+        // (B, T, I, H, P, L, bidirectional, batch-first, unbatched, lengths, given state). B·T·4H·P ≥ 2^20 (P = H
+        // without a projection) in the cases marked "halves", which run the batch as two halves in the fast kernels
+        // (one product per step); the others run the input projection of all steps at once.
         var cases = new (int B, int T, int I, int H, int P, int L, bool Bi, bool BatchFirst, bool Unbatched, int[]? Lengths, bool State)[]
         {
             (1, 5, 3, 4, 0, 1, false, false, false, null, false),
             (3, 7, 5, 17, 0, 2, false, true, false, [7, 2, 5], true),
             (3, 6, 4, 9, 5, 2, true, true, false, [1, 6, 4], true),
             (1, 6, 3, 7, 3, 1, true, false, true, null, true),
-            (9, 12, 7, 67, 0, 1, false, false, false, [12, 3, 12, 7, 1, 12, 9, 12, 11], true),
+            (9, 12, 7, 67, 0, 1, false, false, false, [12, 3, 12, 7, 1, 12, 9, 12, 11], true),     // halves
             (8, 9, 5, 61, 37, 2, true, true, false, [9, 4, 9, 9, 2, 9, 8, 9], false),
-            (5, 16, 3, 70, 0, 2, false, true, false, null, false),
+            (5, 16, 3, 70, 0, 2, false, true, false, null, false),                                // halves
+            (8, 16, 5, 64, 40, 2, true, true, false, [16, 4, 16, 9, 1, 16, 15, 16], true),         // halves, projection, reverse
+            (9, 16, 5, 64, 40, 2, false, false, false, [16, 4, 16, 9, 1, 16, 15, 16, 2], false),  // halves, projection
+            (4, 7, 3, 9, 5, 2, false, false, false, [7, 2, 7, 5], true),
+            (6, 1, 3, 8, 0, 2, true, false, false, null, true),
         };
         foreach (var (b, t, i, h, p, l, bi, batchFirst, unbatched, lengths, state) in cases)
         {
@@ -58,7 +62,9 @@ public class InferenceTests
             string what = $"{kernel} {typeof(T).Name} B={b} T={t} I={i} H={h} P={p} L={l} bi={bi} batchFirst={batchFirst} unbatched={unbatched}";
 
             var expected = lstm.Forward(x, h0, c0, lengths);
+            var xBefore = (T[])x.Data.Clone();
             var inferred = lstm.Infer(x, h0, c0, lengths);
+            Assert.True(xBefore.AsSpan().SequenceEqual(x.Data), what + ": Infer changed its input");
             Assert.True(inferred.Output.HasShape([.. expected.Output.Shape]), what);
             Assert.True(expected.Output.Data.AsSpan().SequenceEqual(inferred.Output.Data), what + ": output");
             Assert.True(expected.HN.Data.AsSpan().SequenceEqual(inferred.HN.Data), what + ": h_n");
@@ -133,11 +139,30 @@ public class InferenceTests
         var ra = a.Forward(x);
         var rb = b.Forward(x);
         a.Infer(other);
-        a.Infer(other);
+        var inferred = a.Infer(other);
+        Assert.Equal(b.Forward(other).Output.Data, inferred.Output.Data);
+        rb = b.Forward(x);
         var ga = a.Backward(ra.Cache, dOut);
         var gb = b.Backward(rb.Cache, dOut);
         Assert.Equal(gb.Input.Data, ga.Input.Data);
         for (int i = 0; i < a.Parameters.Count; i++) Assert.Equal(b.Parameters[i].Grad.Data, a.Parameters[i].Grad.Data);
+    }
+
+    /// <summary>Backward reads a time-major output gradient in place: it must leave it as it was.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BackwardLeavesTheOutputGradientAlone(bool bidirectional)
+    {
+        var o = new LstmOptions { InputSize = 3, HiddenSize = 40, NumLayers = 2, Bidirectional = bidirectional };
+        var lstm = new Lstm<double>(o, seed: 3);
+        var rng = new Rng(4);
+        var x = TestUtil.Random<double>(rng, 20, 9, 3);
+        var dOut = TestUtil.Random<double>(rng, 20, 9, o.NumDirections * 40);
+        var before = (double[])dOut.Data.Clone();
+        var r = lstm.Forward(x, lengths: [20, 3, 20, 20, 7, 20, 1, 20, 19]);
+        lstm.Backward(r.Cache, dOut);
+        Assert.Equal(before, dOut.Data);
     }
 
     /// <summary>Call after call into one output, Infer allocates a small fraction of that output (its buffers are reused).</summary>

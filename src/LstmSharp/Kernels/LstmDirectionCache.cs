@@ -7,8 +7,9 @@ namespace LstmSharp.Kernels;
 /// state through unchanged, so <see cref="C"/> and <see cref="Hs"/> at any step hold the state after it.
 /// <para>
 /// An inference cache (<see cref="KeepsSteps"/> false) keeps only what the recurrence needs: the gates of one step
-/// (<see cref="Gates"/> [B, 4H]), the cell state of two (<see cref="C"/> [2, B, H], step t in slot t mod 2) and, with a
-/// projection, m of one; only <see cref="Hs"/> holds every step. Its memory stays in cache from step to step, and it
+/// (<see cref="Gates"/> [B, 4H]; a kernel that projects the inputs of all steps at once uses its own buffer for them),
+/// the cell state of two (<see cref="C"/> [2, B, H], step t in slot t mod 2) and, with a projection, m of one; only
+/// <see cref="Hs"/> holds every step. Its memory stays in cache from step to step, and it
 /// cannot be differentiated. Kernels find a step's rows with <see cref="GatesStep"/>, <see cref="CStep"/> and <see cref="MStep"/>.
 /// </para>
 /// </summary>
@@ -55,7 +56,8 @@ internal readonly struct LstmDirectionCache<T> where T : unmanaged, IFloatingPoi
     public T[] C { get; }
 
     /// <summary>
-    /// [T, B, H] o * tanh(c) after each step ([B, H] in an inference cache); the same array as <see cref="Hs"/> without a projection.
+    /// [T, B, H] o * tanh(c) after each step ([B, H] in an inference cache with a projection); the same array as
+    /// <see cref="Hs"/> without a projection.
     /// </summary>
     public T[] M { get; }
 

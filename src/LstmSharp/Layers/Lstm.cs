@@ -116,9 +116,11 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>
     /// Runs the LSTM for inference, like PyTorch's <c>nn.LSTM</c> under <c>torch.inference_mode()</c> in evaluation mode:
     /// the results of <see cref="Forward"/> with no dropout (whatever <see cref="Module{T}.Training"/> says) and no cache,
-    /// so it cannot be differentiated (the result's Cache is empty) and needs far less memory: only one step's gates and
-    /// two steps' cell states per layer and direction are kept while it runs. Shapes as in <see cref="Forward"/>.
-    /// Like a Forward, it may reuse the buffers of a cache that a Backward has finished with.
+    /// so it cannot be differentiated (the result's Cache is empty) and needs far less memory: per layer and direction,
+    /// two steps' cell states and (when the fast kernel splits the batch in two halves) one step's gates; a batch too
+    /// small to split keeps the input projection of every step, [T, B, 4H], as PyTorch's inference does. Shapes as in
+    /// <see cref="Forward"/>. Like a Forward, it may reuse the buffers of a cache that a Backward has finished with (a
+    /// second Backward on such a cache then throws). Not safe to call from several threads at once on one Lstm.
     /// </summary>
     /// <param name="input">[B, T, I] when batch-first, [T, B, I] otherwise, or [T, I] unbatched.</param>
     /// <param name="h0">[L*D, B, P] ([L*D, P] unbatched), or null with <paramref name="c0"/> for zeros.</param>
@@ -126,7 +128,8 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// <param name="lengths">[B] valid steps per sequence, each in 1..T, or null for all T.</param>
     /// <param name="output">
     /// Where to write the output, of its shape ([B, T, D*P], [T, B, D*P] or [T, D*P]; like PyTorch's <c>out=</c>), or
-    /// null for a new tensor. Writing into the same tensor call after call spares the allocation of a large output.
+    /// null for a new tensor. Writing into the same tensor call after call spares the allocation of a large output. It
+    /// must not share memory with input, h0 or c0 (ArgumentException).
     /// </param>
     public LstmResult<T> Infer(Tensor<T> input, Tensor<T>? h0 = null, Tensor<T>? c0 = null, int[]? lengths = null, Tensor<T>? output = null) =>
         ForwardCore(input, h0, c0, lengths, outputSequence: true, infer: true, output);
@@ -260,9 +263,9 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// parameter gradients into each parameter's <c>Grad</c> and returns the gradients of the input, h0 and c0.
     /// Gradients at padded output steps are ignored, as those outputs are constant zeros.
     /// <para>
-    /// A cache can be differentiated any number of times until the next <see cref="Forward"/> after its first Backward
-    /// (or, from a Forward in evaluation mode, until the next Forward): that Forward reuses the cache's buffers, and
-    /// Backward on it then throws <see cref="InvalidOperationException"/>.
+    /// A cache can be differentiated any number of times until the next <see cref="Forward"/> or <see cref="Infer"/>
+    /// after its first Backward (or, from a Forward in evaluation mode, until the next Forward): that call reuses the
+    /// cache's buffers, and Backward on it then throws <see cref="InvalidOperationException"/>.
     /// </para>
     /// </summary>
     /// <param name="cache">The cache of the forward pass being differentiated.</param>
