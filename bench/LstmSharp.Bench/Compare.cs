@@ -322,7 +322,7 @@ internal static class Compare
             _x = Tensor<float>.Zeros(r.T, r.B, r.I);
             new Rng(2).FillNormal<float>(_x.Data);
             _dY = Tensor<float>.Full(1f, r.T, r.B, r.D * r.H);
-            _y = Tensor<float>.Zeros(r.T, r.B, r.D * r.H);
+            _y = r.Mode == "inference" ? Tensor<float>.Zeros(r.T, r.B, r.D * r.H) : Tensor<float>.Zeros(0);
             if (r.Mode == "step") _stream = new LstmStreamer<float>(_lstm);
             _lstm.Training = r.Mode == "training";
         }

@@ -25,10 +25,10 @@ internal static class FastLstmKernel
 /// The fast path: the same results as <see cref="ReferenceLstmKernel{T}"/>, with the work reorganised around GEMMs.
 /// <list type="bullet">
 /// <item>Forward: with the batch in two halves (enough work, two sequences at least; rows never mix in the recurrence,
-/// so the halves run on two threads), each step is one product per half, [x | h_prev | 1] · [W_ih | W_hh | b]^T → z,
-/// the gates staying in cache. Otherwise the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T →
-/// Gates [T·B, 4H], and each step adds h · W_hh^T. The weights are packed once per call; one pass per row (adding the
-/// biases when they are not in the product) applies the nonlinearities and updates c and m; a projection is one more
+/// so the halves run on two threads), each step is one product per half, [x | h_prev] · [W_ih | W_hh]^T → z, the
+/// gates staying in cache. Otherwise the input projection of all T steps is one GEMM, X [T·B, I] · W_ih^T →
+/// Gates [T·B, 4H], and each step adds h · W_hh^T. The weights are packed once per call; one pass per row adds the
+/// biases, applies the nonlinearities and updates c and m; a projection is one more
 /// GEMM per step with W_hr packed once.</item>
 /// <item>Backward: each step computes dL/dz of the gates (fused pass), then dL/dh of the previous step, dz · W_hh (with
 /// the batch in two halves, [dL/dx | dL/dh] = dz · [W_ih | W_hh] in one product; packed once per call), and gathers the
@@ -68,9 +68,11 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         int inSize = p.InputSize, hidden = p.HiddenSize, outSize = p.OutputSize, g4 = 4 * hidden, rows = steps * batch;
 
         bool split = SplitRows(batch, steps, g4, outSize);
-        int wide = inSize + outSize + (p.BiasIh is not null ? 1 : 0);  // columns of [x | h_prev | 1]
+        int wide = inSize + outSize;                                      // columns of [x | h_prev]
         var pool = ArrayPool<T>.Shared;
-        var bias = pool.Rent(g4);                                         // [4H] b_ih + b_hh, or zeros
+        var bias = pool.Rent(g4);                                         // [4H] b_ih + b_hh (added by the gate pass), or zeros
+        if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias.AsSpan(0, g4));
+        else bias.AsSpan(0, g4).Clear();
         T[]? wCat = null, xh = null, allGates = null;
         // Where the gates go: the cache's (an inference cache holds one step's), or, when an inference cache meets the
         // input projection of all steps at once, a buffer of every step's.
@@ -79,22 +81,17 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         PackedMatrix<T> wStep;
         if (split)
         {
-            // Two halves: each step computes z = [x | h_prev | 1] · [W_ih | W_hh | b_ih + b_hh]^T in one product, its
-            // gates staying in cache (the input projection of all steps at once would write them out and read them back).
-            wCat = pool.Rent(g4 * wide);  // [4H, I + P (+ 1)]
+            // Two halves: each step computes z = [x | h_prev] · [W_ih | W_hh]^T in one product, its gates staying in
+            // cache (the input projection of all steps at once would write them out and read them back).
+            wCat = pool.Rent(g4 * wide);  // [4H, I + P]
             p.CopyWeightsSideBySide(wCat, wide);
-            if (p.BiasIh is not null)
-                for (int r = 0; r < g4; r++) wCat[r * wide + inSize + outSize] = p.BiasIh.Value.Data[r] + p.BiasHh!.Value.Data[r];
-            wStep = t_packedHh = Gemm.Pack<T>(_variant, true, wide, g4, wCat, wide, t_packedHh);  // [I + P (+ 1), 4H]
-            bias.AsSpan(0, g4).Clear();
-            xh = pool.Rent(batch * wide);  // [B, I + P (+ 1)] the current step's rows, per half
+            wStep = t_packedHh = Gemm.Pack<T>(_variant, true, wide, g4, wCat, wide, t_packedHh);  // [I + P, 4H]
+            xh = pool.Rent(batch * wide);  // [B, I + P] the current step's rows, per half
         }
         else
         {
-            // Gates = X · W_ih^T for all steps at once; each step adds h · W_hh^T, and the gate pass the biases.
+            // Gates = X · W_ih^T for all steps at once; each step adds h · W_hh^T.
             Gemm.Multiply<T>(_variant, false, true, rows, g4, inSize, T.One, cache.X, inSize, p.WeightIh.Value.Data, inSize, T.Zero, gates, g4);
-            if (p.BiasIh is not null) FastCellMath<T, TVec, TOps>.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias.AsSpan(0, g4));
-            else bias.AsSpan(0, g4).Clear();
             wStep = t_packedHh = Gemm.Pack<T>(_variant, true, outSize, g4, p.WeightHh.Value.Data, outSize, t_packedHh);  // W_hh^T [P, 4H]
         }
         var wHr = p.WeightHr is null ? null
@@ -126,11 +123,11 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
     private static void ForwardRows(RowsJob job, int b0, int b1)
     {
         var cache = job.Cache;
-        var wStep = job.WHh;  // [W_ih | W_hh | b]^T [I + P (+ 1), 4H] with Xh, else W_hh^T [P, 4H]
+        var wStep = job.WHh;  // [W_ih | W_hh]^T [I + P, 4H] with Xh, else W_hh^T [P, 4H]
         var wHr = job.WHr;
         int steps = job.Steps, batch = job.Batch, n = b1 - b0, outSize = job.OutSize, g4 = wStep.Columns, hidden = g4 / 4;
         int inSize = job.InSize, wide = job.Wide;
-        var xh = job.Xh is null ? default : job.Xh.AsSpan(b0 * wide, n * wide);  // [n, I + P (+ 1)]
+        var xh = job.Xh is null ? default : job.Xh.AsSpan(b0 * wide, n * wide);  // [n, I + P]
         ReadOnlySpan<int> lengths = job.Lengths.AsSpan(0, batch);
         ReadOnlySpan<T> bias = job.Bias.AsSpan(0, g4);
         bool allValid = AllValid(lengths.Slice(b0, n), steps);
@@ -147,7 +144,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
 
             if (job.Xh is not null)
             {
-                // z = [x | h_prev | 1] · [W_ih | W_hh | b]^T
+                // z = [x | h_prev] · [W_ih | W_hh]^T
                 GatherInputs(cache.X, hPrev, (t * batch + b0) * inSize, n, inSize, outSize, xh, wide);
                 GemmCore<T, TVec, TOps>.Run(false, false, n, g4, wide, T.One, xh, wide, [], 0, wStep.Data.AsSpan(0, wStep.Length), T.Zero, gt, g4, 0, g4);
             }
@@ -427,7 +424,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             lengths.Slice(0, batch).CopyTo(Lengths);
         }
 
-        /// <summary>Forward's extras: the rows [x | h_prev | 1] of the current step when z is one product per step, else null.</summary>
+        /// <summary>Forward's extras: the rows [x | h_prev] of the current step when z is one product per step, else null.</summary>
         public void SetForward(T[]? xh, int inSize, int outSize, int wide, T[] gates, bool gatesEveryStep) =>
             (Xh, InSize, OutSize, Wide, Gates, GatesEveryStep) = (xh, inSize, outSize, wide, gates, gatesEveryStep);
 
