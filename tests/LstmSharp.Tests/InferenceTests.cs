@@ -179,4 +179,50 @@ public class InferenceTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated < y.Length * sizeof(float) / 8, $"Infer allocated {allocated} bytes; the output is {y.Length * sizeof(float)}");
     }
+
+    /// <summary>
+    /// Nothing is allocated per time step: Infer into a reused output, and a training Forward and Backward, allocate no
+    /// more for 200 steps than for 20, with the batch split over two threads and not.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 1)]
+    [InlineData(64, 2)]
+    [InlineData(1, 1)]
+    public void NothingIsAllocatedPerTimeStep(int batch, int directions)
+    {
+        var o = new LstmOptions { InputSize = 8, HiddenSize = 64, Bidirectional = directions == 2 };
+        var lstm = new Lstm<float>(o, seed: 1);
+        long Infer(int steps)
+        {
+            lstm.Training = false;
+            var x = TestUtil.Random<float>(new Rng(2), steps, batch, 8);
+            var y = Tensor<float>.Zeros(steps, batch, directions * 64);
+            lstm.Infer(x, output: y);
+            lstm.Infer(x, output: y);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            lstm.Infer(x, output: y);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        long Train(int steps)
+        {
+            lstm.Training = true;
+            var x = TestUtil.Random<float>(new Rng(2), steps, batch, 8);
+            var dOut = TestUtil.Random<float>(new Rng(3), steps, batch, directions * 64);
+            long allocated = 0;
+            for (int i = 0; i < 3; i++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                var r = lstm.Forward(x);
+                lstm.Backward(r.Cache, dOut);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+            return allocated;
+        }
+        long infer20 = Infer(20), infer200 = Infer(200);
+        Assert.True(infer200 <= infer20, $"Infer allocated {infer20} bytes for 20 steps and {infer200} for 200");
+        long train20 = Train(20), train200 = Train(200);
+        // A training call allocates its outputs, which grow with T: [T, B, D·H] and the input gradient [T, B, I].
+        long outputs = 180L * batch * (directions * 64 + 8) * sizeof(float);
+        Assert.True(train200 - train20 <= outputs + 4096, $"Forward and Backward allocated {train20} bytes for 20 steps and {train200} for 200 (outputs grow by {outputs})");
+    }
 }

@@ -3,7 +3,12 @@ using Xunit;
 
 namespace LstmSharp.Tests;
 
+/// <summary>Runs alone, so that no other test's halves run on the worker thread while these count its allocations.</summary>
+[CollectionDefinition("Worker alone", DisableParallelization = true)]
+public class WorkerAloneCollection;
+
 /// <summary>The two-thread helper: each half runs exactly once per job, nested and failing jobs behave.</summary>
+[Collection("Worker alone")]
 public class WorkerTests
 {
     private sealed class Counting : IPairWork
@@ -24,6 +29,41 @@ public class WorkerTests
         for (int i = 0; i < 20000; i++) Worker.RunPair(work);
         Assert.Equal(20000, work.Part0);
         Assert.Equal(20000, work.Part1);
+    }
+
+    /// <summary>Records the allocation counter of the thread that runs half 1 each time the worker thread runs it.</summary>
+    private sealed class Recording : IPairWork
+    {
+        public int OnWorker;
+        public long First = -1, Last = -1;
+
+        public void Run(int part)
+        {
+            if (part == 0) Thread.SpinWait(200);  // a few microseconds: time for the worker to claim half 1
+            if (part == 0 || Thread.CurrentThread.Name != "LstmSharp worker") return;
+            long now = GC.GetAllocatedBytesForCurrentThread();
+            if (First < 0) First = now;
+            Last = now;
+            OnWorker++;
+        }
+    }
+
+    /// <summary>A job allocates nothing on the calling thread, nor on the worker thread between two of its halves.</summary>
+    [Fact]
+    public void AJobAllocatesNothingOnEitherThread()
+    {
+        var work = new Recording();
+        for (int i = 0; i < 1000; i++) Worker.RunPair(work);  // starts the worker; compiles everything
+        work.First = work.Last = -1;
+        work.OnWorker = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20000; i++) Worker.RunPair(work);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        if (Worker.Enabled)
+        {
+            Assert.True(work.OnWorker >= 2, $"the worker ran half 1 of {work.OnWorker} jobs out of 20000");
+            Assert.Equal(0, work.Last - work.First);
+        }
     }
 
     [Fact]

@@ -23,7 +23,11 @@ internal static class Worker
 
     private static readonly SemaphoreSlim s_wake = new(0);
     private static int s_owned;                 // 1 while a caller owns the worker (not reentrant)
-    private static volatile Ticket? s_ticket;   // the latest job
+    private static IPairWork? s_work;           // the latest job's work, read only by the thread that claims it
+    private static long s_posted;               // the latest job's number (jobs are numbered 1, 2, ... by their callers)
+    private static long s_claimed;              // the latest job whose second half has been claimed (s_posted or one less)
+    private static long s_done;                 // the latest job whose second half the worker has finished
+    private static Exception? s_error;          // the worker's failure in job s_done, or null
     private static volatile int s_sleeping;     // 1 while the worker is (about to be) blocked on s_wake
     private static Thread? s_thread;
 
@@ -31,7 +35,11 @@ internal static class Worker
     public static bool Enabled { get; set; } =
         Environment.ProcessorCount > 1 && Environment.GetEnvironmentVariable("LSTMSHARP_THREADS") != "1";
 
-    /// <summary>Runs <c>work.Run(0)</c> here and <c>work.Run(1)</c> on the worker (or here); returns when both have finished.</summary>
+    /// <summary>
+    /// Runs <c>work.Run(0)</c> here and <c>work.Run(1)</c> on the worker (or here); returns when both have finished.
+    /// Allocates nothing: a job is a number, and its second half is claimed by moving <c>s_claimed</c> from the number
+    /// before it to its own, which exactly one thread can do.
+    /// </summary>
     public static void RunPair(IPairWork work)
     {
         if (!Enabled || Interlocked.CompareExchange(ref s_owned, 1, 0) != 0)
@@ -43,8 +51,9 @@ internal static class Worker
         try
         {
             EnsureStarted();
-            var ticket = new Ticket(work);
-            s_ticket = ticket;
+            long job = s_posted + 1;               // only the owner writes s_posted
+            s_work = work;
+            Volatile.Write(ref s_posted, job);     // publishes s_work with it
             Interlocked.MemoryBarrier();
             if (s_sleeping != 0) s_wake.Release();
             try
@@ -55,26 +64,34 @@ internal static class Worker
             {
                 // The worker may be running the other half over the same memory (pinned or pooled by the caller):
                 // take the half back if it has not started, else let it finish, before the caller unwinds.
-                if (Interlocked.Exchange(ref ticket.Claimed, 1) != 0)
-                {
-                    var wait = new SpinWait();
-                    while (ticket.Done == 0) wait.SpinOnce(sleep1Threshold: -1);
-                }
+                if (Interlocked.CompareExchange(ref s_claimed, job, job - 1) != job - 1) WaitFor(job);
                 throw;
             }
-            if (Interlocked.Exchange(ref ticket.Claimed, 1) == 0)
+            if (Interlocked.CompareExchange(ref s_claimed, job, job - 1) == job - 1)
             {
                 work.Run(1);  // the worker has not started it: do it here rather than wait
                 return;
             }
-            var spin = new SpinWait();
-            while (ticket.Done == 0) spin.SpinOnce(sleep1Threshold: -1);
-            if (ticket.Error is not null) throw new AggregateException("The worker thread failed.", ticket.Error);
+            WaitFor(job);
+            if (s_error is { } error) throw new AggregateException("The worker thread failed.", error);
         }
         finally
         {
+            s_work = null;
             Volatile.Write(ref s_owned, 0);
         }
+    }
+
+    /// <summary>Spins until the worker has finished job <paramref name="job"/>'s second half (checking often: halves take microseconds).</summary>
+    private static void WaitFor(long job)
+    {
+        for (int i = 0; i < 4096; i++)
+        {
+            if (Volatile.Read(ref s_done) == job) return;
+            Thread.SpinWait(1);
+        }
+        var spin = new SpinWait();
+        while (Volatile.Read(ref s_done) != job) spin.SpinOnce(sleep1Threshold: -1);
     }
 
     /// <summary>Runs <c>body(0)</c> here and <c>body(1)</c> on the worker (for coarse work: allocates a small wrapper).</summary>
@@ -83,15 +100,6 @@ internal static class Worker
     private sealed class ActionPair(Action<int> body) : IPairWork
     {
         public void Run(int part) => body(part);
-    }
-
-    /// <summary>One posted job: its second half is claimed by exactly one thread.</summary>
-    private sealed class Ticket(IPairWork work)
-    {
-        public readonly IPairWork Work = work;
-        public int Claimed;
-        public volatile int Done;
-        public Exception? Error;
     }
 
     private static void EnsureStarted()
@@ -104,32 +112,39 @@ internal static class Worker
     private static void Loop()
     {
         long spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
-        Ticket? last = null;
+        long last = 0;
         while (true)
         {
-            // Spin briefly: the next job of a time-step loop usually arrives within microseconds.
+            // Spin briefly, checking often: the next job of a time-step loop usually arrives within microseconds.
             long start = Stopwatch.GetTimestamp();
-            while (s_ticket == last && Stopwatch.GetTimestamp() - start < spinTicks) Thread.SpinWait(20);
-            if (s_ticket == last)
+            while (Volatile.Read(ref s_posted) == last)
+            {
+                for (int i = 0; i < 64 && Volatile.Read(ref s_posted) == last; i++) Thread.SpinWait(1);
+                if (Stopwatch.GetTimestamp() - start >= spinTicks) break;
+            }
+            long job = Volatile.Read(ref s_posted);
+            if (job == last)
             {
                 s_sleeping = 1;
                 Interlocked.MemoryBarrier();
-                if (s_ticket == last) s_wake.Wait();  // a caller that posts after this check sees s_sleeping and wakes us
+                if (Volatile.Read(ref s_posted) == last) s_wake.Wait();  // a caller that posts after this check sees s_sleeping and wakes us
                 s_sleeping = 0;
                 continue;
             }
-            var ticket = s_ticket!;
-            last = ticket;
-            if (Interlocked.Exchange(ref ticket.Claimed, 1) != 0) continue;  // the caller took it
+            last = job;
+            if (Interlocked.CompareExchange(ref s_claimed, job, job - 1) != job - 1) continue;  // the caller took it
+            // Claimed: the caller now waits for s_done == job, so s_work is this job's until then.
+            Exception? error = null;
             try
             {
-                ticket.Work.Run(1);
+                s_work!.Run(1);
             }
             catch (Exception e)
             {
-                ticket.Error = e;
+                error = e;
             }
-            ticket.Done = 1;
+            s_error = error;
+            Volatile.Write(ref s_done, job);  // publishes s_error with it
         }
     }
 }

@@ -24,6 +24,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly T[] _gates;    // [4H]
     private readonly T[] _scratch;  // [H]
     private readonly T[] _xh;       // [max over layers of I_l + P] the inputs of a step's product, [x | h]
+    private bool _reverse;          // whether this step reads the weight strips last to first (see Multiply)
 
     /// <summary>A streamer over <paramref name="lstm"/>, starting from zero state.</summary>
     public LstmStreamer(Lstm<T> lstm)
@@ -118,13 +119,14 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             var xh = _xh.AsSpan(0, x.Length + p);
             x.CopyTo(xh);
             h.CopyTo(xh.Slice(x.Length));
-            GemvAccumulate(default, xh, w.InputHiddenT, default, default, gates);
+            Multiply(xh, w.InputHiddenT, _reverse, gates);
             var m = _scratch.AsSpan();
             CellForward(hidden, w.Bias, gates, c, m);
             if (w.ProjT is null) m.CopyTo(h);
-            else GemvAccumulate(default, m, w.ProjT, default, default, h[..p]); // h' = W_hr m
+            else Multiply(m, w.ProjT, _reverse, h[..p]); // h' = W_hr m
             x = h;
         }
+        _reverse = !_reverse;
         return _h[^1];
     }
 
@@ -135,25 +137,15 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         else FastCellMath<T, Vector128<T>, Simd128<T>>.Forward(hidden, bias, gates, c, c, m);
     }
 
-    /// <summary>y = bias + a A + b B, with A [len(a), n] and B [len(b), n] packed by <see cref="Pack"/> (n = len(y)); bias may be empty (zeros).</summary>
-    private static void GemvAccumulate(ReadOnlySpan<T> bias, ReadOnlySpan<T> a, ReadOnlySpan<T> matA, ReadOnlySpan<T> b, ReadOnlySpan<T> matB, Span<T> y)
+    /// <summary>y = v M, M [len(v), len(y)] packed by <see cref="Pack"/>, its strips in reverse order when <paramref name="reverse"/>.</summary>
+    private static void Multiply(ReadOnlySpan<T> v, ReadOnlySpan<T> m, bool reverse, Span<T> y)
     {
-        if (bias.IsEmpty) y.Clear();
-        else bias.CopyTo(y);
-        Accumulate(a, matA, y);
-        Accumulate(b, matB, y);
+        if (Vector512.IsHardwareAccelerated) Multiply<Vector512<T>, Simd512<T>>(v, m, reverse, y);
+        else if (Vector256.IsHardwareAccelerated) Multiply<Vector256<T>, Simd256<T>>(v, m, reverse, y);
+        else Multiply<Vector128<T>, Simd128<T>>(v, m, reverse, y);
     }
 
-    /// <summary>y += Σ_k v[k] M[k, :] in the widest vectors the CPU has (the kernels' <see cref="ISimd{TVec, T}"/>).</summary>
-    private static void Accumulate(ReadOnlySpan<T> v, ReadOnlySpan<T> m, Span<T> y)
-    {
-        if (v.IsEmpty) return;
-        if (Vector512.IsHardwareAccelerated) Accumulate<Vector512<T>, Simd512<T>>(v, m, y);
-        else if (Vector256.IsHardwareAccelerated) Accumulate<Vector256<T>, Simd256<T>>(v, m, y);
-        else Accumulate<Vector128<T>, Simd128<T>>(v, m, y);
-    }
-
-    /// <summary>Columns of a strip: four of the vectors <see cref="Accumulate(ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/> uses.</summary>
+    /// <summary>Columns of a strip: four of the vectors <see cref="Multiply(ReadOnlySpan{T}, ReadOnlySpan{T}, bool, Span{T})"/> uses.</summary>
     private static readonly int Strip = 4 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count
         : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
 
@@ -173,24 +165,26 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 
     /// <summary>
-    /// y += Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time held in registers
+    /// y = Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time held in registers
     /// over all k (even and odd k in two sets of accumulators, so that eight independent FMA chains hide the FMA latency),
-    /// then the tail one vector at a time, then scalars (accumulation is not idempotent, so the tail cannot overlap the
-    /// last vector). Compiled fully optimised at once, as a step is over in microseconds.
+    /// then the tail one vector at a time, then scalars. A step's weights (320 KB at I = 32, H = 128) stream from L2,
+    /// and the step is bound by that stream; every other step reads the strips last to first, so that it starts on the
+    /// strip the step before ended with, which is still in L1 (the order of each column's sum is the same either way).
+    /// Compiled fully optimised at once, as a step is over in microseconds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Accumulate<TVec, TSimd>(ReadOnlySpan<T> v, ReadOnlySpan<T> m, Span<T> y)
+    private static void Multiply<TVec, TSimd>(ReadOnlySpan<T> v, ReadOnlySpan<T> m, bool reverse, Span<T> y)
         where TVec : struct where TSimd : ISimd<TVec, T>
     {
-        int n = y.Length, w = TSimd.Count, kn = v.Length, strip = 4 * w, j = 0;
+        int n = y.Length, w = TSimd.Count, kn = v.Length, strip = 4 * w, j;
         ref T my = ref MemoryMarshal.GetReference(y);
         ref T mv = ref MemoryMarshal.GetReference(v);
-        for (; j + strip <= n; j += strip)
+        int strips = n / strip;
+        for (int q = 0; q < strips; q++)
         {
+            j = (reverse ? strips - 1 - q : q) * strip;
             ref T row = ref Unsafe.Add(ref MemoryMarshal.GetReference(m), j * kn);  // the strip [K][4w]
-            TVec y0 = TSimd.Load(ref Unsafe.Add(ref my, j)), y1 = TSimd.Load(ref Unsafe.Add(ref my, j + w));
-            TVec y2 = TSimd.Load(ref Unsafe.Add(ref my, j + 2 * w)), y3 = TSimd.Load(ref Unsafe.Add(ref my, j + 3 * w));
-            TVec zero = TSimd.Splat(T.Zero), z0 = zero, z1 = zero, z2 = zero, z3 = zero;
+            TVec zero = TSimd.Splat(T.Zero), y0 = zero, y1 = zero, y2 = zero, y3 = zero, z0 = zero, z1 = zero, z2 = zero, z3 = zero;
             int k = 0;
             for (; k + 1 < kn; k += 2)
             {
@@ -221,17 +215,18 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             TSimd.Store(TSimd.Add(y3, z3), ref Unsafe.Add(ref my, j + 3 * w));
         }
         // The tail [K][tw], tw = n mod 4w, row-major.
+        j = strips * strip;
         int t0 = j, tw = n - t0;
         ref T tail = ref Unsafe.Add(ref MemoryMarshal.GetReference(m), t0 * kn);
         for (; j + w <= n; j += w)
         {
-            TVec acc = TSimd.Load(ref Unsafe.Add(ref my, j));
+            TVec acc = TSimd.Splat(T.Zero);
             for (int k = 0; k < kn; k++) acc = TSimd.MultiplyAdd(TSimd.Splat(Unsafe.Add(ref mv, k)), TSimd.Load(ref Unsafe.Add(ref tail, k * tw + j - t0)), acc);
             TSimd.Store(acc, ref Unsafe.Add(ref my, j));
         }
         for (; j < n; j++)
         {
-            T sum = Unsafe.Add(ref my, j);
+            T sum = T.Zero;
             for (int k = 0; k < kn; k++) sum += Unsafe.Add(ref mv, k) * Unsafe.Add(ref tail, k * tw + j - t0);
             Unsafe.Add(ref my, j) = sum;
         }
