@@ -190,17 +190,16 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         bool wantDX = !dX.IsEmpty && split;  // dL/dx in the step loop, with dL/dh; one part keeps dZ whole and multiplies after
         int wide = inSize + outSize + (p.BiasIh is not null ? 1 : 0);          // columns of [x | h_prev | 1]
         int back = (wantDX ? inSize : 0) + outSize;                            // columns of dz · [W_ih | W_hh] (or dz · W_hh)
-        var pool = ArrayPool<T>.Shared;
-        var dHTotal = pool.Rent(projected ? rows * outSize : batch * outSize); // [T, B, P] with a projection (for dW_hr), else [B, P]
-        var dM = projected ? pool.Rent(batch * hidden) : null;                // [B, H]
+        var dHTotal = Scratch<T>.Rent(projected ? rows * outSize : batch * outSize); // [T, B, P] with a projection (for dW_hr), else [B, P]
+        var dM = projected ? Scratch<T>.Rent(batch * hidden) : null;                // [B, H]
         // Steps whose dz and [x | h_prev | 1] rows are kept for one weight-gradient product: with two parts, enough for a
         // product of ChunkRows rows per part, made by each part into its own dW while the rows are still in cache; with
         // one, all of them, for one product after the loop (split over the threads).
         int chunk = split ? Math.Clamp((ChunkRows + (batch + 1) / 2 - 1) / ((batch + 1) / 2), 1, steps) : steps;
-        var dZ = pool.Rent(chunk * batch * g4);                                // [S, B, 4H] dL/dz of the chunk's steps (each part: [S, n, 4H])
-        var xh = pool.Rent(chunk * batch * wide);                              // [S, B, I + P (+ 1)] [x | h_prev | 1] of the chunk's steps
-        var dBack = pool.Rent(batch * back);                                   // [B, (I +) P] dz · [W_ih |] W_hh of the current step
-        var dWide = pool.Rent((split ? 2 : 1) * wide * g4);                    // [parts][I + P (+ 1), 4H] weight and bias gradients
+        var dZ = Scratch<T>.Rent(chunk * batch * g4);                                // [S, B, 4H] dL/dz of the chunk's steps (each part: [S, n, 4H])
+        var xh = Scratch<T>.Rent(chunk * batch * wide);                              // [S, B, I + P (+ 1)] [x | h_prev | 1] of the chunk's steps
+        var dBack = Scratch<T>.Rent(batch * back);                                   // [B, (I +) P] dz · [W_ih |] W_hh of the current step
+        var dWide = Scratch<T>.Rent((split ? 2 : 1) * wide * g4);                    // [parts][I + P (+ 1), 4H] weight and bias gradients
         T[]? wBack = null;                                                     // [4H, I + P] W_ih and W_hh side by side
         var job = t_job ??= new RowsJob();
         try
@@ -208,7 +207,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             ReadOnlySpan<T> wHhOrBoth = p.WeightHh.Value.Data;
             if (wantDX)
             {
-                wBack = pool.Rent(g4 * back);
+                wBack = Scratch<T>.Rent(g4 * back);
                 p.CopyWeightsSideBySide(wBack, back);
                 wHhOrBoth = wBack.AsSpan(0, g4 * back);
             }
@@ -263,13 +262,13 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         finally
         {
             job.Clear();
-            pool.Return(dHTotal);
-            if (dM is not null) pool.Return(dM);
-            pool.Return(dZ);
-            pool.Return(xh);
-            pool.Return(dBack);
-            pool.Return(dWide);
-            if (wBack is not null) pool.Return(wBack);
+            Scratch<T>.Return(dHTotal);
+            if (dM is not null) Scratch<T>.Return(dM);
+            Scratch<T>.Return(dZ);
+            Scratch<T>.Return(xh);
+            Scratch<T>.Return(dBack);
+            Scratch<T>.Return(dWide);
+            if (wBack is not null) Scratch<T>.Return(wBack);
         }
     }
 
@@ -388,7 +387,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         batch >= 2 && (long)batch * steps * g4 * outSize >= RowSplitThreshold;
 
     /// <summary>Rows of [X | H_prev | 1] and dZ (steps × a part's sequences) per weight-gradient product of a part.</summary>
-    private const int ChunkRows = 512;
+    private const int ChunkRows = 256;
 
     /// <summary>Multiply-adds of the recurrent products in one call above which its batch is split across threads.</summary>
     private const long RowSplitThreshold = 1L << 20;

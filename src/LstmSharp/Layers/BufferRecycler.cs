@@ -61,7 +61,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
         }
         else
         {
-            array = new T[length];
+            array = Kernels.LongLivedArray.Allocate<T>(length);
         }
         lease?.Arrays.Add(array);
         return array;
