@@ -182,7 +182,9 @@ public class InferenceTests
 
     /// <summary>
     /// Nothing is allocated per time step: Infer into a reused output, and a training Forward and Backward, allocate no
-    /// more for 200 steps than for 20, with the batch split over two threads and not.
+    /// more for 200 steps than for 20 (within 1 KB: a pool's occasional miss, while one allocation per step would add
+    /// kilobytes), with the batch split over two threads and not. The counter is the calling thread's, which runs the
+    /// first half of a split batch and the first direction.
     /// </summary>
     [Theory]
     [InlineData(64, 1)]
@@ -219,10 +221,10 @@ public class InferenceTests
             return allocated;
         }
         long infer20 = Infer(20), infer200 = Infer(200);
-        Assert.True(infer200 <= infer20, $"Infer allocated {infer20} bytes for 20 steps and {infer200} for 200");
+        Assert.True(infer200 <= infer20 + 1024, $"Infer allocated {infer20} bytes for 20 steps and {infer200} for 200");
         long train20 = Train(20), train200 = Train(200);
         // A training call allocates its outputs, which grow with T: [T, B, D·H] and the input gradient [T, B, I].
         long outputs = 180L * batch * (directions * 64 + 8) * sizeof(float);
-        Assert.True(train200 - train20 <= outputs + 4096, $"Forward and Backward allocated {train20} bytes for 20 steps and {train200} for 200 (outputs grow by {outputs})");
+        Assert.True(train200 - train20 <= outputs + 1024, $"Forward and Backward allocated {train20} bytes for 20 steps and {train200} for 200 (outputs grow by {outputs})");
     }
 }

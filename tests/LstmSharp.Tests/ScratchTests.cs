@@ -3,26 +3,26 @@ using Xunit;
 
 namespace LstmSharp.Tests;
 
-/// <summary>The kernels' scratch arrays: exact lengths, reused within 25%, a bounded number kept.</summary>
+/// <summary>The kernels' scratch arrays: exact lengths, the shortest free array that fits reused, a bounded number kept.</summary>
 public class ScratchTests
 {
     [Fact]
-    public void ARentedArrayHasTheLengthAskedForAndIsReusedWithinAQuarter()
+    public void ARentedArrayHasTheLengthAskedForAndAFreeOneIsReusedForShorterRequests()
     {
         Scratch<float>.Clear();  // free arrays that other tests' kernels left on this thread
         var a = Scratch<float>.Rent(1000);
         Assert.Equal(1000, a.Length);                      // not rounded up to a power of two
         Scratch<float>.Return(a);
-        var b = Scratch<float>.Rent(801);                  // 1000 is at most 25% more than 801: reused
+        var b = Scratch<float>.Rent(300);                  // fits in the free one: reused
         Assert.Same(a, b);
-        Scratch<float>.Return(b);
-        var c = Scratch<float>.Rent(799);                  // 1000 would be more than 25% over: a new one
-        Assert.NotSame(a, c);
-        Assert.Equal(799, c.Length);
-        var d = Scratch<float>.Rent(1001);                 // longer than any free array: a new one
+        var d = Scratch<float>.Rent(1000);                 // none free: a new one, of that length
         Assert.NotSame(a, d);
-        Scratch<float>.Return(c);
+        Assert.Equal(1000, d.Length);
+        Scratch<float>.Return(b);
+        var e = Scratch<float>.Rent(1001);                 // longer than any free array: a new one
+        Assert.NotSame(a, e);
         Scratch<float>.Return(d);
+        Scratch<float>.Return(e);
     }
 
     [Fact]
@@ -35,9 +35,12 @@ public class ScratchTests
         Scratch<double>.Return(small);
         Assert.Same(small, Scratch<double>.Rent(4000));  // both fit; the shorter is taken
         Assert.Same(big, Scratch<double>.Rent(4000));
+        Scratch<double>.Clear();
         var first = Scratch<double>.Rent(300);
         Scratch<double>.Return(first);
-        for (int i = 0; i < Scratch<double>.Kept; i++) Scratch<double>.Return(new double[300]);
+        Assert.Same(first, Scratch<double>.Rent(300));      // kept
+        Scratch<double>.Return(first);
+        for (int i = 0; i < Scratch<double>.Kept; i++) Scratch<double>.Return(new double[200]);  // too short for 300
         Assert.NotSame(first, Scratch<double>.Rent(300));  // pushed out by Kept newer ones
     }
 }

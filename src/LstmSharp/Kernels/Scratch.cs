@@ -2,10 +2,11 @@ namespace LstmSharp.Kernels;
 
 /// <summary>
 /// The backward kernel's scratch arrays, kept per thread from one call to the next. Unlike <c>ArrayPool.Shared</c>,
-/// which rounds a length up to a power of two (up to twice the memory) and allocates in gen 0, an array here is made at
-/// the length asked for, uninitialised, by <see cref="LongLivedArray.Allocate{T}"/> (a large one on the pinned object
-/// heap); a free array is reused for any length between 80% and 100% of its own. At most <see cref="Kept"/> free arrays are
-/// kept per thread, the least recently returned dropped first. Rent and return on the same thread.
+/// which rounds a length up to a power of two (up to twice the memory) and allocates in gen 0 or on the large object
+/// heap, an array here is made at the length asked for, uninitialised, on the pinned object heap
+/// (<see cref="LongLivedArray.Allocate{T}"/>); a request takes the shortest free array at least as long (callers slice
+/// what they asked for). At most <see cref="Kept"/> free arrays are kept per thread, the least recently returned
+/// dropped first. Rent and return on the same thread.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 internal static class Scratch<T> where T : unmanaged
@@ -15,7 +16,7 @@ internal static class Scratch<T> where T : unmanaged
 
     [ThreadStatic] private static List<T[]>? t_free;  // the most recently returned last
 
-    /// <summary>An array of at least <paramref name="length"/> elements (at most 25% more), contents unspecified.</summary>
+    /// <summary>An array of at least <paramref name="length"/> elements, contents unspecified.</summary>
     public static T[] Rent(int length)
     {
         var free = t_free;
@@ -25,7 +26,7 @@ internal static class Scratch<T> where T : unmanaged
             for (int i = free.Count - 1; i >= 0; i--)
             {
                 int n = free[i].Length;
-                if (n >= length && (long)n * 4 <= (long)length * 5 && (best < 0 || n < free[best].Length)) best = i;
+                if (n >= length && (best < 0 || n < free[best].Length)) best = i;
             }
             if (best >= 0)
             {

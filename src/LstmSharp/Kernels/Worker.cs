@@ -53,11 +53,11 @@ internal static class Worker
             EnsureStarted();
             long job = s_posted + 1;               // only the owner writes s_posted
             s_work = work;
-            Volatile.Write(ref s_posted, job);     // publishes s_work with it
-            Interlocked.MemoryBarrier();
-            if (s_sleeping != 0) s_wake.Release();
             try
             {
+                Volatile.Write(ref s_posted, job);     // publishes s_work with it
+                Interlocked.MemoryBarrier();
+                if (s_sleeping != 0) s_wake.Release();
                 work.Run(0);
             }
             catch
@@ -73,7 +73,11 @@ internal static class Worker
                 return;
             }
             WaitFor(job);
-            if (s_error is { } error) throw new AggregateException("The worker thread failed.", error);
+            if (s_error is { } error)
+            {
+                s_error = null;  // not kept alive until the next job
+                throw new AggregateException("The worker thread failed.", error);
+            }
         }
         finally
         {

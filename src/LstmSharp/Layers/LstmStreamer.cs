@@ -168,8 +168,9 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// y = Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time held in registers
     /// over all k (even and odd k in two sets of accumulators, so that eight independent FMA chains hide the FMA latency),
     /// then the tail one vector at a time, then scalars. A step's weights (320 KB at I = 32, H = 128) stream from L2,
-    /// and the step is bound by that stream; every other step reads the strips last to first, so that it starts on the
-    /// strip the step before ended with, which is still in L1 (the order of each column's sum is the same either way).
+    /// and the step is bound by that stream; every other step reads the strips last to first, so that with one layer, no
+    /// projection and no tail columns it starts on the strip the step before ended with, which is still in L1 (with
+    /// more, nothing is lost; the order of each column's sum is the same either way, so the results are too).
     /// Compiled fully optimised at once, as a step is over in microseconds.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
