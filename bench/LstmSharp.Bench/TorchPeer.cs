@@ -100,10 +100,15 @@ internal sealed class TorchPeer : IDisposable
             ["mode"] = "memory", ["B"] = r.B, ["T"] = r.T, ["I"] = r.I, ["H"] = r.H, ["L"] = r.L, ["D"] = r.D,
             ["reps"] = steps, ["threads"] = 1,
         }));
+        var errors = process.StandardError.ReadToEndAsync();  // drained as it comes, so a chatty child cannot block
         process.StandardInput.Close();
         var line = process.StandardOutput.ReadLine();
         process.WaitForExit();
-        if (line is null) return null;
+        if (line is null)
+        {
+            Console.Error.WriteLine($"pytorch memory run for {r}: no result. {errors.Result.Trim()}");
+            return null;
+        }
         using var doc = JsonDocument.Parse(line);
         return doc.RootElement.GetProperty("peak_mb").GetDouble();
     }

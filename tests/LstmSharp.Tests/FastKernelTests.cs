@@ -123,7 +123,7 @@ public class FastKernelTests
             23, 9, true, [9, 3, 1, 8, 9, 2, 5, 4, 9, 1, 2, 3, 6, 5, 4, 7, 9, 9, 2, 8, 1, 6, 9], rng, tol, "batch split, projection, lengths");
         CompareOne<T>(fast, new LstmOptions { InputSize = 5, HiddenSize = 129, NumLayers = 2, BatchFirst = true, Bias = false },
             19, 9, false, null, rng, tol, "batch split, two layers, no bias");
-        // Halves of 65 and 64 rows: each half's weight gradients are summed over chunks of 8 steps (8, 8, then 3).
+        // Halves of 65 and 64 rows: each half's weight gradients are summed over chunks of 4 steps (4, 4, 4, 4, then 3).
         var many = new int[129];
         for (int b = 0; b < many.Length; b++) many[b] = 1 + rng.NextInt(19);
         many[100] = 19;

@@ -270,8 +270,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
 
     private void RestoreBestWeights()
     {
-        if (_bestWeights is null || !Options.RestoreBest) return;
-        for (int k = 0; k < _bestWeights.Length; k++) _bestWeights[k].CopyTo(Model.Parameters[k].Value.Data, 0);
+        if (Options.RestoreBest) UseBestWeights();
     }
 
     private TrainingResult Result(StopReason reason) => new(reason, _state.History.ToArray(), _state.BestEpoch, _state.BestLoss);
