@@ -54,15 +54,24 @@ public class WorkerTests
     {
         var work = new Recording();
         for (int i = 0; i < 1000; i++) Worker.RunPair(work);  // starts the worker; compiles everything
-        work.First = work.Last = -1;
-        work.OnWorker = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20000; i++) Worker.RunPair(work);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // The least over three rounds on each thread (see TestUtil.LeastAllocated: the runtime may allocate once).
+        long onCaller = long.MaxValue, leastOnWorker = long.MaxValue;
+        int jobsOnWorker = 0;
+        for (int round = 0; round < 3 && (onCaller > 0 || (Worker.Enabled && leastOnWorker > 0)); round++)
+        {
+            work.First = work.Last = -1;
+            work.OnWorker = 0;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20000; i++) Worker.RunPair(work);
+            onCaller = Math.Min(onCaller, GC.GetAllocatedBytesForCurrentThread() - before);
+            if (work.OnWorker >= 2) leastOnWorker = Math.Min(leastOnWorker, work.Last - work.First);
+            jobsOnWorker = Math.Max(jobsOnWorker, work.OnWorker);
+        }
+        Assert.Equal(0, onCaller);
         if (Worker.Enabled)
         {
-            Assert.True(work.OnWorker >= 2, $"the worker ran half 1 of {work.OnWorker} jobs out of 20000");
-            Assert.Equal(0, work.Last - work.First);
+            Assert.True(jobsOnWorker >= 2, $"the worker ran half 1 of at most {jobsOnWorker} jobs out of 20000");
+            Assert.Equal(0, leastOnWorker);
         }
     }
 
