@@ -53,6 +53,33 @@ public class GemmTests
         else Packed<double>(v);
     }
 
+    /// <summary>With nothing to add (K = 0 or alpha = 0), beta = 0 still sets C to zero (NaN not kept) and beta = 1 leaves it.</summary>
+    [Theory]
+    [MemberData(nameof(VariantsAndTypes))]
+    public void NothingToAddStillAppliesBeta(string variant, string type)
+    {
+        var v = Enum.Parse<GemmVariant>(variant);
+        if (type == "float") NothingToAdd<float>(v);
+        else NothingToAdd<double>(v);
+    }
+
+    private static void NothingToAdd<T>(GemmVariant v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (var (k, alpha) in new[] { (0, T.One), (5, T.Zero) })
+        {
+            int lda = Math.Max(1, k);
+            var a = new T[13 * lda];
+            var b = new T[Math.Max(1, k) * 40];
+            var c = new T[13 * 40];
+            c.AsSpan().Fill(T.NaN);
+            Gemm.Multiply<T>(v, false, false, 13, 40, k, alpha, a, lda, b, 40, T.Zero, c, 40);
+            Assert.All(c, x => Assert.Equal(T.Zero, x));
+            c.AsSpan().Fill(T.CreateChecked(2));
+            Gemm.Multiply<T>(v, false, false, 13, 40, k, alpha, a, lda, b, 40, T.One, c, 40);
+            Assert.All(c, x => Assert.Equal(T.CreateChecked(2), x));
+        }
+    }
+
     private static void EveryEdge<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Rng(17);

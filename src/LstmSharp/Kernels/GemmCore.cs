@@ -70,17 +70,20 @@ internal static class GemmCore<T, TVec, TOps>
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, ReadOnlySpan<T> packedB,
         T beta, Span<T> c, int ldc, int n0, int n1)
     {
-        // C = beta · C first, so the micro-kernel only ever accumulates. beta = 0 overwrites (NaN in C is not kept).
-        if (beta != T.One)
+        // beta = 0 overwrites C (NaN in C is not kept): the micro-kernel stores the first KC block's sums without reading
+        // C, and adds the later blocks. Any other beta scales C first, and the micro-kernel always adds.
+        bool overwrite = beta == T.Zero;
+        bool nothingToAdd = k == 0 || alpha == T.Zero;
+        if (beta != T.One && (!overwrite || nothingToAdd))
         {
             for (int i = 0; i < m; i++)
             {
                 var row = c.Slice(i * ldc + n0, n1 - n0);
-                if (beta == T.Zero) row.Clear();
+                if (overwrite) row.Clear();
                 else for (int j = 0; j < row.Length; j++) row[j] *= beta;
             }
         }
-        if (k == 0 || alpha == T.Zero) return;
+        if (nothingToAdd) return;
 
         int mr = MR, nr = NR, nc = NC;
         // A pre-packed B needs no L2 blocking when all of M fits one A block: one column block, A packed once.
@@ -120,7 +123,7 @@ internal static class GemmCore<T, TVec, TOps>
                         for (int ir = 0; ir < mcCur; ir += mr)
                         {
                             ref T cTile = ref Unsafe.Add(ref cRef, (ic + ir) * ldc + jc + jr);
-                            Tile(Math.Min(mr, mcCur - ir), kc, ref Unsafe.Add(ref aRef, ir * kc), ref bPanel, alpha, ref cTile, ldc, cols);
+                            Tile(Math.Min(mr, mcCur - ir), kc, ref Unsafe.Add(ref aRef, ir * kc), ref bPanel, alpha, ref cTile, ldc, cols, overwrite && pc == 0);
                         }
                     }
                 }
@@ -281,32 +284,33 @@ internal static class GemmCore<T, TVec, TOps>
 
     /// <summary>Dispatches a micro-tile of <paramref name="rows"/> ≤ MR rows to the kernel compiled for that row count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int rows, int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols)
+    private static void Tile(int rows, int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols, bool overwrite)
     {
         switch (rows)
         {
-            case 1: Kernel<Rows1>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 2: Kernel<Rows2>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 3: Kernel<Rows3>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 4: Kernel<Rows4>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 5: Kernel<Rows5>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 6: Kernel<Rows6>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 7: Kernel<Rows7>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 8: Kernel<Rows8>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 9: Kernel<Rows9>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 10: Kernel<Rows10>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            case 11: Kernel<Rows11>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
-            default: Kernel<Rows12>(kc, ref a, ref b, alpha, ref c, ldc, cols); break;
+            case 1: Kernel<Rows1>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 2: Kernel<Rows2>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 3: Kernel<Rows3>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 4: Kernel<Rows4>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 5: Kernel<Rows5>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 6: Kernel<Rows6>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 7: Kernel<Rows7>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 8: Kernel<Rows8>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 9: Kernel<Rows9>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 10: Kernel<Rows10>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 11: Kernel<Rows11>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            default: Kernel<Rows12>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
         }
     }
 
     /// <summary>
-    /// The micro-kernel: C[0:R, 0:cols] += alpha · Ap[kc][MR] · Bp[kc][NR], R = <typeparamref name="TR"/>.Value, fully unrolled
-    /// over the rows (the row count is a compile-time constant per instantiation, so unused rows vanish). With at most
-    /// three rows the k loop is unrolled by two into a second set of accumulators, to keep enough FMAs in flight.
+    /// The micro-kernel: C[0:R, 0:cols] += alpha · Ap[kc][MR] · Bp[kc][NR] (= with <paramref name="overwrite"/>, C not
+    /// read), R = <typeparamref name="TR"/>.Value, fully unrolled over the rows (the row count is a compile-time constant per
+    /// instantiation, so unused rows vanish). With at most three rows the k loop is unrolled by two into a second set of
+    /// accumulators, to keep enough FMAs in flight.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel<TR>(int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols) where TR : struct, IRows
+    private static void Kernel<TR>(int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols, bool overwrite) where TR : struct, IRows
     {
         int R = TR.Value, mr = TOps.GemmRows, w = TOps.Count;
         TVec z = TOps.Splat(T.Zero);
@@ -373,18 +377,18 @@ internal static class GemmCore<T, TVec, TOps>
         TVec va = TOps.Splat(alpha);
         if (cols == 2 * w)
         {
-            StoreRow(va, c00, c01, ref c);
-            if (R > 1) StoreRow(va, c10, c11, ref Unsafe.Add(ref c, ldc));
-            if (R > 2) StoreRow(va, c20, c21, ref Unsafe.Add(ref c, 2 * ldc));
-            if (R > 3) StoreRow(va, c30, c31, ref Unsafe.Add(ref c, 3 * ldc));
-            if (R > 4) StoreRow(va, c40, c41, ref Unsafe.Add(ref c, 4 * ldc));
-            if (R > 5) StoreRow(va, c50, c51, ref Unsafe.Add(ref c, 5 * ldc));
-            if (R > 6) StoreRow(va, c60, c61, ref Unsafe.Add(ref c, 6 * ldc));
-            if (R > 7) StoreRow(va, c70, c71, ref Unsafe.Add(ref c, 7 * ldc));
-            if (R > 8) StoreRow(va, c80, c81, ref Unsafe.Add(ref c, 8 * ldc));
-            if (R > 9) StoreRow(va, c90, c91, ref Unsafe.Add(ref c, 9 * ldc));
-            if (R > 10) StoreRow(va, cA0, cA1, ref Unsafe.Add(ref c, 10 * ldc));
-            if (R > 11) StoreRow(va, cB0, cB1, ref Unsafe.Add(ref c, 11 * ldc));
+            StoreRow(va, c00, c01, ref c, overwrite);
+            if (R > 1) StoreRow(va, c10, c11, ref Unsafe.Add(ref c, ldc), overwrite);
+            if (R > 2) StoreRow(va, c20, c21, ref Unsafe.Add(ref c, 2 * ldc), overwrite);
+            if (R > 3) StoreRow(va, c30, c31, ref Unsafe.Add(ref c, 3 * ldc), overwrite);
+            if (R > 4) StoreRow(va, c40, c41, ref Unsafe.Add(ref c, 4 * ldc), overwrite);
+            if (R > 5) StoreRow(va, c50, c51, ref Unsafe.Add(ref c, 5 * ldc), overwrite);
+            if (R > 6) StoreRow(va, c60, c61, ref Unsafe.Add(ref c, 6 * ldc), overwrite);
+            if (R > 7) StoreRow(va, c70, c71, ref Unsafe.Add(ref c, 7 * ldc), overwrite);
+            if (R > 8) StoreRow(va, c80, c81, ref Unsafe.Add(ref c, 8 * ldc), overwrite);
+            if (R > 9) StoreRow(va, c90, c91, ref Unsafe.Add(ref c, 9 * ldc), overwrite);
+            if (R > 10) StoreRow(va, cA0, cA1, ref Unsafe.Add(ref c, 10 * ldc), overwrite);
+            if (R > 11) StoreRow(va, cB0, cB1, ref Unsafe.Add(ref c, 11 * ldc), overwrite);
         }
         else
         {
@@ -407,19 +411,29 @@ internal static class GemmCore<T, TVec, TOps>
             for (int r = 0; r < R; r++)
             {
                 ref T cRow = ref Unsafe.Add(ref c, r * ldc);
-                for (int j = 0; j < cols; j++)
-                    Unsafe.Add(ref cRow, j) += alpha * Unsafe.Add(ref t, r * nr + j);
+                if (overwrite)
+                    for (int j = 0; j < cols; j++) Unsafe.Add(ref cRow, j) = alpha * Unsafe.Add(ref t, r * nr + j);
+                else
+                    for (int j = 0; j < cols; j++) Unsafe.Add(ref cRow, j) += alpha * Unsafe.Add(ref t, r * nr + j);
             }
         }
     }
 
-    /// <summary>C[0 : NR] += alpha · (x0, x1).</summary>
+    /// <summary>C[0 : NR] += alpha · (x0, x1), or = with <paramref name="overwrite"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(TVec alpha, TVec x0, TVec x1, ref T c)
+    private static void StoreRow(TVec alpha, TVec x0, TVec x1, ref T c, bool overwrite)
     {
         ref T c1 = ref Unsafe.Add(ref c, TOps.Count);
-        TOps.Store(TOps.MultiplyAdd(alpha, x0, TOps.Load(ref c)), ref c);
-        TOps.Store(TOps.MultiplyAdd(alpha, x1, TOps.Load(ref c1)), ref c1);
+        if (overwrite)
+        {
+            TOps.Store(TOps.Multiply(alpha, x0), ref c);
+            TOps.Store(TOps.Multiply(alpha, x1), ref c1);
+        }
+        else
+        {
+            TOps.Store(TOps.MultiplyAdd(alpha, x0, TOps.Load(ref c)), ref c);
+            TOps.Store(TOps.MultiplyAdd(alpha, x1, TOps.Load(ref c1)), ref c1);
+        }
     }
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
