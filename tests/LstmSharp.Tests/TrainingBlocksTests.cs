@@ -1,3 +1,4 @@
+using System.Numerics;
 using LstmSharp.Layers;
 using LstmSharp.Losses;
 using LstmSharp.Optimizers;
@@ -126,6 +127,92 @@ public class TrainingBlocksTests
         Assert.Equal(-0.1, q.Value.Data[0], 6);
         q.Grad.Data[0] = 0; adam.Step();          // AMSGrad keeps the larger v: a smaller second step
         Assert.InRange(q.Value.Data[0], -0.2, -0.1);
+    }
+
+    /// <summary>
+    /// Adam and AdamW (vectors at a time, with a scalar tail) give the same bits as the formula applied one element at a
+    /// time, at every length around the vector width, with and without weight decay.
+    /// </summary>
+    [Theory]
+    [InlineData(false, 0.0)]
+    [InlineData(false, 0.1)]
+    [InlineData(true, 0.01)]
+    public void AdamMatchesItsFormulaToTheBit(bool decoupled, double weightDecay)
+    {
+        AdamToTheBit<float>(decoupled, weightDecay);
+        AdamToTheBit<double>(decoupled, weightDecay);
+    }
+
+    private static void AdamToTheBit<T>(bool decoupled, double weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(7);
+        for (int n = 0; n <= 3 * System.Numerics.Vector<T>.Count + 1; n++)
+        {
+            var p = new Parameter<T>("w", TestUtil.Random<T>(rng, Math.Max(n, 1)));  // [n]
+            var (x, m, v) = ((T[])p.Value.Data.Clone(), new T[p.Value.Length], new T[p.Value.Length]);
+            Optimizer<T> adam = decoupled ? new AdamW<T>([p], 0.01, weightDecay: weightDecay) : new Adam<T>([p], 0.01, weightDecay: weightDecay);
+            T b1 = T.CreateChecked(0.9), b2 = T.CreateChecked(0.999), eps = T.CreateChecked(1e-8), lr = T.CreateChecked(0.01);
+            T wd = T.CreateChecked(weightDecay), decay = T.One - lr * wd;
+            for (int t = 1; t <= 3; t++)
+            {
+                rng.FillUniform(-T.One, T.One, p.Grad.Data);
+                T stepSize = lr / T.CreateChecked(1 - Math.Pow(0.9, t));
+                T sqrtBc2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(0.999, t)));
+                for (int i = 0; i < x.Length; i++)
+                {
+                    T g = p.Grad.Data[i];
+                    if (decoupled) x[i] *= decay;
+                    else if (weightDecay != 0) g += wd * x[i];
+                    m[i] = b1 * m[i] + (T.One - b1) * g;
+                    v[i] = b2 * v[i] + (T.One - b2) * g * g;
+                    x[i] -= stepSize * m[i] / (T.Sqrt(v[i]) / sqrtBc2 + eps);
+                }
+                adam.Step();
+                for (int i = 0; i < x.Length; i++)
+                    Assert.True(x[i].Equals(p.Value.Data[i]), $"{typeof(T).Name} n={n} step {t} [{i}]: {p.Value.Data[i]} vs {x[i]}");
+            }
+        }
+    }
+
+    /// <summary>The global norm (vectors of doubles with a scalar tail) equals the plain sum at every length, and scales when above the limit.</summary>
+    [Fact]
+    public void ClipGradNormMatchesThePlainSumAtEveryLength()
+    {
+        var rng = new Rng(3);
+        for (int n = 1; n <= 40; n++)
+        {
+            var a = new Parameter<float>("a", TestUtil.Random<float>(rng, n));  // [n]
+            var b = new Parameter<float>("b", TestUtil.Random<float>(rng, 3));  // [3]
+            rng.FillUniform(-2f, 2f, a.Grad.Data);
+            rng.FillUniform(-2f, 2f, b.Grad.Data);
+            double plain = Math.Sqrt(a.Grad.Data.Concat(b.Grad.Data).Sum(g => (double)g * g));
+            var before = a.Grad.Data.ToArray();
+            double norm = GradientClipping.ClipGradNorm([a, b], 0.5);
+            Assert.Equal(plain, norm, 1e-12);
+            float c = (float)(0.5 / (plain + 1e-6));
+            for (int i = 0; i < n; i++) Assert.Equal(before[i] * c, a.Grad.Data[i]);
+        }
+    }
+
+    /// <summary>The trainer's check finds a NaN or an infinity at any position of any length (vector part and tail).</summary>
+    [Fact]
+    public void NonFiniteGradientsAreFoundAnywhere()
+    {
+        for (int n = 0; n <= 40; n++)
+        {
+            var x = new float[n];
+            Assert.True(LstmSharp.Training.Trainer<float>.AllFinite(x));
+            for (int i = 0; i < n; i++)
+            {
+                foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                {
+                    x[i] = bad;
+                    Assert.False(LstmSharp.Training.Trainer<float>.AllFinite(x), $"n={n}: {bad} at {i}");
+                    x[i] = 1e30f;
+                }
+            }
+            Assert.True(LstmSharp.Training.Trainer<float>.AllFinite(x));
+        }
     }
 
     [Fact]

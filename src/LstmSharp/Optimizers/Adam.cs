@@ -76,7 +76,10 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
             var grad = Parameters[k].Grad.Data;
             var m = _m[k];
             var v = _v[k];
-            for (int i = 0; i < p.Length; i++)
+            int i = 0;
+            if (!AmsGrad && Vector.IsHardwareAccelerated)
+                i = UpdateVectors(p, grad, m, v, _decoupled, wd, decay, b1, b2, stepSize, sqrtBc2, eps);
+            for (; i < p.Length; i++)
             {
                 T g = grad[i];
                 if (_decoupled) p[i] *= decay;
@@ -89,6 +92,34 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
             }
         }
         StepCount = t;
+    }
+
+    /// <summary>
+    /// The update of <see cref="Step"/> without AMSGrad, a <see cref="Vector{T}"/> at a time, in exactly the scalar
+    /// loop's order of operations (no fused multiply-add), so the results are the same to the bit. Returns how many
+    /// leading elements it updated; the scalar loop does the rest.
+    /// </summary>
+    private static int UpdateVectors(Span<T> p, ReadOnlySpan<T> grad, Span<T> m, Span<T> v, bool decoupled, T wd, T decay,
+        T b1, T b2, T stepSize, T sqrtBc2, T eps)
+    {
+        int w = Vector<T>.Count, i = 0;
+        bool l2 = !decoupled && wd != T.Zero;
+        Vector<T> vb1 = new(b1), vb2 = new(b2), c1 = new(T.One - b1), c2 = new(T.One - b2), vWd = new(wd), vDecay = new(decay),
+            vStep = new(stepSize), vBc2 = new(sqrtBc2), vEps = new(eps);
+        for (; i + w <= p.Length; i += w)
+        {
+            var g = new Vector<T>(grad.Slice(i, w));
+            var pi = new Vector<T>(p.Slice(i, w));
+            if (decoupled) pi *= vDecay;
+            else if (l2) g += vWd * pi;
+            var mi = vb1 * new Vector<T>(m.Slice(i, w)) + c1 * g;
+            var vi = vb2 * new Vector<T>(v.Slice(i, w)) + c2 * g * g;
+            pi -= vStep * mi / (Vector.SquareRoot(vi) / vBc2 + vEps);
+            mi.CopyTo(m.Slice(i, w));
+            vi.CopyTo(v.Slice(i, w));
+            pi.CopyTo(p.Slice(i, w));
+        }
+        return i;
     }
 }
 

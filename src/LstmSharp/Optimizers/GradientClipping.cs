@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using LstmSharp.Layers;
 
 namespace LstmSharp.Optimizers;
@@ -15,17 +17,46 @@ public static class GradientClipping
         ArgumentNullException.ThrowIfNull(parameters);
         var ps = parameters.ToArray();
         double sum = 0;
-        foreach (var p in ps)
-            foreach (var g in p.Grad.Data) sum += double.CreateChecked(g) * double.CreateChecked(g);
+        foreach (var p in ps) sum += SumOfSquares<T>(p.Grad.Data);
         double norm = Math.Sqrt(sum);
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1)
         {
             T c = T.CreateChecked(coef);
-            foreach (var p in ps)
-                for (int i = 0; i < p.Grad.Length; i++) p.Grad.Data[i] *= c;
+            foreach (var p in ps) TensorPrimitives.Multiply(p.Grad.Data, c, p.Grad.Data);
         }
         return norm;
+    }
+
+    /// <summary>Σ x² in double (float32 values widened first), in vectors of doubles with a scalar tail.</summary>
+    private static double SumOfSquares<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        double sum = 0;
+        if (Vector.IsHardwareAccelerated && typeof(T) == typeof(float))
+        {
+            var f = MemoryMarshal.Cast<T, float>(x);
+            var acc = Vector<double>.Zero;
+            for (; i + Vector<float>.Count <= f.Length; i += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(f.Slice(i)), out var lo, out var hi);
+                acc += lo * lo + hi * hi;
+            }
+            sum = Vector.Sum(acc);
+        }
+        else if (Vector.IsHardwareAccelerated && typeof(T) == typeof(double))
+        {
+            var d = MemoryMarshal.Cast<T, double>(x);
+            var acc = Vector<double>.Zero;
+            for (; i + Vector<double>.Count <= d.Length; i += Vector<double>.Count)
+            {
+                var v = new Vector<double>(d.Slice(i));
+                acc += v * v;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; i < x.Length; i++) sum += double.CreateChecked(x[i]) * double.CreateChecked(x[i]);
+        return sum;
     }
 
     /// <summary>Clamps every gradient element into [-clipValue, clipValue].</summary>

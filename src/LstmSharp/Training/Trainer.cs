@@ -281,10 +281,19 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             (Options.CheckpointPath is { } p ? $"the last good checkpoint '{p}' is unchanged. " : "") +
             "Try a lower learning rate, gradient clipping (ClipNorm), or check the data for NaN.");
 
-    private static bool AllFinite(T[] values)
+    internal static bool AllFinite(T[] values)
     {
+        // NaN or ±Inf times 0 is NaN; any finite value adds 0. Vectors at a time, then the tail.
+        int i = 0;
         T sum = T.Zero;
-        foreach (var v in values) sum += v * T.Zero; // NaN or ±Inf times 0 is NaN; any finite value adds 0
+        if (Vector.IsHardwareAccelerated)
+        {
+            var acc = Vector<T>.Zero;
+            for (; i + Vector<T>.Count <= values.Length; i += Vector<T>.Count)
+                acc += new Vector<T>(values, i) * Vector<T>.Zero;
+            sum = Vector.Sum(acc);
+        }
+        for (; i < values.Length; i++) sum += values[i] * T.Zero;
         return !T.IsNaN(sum);
     }
 
