@@ -68,9 +68,9 @@ public class GemmTests
         foreach (var (k, alpha) in new[] { (0, T.One), (5, T.Zero) })
         {
             int lda = Math.Max(1, k);
-            var a = new T[13 * lda];
-            var b = new T[Math.Max(1, k) * 40];
-            var c = new T[13 * 40];
+            var a = new T[13 * lda];             // [M, K] (one column when K = 0)
+            var b = new T[Math.Max(1, k) * 40];  // [K, N]
+            var c = new T[13 * 40];              // [M, N]
             c.AsSpan().Fill(T.NaN);
             Gemm.Multiply<T>(v, false, false, 13, 40, k, alpha, a, lda, b, 40, T.Zero, c, 40);
             Assert.All(c, x => Assert.Equal(T.Zero, x));
@@ -103,7 +103,8 @@ public class GemmTests
     {
         var rng = new Rng(23);
         // K > KC (several depth blocks), N > NC (several column blocks), big enough for the two-thread split.
-        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 2100, 70), (240, 8, 1100) })
+        // (40, 800, 300) and (240, 8, 1100) are above Gemm's threshold for splitting over two threads (along N, along M).
+        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 2100, 70), (240, 8, 1100), (40, 800, 300) })
             for (int t = 0; t < 4; t++)
                 Check<T>(v, rng, m, n, k, transA: (t & 1) != 0, transB: (t & 2) != 0, Beta(t), tol);
     }
@@ -170,18 +171,23 @@ public class GemmTests
         {
             foreach (bool transB in new[] { false, true })
             {
-                var a = new T[m * k];  // [M, K]
-                var b = new T[k * n];  // [K, N] or [N, K]
-                rng.FillUniform(T.CreateChecked(-1), T.One, a);
-                rng.FillUniform(T.CreateChecked(-1), T.One, b);
-                var expected = new T[m * n];  // [M, N]
-                var actual = new T[m * n];    // [M, N]
-                rng.FillUniform(T.CreateChecked(-1), T.One, expected);
-                expected.CopyTo(actual, 0);
-                Gemm.Multiply<T>(v, false, transB, m, n, k, T.One, a, k, b, transB ? k : n, T.One, expected, n);
-                packed = Gemm.Pack<T>(v, transB, k, n, b, transB ? k : n, packed);  // reuses the storage
-                Gemm.Multiply<T>(false, m, T.One, a, k, packed, T.One, actual, n);
-                Assert.Equal(expected, actual);  // same blocking, same order of operations: bitwise equal
+                foreach (var beta in new[] { T.One, T.Zero })
+                {
+                    var a = new T[m * k];  // [M, K]
+                    var b = new T[k * n];  // [K, N] or [N, K]
+                    rng.FillUniform(T.CreateChecked(-1), T.One, a);
+                    rng.FillUniform(T.CreateChecked(-1), T.One, b);
+                    var expected = new T[m * n];  // [M, N]
+                    var actual = new T[m * n];    // [M, N]
+                    if (beta == T.Zero) expected.AsSpan().Fill(T.NaN);  // beta = 0: C is overwritten, never read
+                    else rng.FillUniform(T.CreateChecked(-1), T.One, expected);
+                    expected.CopyTo(actual, 0);
+                    Gemm.Multiply<T>(v, false, transB, m, n, k, T.One, a, k, b, transB ? k : n, beta, expected, n);
+                    packed = Gemm.Pack<T>(v, transB, k, n, b, transB ? k : n, packed);  // reuses the storage
+                    Gemm.Multiply<T>(false, m, T.One, a, k, packed, beta, actual, n);
+                    Assert.Equal(expected, actual);  // same blocking, same order of operations: bitwise equal
+                    Assert.DoesNotContain(actual, x => T.IsNaN(x));
+                }
             }
         }
     }

@@ -146,10 +146,11 @@ public class TrainingBlocksTests
     private static void AdamToTheBit<T>(bool decoupled, double weightDecay) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Rng(7);
-        for (int n = 0; n <= 3 * System.Numerics.Vector<T>.Count + 1; n++)
+        // Every length from 1 to three vectors and one more (without hardware vectors both sides are the scalar loop).
+        for (int n = 1; n <= 3 * Vector<T>.Count + 1; n++)
         {
-            var p = new Parameter<T>("w", TestUtil.Random<T>(rng, Math.Max(n, 1)));  // [n]
-            var (x, m, v) = ((T[])p.Value.Data.Clone(), new T[p.Value.Length], new T[p.Value.Length]);
+            var p = new Parameter<T>("w", TestUtil.Random<T>(rng, n));                                 // [n]
+            var (x, m, v) = ((T[])p.Value.Data.Clone(), new T[p.Value.Length], new T[p.Value.Length]);  // [n] each
             Optimizer<T> adam = decoupled ? new AdamW<T>([p], 0.01, weightDecay: weightDecay) : new Adam<T>([p], 0.01, weightDecay: weightDecay);
             T b1 = T.CreateChecked(0.9), b2 = T.CreateChecked(0.999), eps = T.CreateChecked(1e-8), lr = T.CreateChecked(0.01);
             T wd = T.CreateChecked(weightDecay), decay = T.One - lr * wd;
@@ -178,18 +179,24 @@ public class TrainingBlocksTests
     [Fact]
     public void ClipGradNormMatchesThePlainSumAtEveryLength()
     {
+        ClipToPlainSum<float>();
+        ClipToPlainSum<double>();
+    }
+
+    private static void ClipToPlainSum<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var rng = new Rng(3);
         for (int n = 1; n <= 40; n++)
         {
-            var a = new Parameter<float>("a", TestUtil.Random<float>(rng, n));  // [n]
-            var b = new Parameter<float>("b", TestUtil.Random<float>(rng, 3));  // [3]
-            rng.FillUniform(-2f, 2f, a.Grad.Data);
-            rng.FillUniform(-2f, 2f, b.Grad.Data);
-            double plain = Math.Sqrt(a.Grad.Data.Concat(b.Grad.Data).Sum(g => (double)g * g));
-            var before = a.Grad.Data.ToArray();
+            var a = new Parameter<T>("a", TestUtil.Random<T>(rng, n));  // [n]
+            var b = new Parameter<T>("b", TestUtil.Random<T>(rng, 3));  // [3]
+            rng.FillUniform(T.CreateChecked(-2), T.CreateChecked(2), a.Grad.Data);
+            rng.FillUniform(T.CreateChecked(-2), T.CreateChecked(2), b.Grad.Data);
+            double plain = Math.Sqrt(a.Grad.Data.Concat(b.Grad.Data).Sum(g => double.CreateChecked(g) * double.CreateChecked(g)));
+            var before = a.Grad.Data.ToArray();  // [n]
             double norm = GradientClipping.ClipGradNorm([a, b], 0.5);
             Assert.Equal(plain, norm, 1e-12);
-            float c = (float)(0.5 / (plain + 1e-6));
+            T c = T.CreateChecked(0.5 / (norm + 1e-6));
             for (int i = 0; i < n; i++) Assert.Equal(before[i] * c, a.Grad.Data[i]);
         }
     }
@@ -198,20 +205,26 @@ public class TrainingBlocksTests
     [Fact]
     public void NonFiniteGradientsAreFoundAnywhere()
     {
+        FindsNonFinite<float>();
+        FindsNonFinite<double>();
+    }
+
+    private static void FindsNonFinite<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
         for (int n = 0; n <= 40; n++)
         {
-            var x = new float[n];
-            Assert.True(LstmSharp.Training.Trainer<float>.AllFinite(x));
+            var x = new T[n];  // [n]
+            Assert.True(LstmSharp.Training.Trainer<T>.AllFinite(x));
             for (int i = 0; i < n; i++)
             {
-                foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                foreach (var bad in new[] { T.NaN, T.PositiveInfinity, T.NegativeInfinity })
                 {
                     x[i] = bad;
-                    Assert.False(LstmSharp.Training.Trainer<float>.AllFinite(x), $"n={n}: {bad} at {i}");
-                    x[i] = 1e30f;
+                    Assert.False(LstmSharp.Training.Trainer<T>.AllFinite(x), $"{typeof(T).Name} n={n}: {bad} at {i}");
+                    x[i] = T.CreateChecked(1e30);
                 }
             }
-            Assert.True(LstmSharp.Training.Trainer<float>.AllFinite(x));
+            Assert.True(LstmSharp.Training.Trainer<T>.AllFinite(x));
         }
     }
 

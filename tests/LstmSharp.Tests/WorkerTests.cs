@@ -54,24 +54,28 @@ public class WorkerTests
     {
         var work = new Recording();
         for (int i = 0; i < 1000; i++) Worker.RunPair(work);  // starts the worker; compiles everything
-        // The least over three rounds on each thread (see TestUtil.LeastAllocated: the runtime may allocate once).
-        long onCaller = long.MaxValue, leastOnWorker = long.MaxValue;
+        // Three rounds; on each thread all but one must allocate nothing (see TestUtil.AllocatedInAllButOneRound).
+        var onCallerRounds = new long[3];  // [rounds]
+        var onWorkerRounds = new long[3];  // [rounds]
         int jobsOnWorker = 0;
-        for (int round = 0; round < 3 && (onCaller > 0 || (Worker.Enabled && leastOnWorker > 0)); round++)
+        for (int round = 0; round < 3; round++)
         {
             work.First = work.Last = -1;
             work.OnWorker = 0;
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 20000; i++) Worker.RunPair(work);
-            onCaller = Math.Min(onCaller, GC.GetAllocatedBytesForCurrentThread() - before);
-            if (work.OnWorker >= 2) leastOnWorker = Math.Min(leastOnWorker, work.Last - work.First);
+            onCallerRounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
+            onWorkerRounds[round] = work.OnWorker >= 2 ? work.Last - work.First : 0;
             jobsOnWorker = Math.Max(jobsOnWorker, work.OnWorker);
         }
+        Array.Sort(onCallerRounds);
+        Array.Sort(onWorkerRounds);
+        long onCaller = onCallerRounds[^2], onWorker = onWorkerRounds[^2];
         Assert.Equal(0, onCaller);
         if (Worker.Enabled)
         {
             Assert.True(jobsOnWorker >= 2, $"the worker ran half 1 of at most {jobsOnWorker} jobs out of 20000");
-            Assert.Equal(0, leastOnWorker);
+            Assert.Equal(0, onWorker);
         }
     }
 

@@ -15,6 +15,7 @@ namespace LstmSharp.Kernels;
 ///       for ic in M step MC:            A block [MC, KC] packed into MR-row micro-panels (L2)
 ///         for jr in NC step NR:         one B micro-panel [KC, NR] (L1) ...
 ///           for ir in MC step MR:       ... against every A micro-panel: C[ir:+MR, jr:+NR] += alpha · Ap · Bp
+///                                       (= for the first KC block when beta = 0)
 /// </code>
 /// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR], zero padded
 /// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). Hot methods are compiled fully
@@ -71,7 +72,8 @@ internal static class GemmCore<T, TVec, TOps>
         T beta, Span<T> c, int ldc, int n0, int n1)
     {
         // beta = 0 overwrites C (NaN in C is not kept): the micro-kernel stores the first KC block's sums without reading
-        // C, and adds the later blocks. Any other beta scales C first, and the micro-kernel always adds.
+        // C, and adds the later blocks. Any other beta scales C first, and the micro-kernel always adds. (An exact zero
+        // sum times a negative alpha is now -0, where 0 + alpha · sum gave +0; equal as numbers.)
         bool overwrite = beta == T.Zero;
         bool nothingToAdd = k == 0 || alpha == T.Zero;
         if (beta != T.One && (!overwrite || nothingToAdd))

@@ -77,8 +77,8 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
             var m = _m[k];
             var v = _v[k];
             int i = 0;
-            if (!AmsGrad && Vector.IsHardwareAccelerated)
-                i = UpdateVectors(p, grad, m, v, _decoupled, wd, decay, b1, b2, stepSize, sqrtBc2, eps);
+            if (!AmsGrad && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+                i = UpdateVectors(p, grad, m, v, _decoupled, WeightDecay != 0, wd, decay, b1, b2, stepSize, sqrtBc2, eps);
             for (; i < p.Length; i++)
             {
                 T g = grad[i];
@@ -97,13 +97,13 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>
     /// The update of <see cref="Step"/> without AMSGrad, a <see cref="Vector{T}"/> at a time, in exactly the scalar
     /// loop's order of operations (no fused multiply-add), so the results are the same to the bit. Returns how many
-    /// leading elements it updated; the scalar loop does the rest.
+    /// leading elements it updated; the scalar loop does the rest. (p, grad, m, v: [n], one parameter's.)
     /// </summary>
-    private static int UpdateVectors(Span<T> p, ReadOnlySpan<T> grad, Span<T> m, Span<T> v, bool decoupled, T wd, T decay,
-        T b1, T b2, T stepSize, T sqrtBc2, T eps)
+    private static int UpdateVectors(Span<T> p, ReadOnlySpan<T> grad, Span<T> m, Span<T> v, bool decoupled, bool anyDecay,
+        T wd, T decay, T b1, T b2, T stepSize, T sqrtBc2, T eps)
     {
         int w = Vector<T>.Count, i = 0;
-        bool l2 = !decoupled && wd != T.Zero;
+        bool l2 = !decoupled && anyDecay;  // as the scalar loop: decided on the double, even when wd rounds to 0 in T
         Vector<T> vb1 = new(b1), vb2 = new(b2), c1 = new(T.One - b1), c2 = new(T.One - b2), vWd = new(wd), vDecay = new(decay),
             vStep = new(stepSize), vBc2 = new(sqrtBc2), vEps = new(eps);
         for (; i + w <= p.Length; i += w)

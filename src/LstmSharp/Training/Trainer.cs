@@ -286,7 +286,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         // NaN or ±Inf times 0 is NaN; any finite value adds 0. Vectors at a time, then the tail.
         int i = 0;
         T sum = T.Zero;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
             var acc = Vector<T>.Zero;
             for (; i + Vector<T>.Count <= values.Length; i += Vector<T>.Count)
