@@ -112,9 +112,9 @@ public static class Plots
         plot.Axes.Bottom.TickLabelStyle.Rotation = n > 6 ? -45 : 0;
         plot.Axes.Bottom.TickLabelStyle.Alignment = n > 6 ? Alignment.MiddleRight : Alignment.UpperCenter;
         if (n > 6) plot.Axes.Bottom.MinimumSize = 30 + 7 * classes.Max(c => c.Length);
-        plot.Add.ColorBar(map).Label = "share of the true class";
+        plot.Add.ColorBar(map);  // its label would be drawn over its tick labels: the x label says what the colour is
         plot.Title(title);
-        plot.XLabel("predicted");
+        plot.XLabel("predicted (colour: share of the true class)");
         plot.YLabel("true");
         Save(plot, path, Math.Max(Width * 3 / 4, 60 * n + 250), Math.Max(Height, 50 * n + 200));
     }
