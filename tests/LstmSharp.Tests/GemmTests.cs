@@ -102,9 +102,10 @@ public class GemmTests
     private static void Large<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Rng(23);
-        // K > KC (several depth blocks), N > NC (several column blocks), big enough for the two-thread split.
-        // (40, 800, 300) and (240, 8, 1100) are above Gemm's threshold for splitting over two threads (along N, along M).
-        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 2100, 70), (240, 8, 1100), (40, 800, 300) })
+        // K > KC (several depth blocks), N > NC (several column blocks when B is packed: transB), M > MC (several row
+        // blocks), M > 2·MC (a row-major B packed, not read in place). (40, 800, 300) and (240, 8, 1100) are above Gemm's
+        // threshold for splitting over two threads (along N, along M).
+        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 4200, 70), (240, 8, 1100), (40, 800, 300), (250, 40, 300) })
             for (int t = 0; t < 4; t++)
                 Check<T>(v, rng, m, n, k, transA: (t & 1) != 0, transB: (t & 2) != 0, Beta(t), tol);
     }

@@ -10,15 +10,17 @@ namespace LstmSharp.Kernels;
 /// The blocked, packed GEMM for one vector width (BLIS structure). C is row-major, the vector dimension runs along
 /// C's rows: a micro-tile is MR rows × NR = 2 vectors of columns, its MR·2 accumulators held in registers.
 /// <code>
-///   for jc in N step NC:                B block [KC, NC] packed into NR-column panels (L2)
+///   for jc in N step NC:                B block [KC, NC] packed into NR-column panels (L3)
 ///     for pc in K step KC:
-///       for ic in M step MC:            A block [MC, KC] packed into MR-row micro-panels (L2)
+///       for ic in M step MC:            A block [MC, KC] packed into micro-panels of up to MR rows (L2)
 ///         for jr in NC step NR:         one B micro-panel [KC, NR] (L1) ...
-///           for ir in MC step MR:       ... against every A micro-panel: C[ir:+MR, jr:+NR] += alpha · Ap · Bp
+///           for ir in MC by tile:       ... against every A micro-panel: C[ir:+rows, jr:+NR] += alpha · Ap · Bp
 ///                                       (= for the first KC block when beta = 0)
 /// </code>
 /// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR], zero padded
-/// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). Hot methods are compiled fully
+/// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). An A block's rows
+/// are shared out evenly over its micro-panels (<see cref="TileRows"/>). With few rows of A (up to 2·MC) a row-major B is
+/// not packed: the micro-kernel reads each NR-column strip where it lies, row after row. Hot methods are compiled fully
 /// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
 /// </summary>
 internal static class GemmCore<T, TVec, TOps>
@@ -35,14 +37,18 @@ internal static class GemmCore<T, TVec, TOps>
     /// <summary>Columns of a micro-tile: two vectors.</summary>
     public static int NR => 2 * TOps.Count;
 
-    /// <summary>Columns of a packed B block: KC · NC elements are 512 KiB, half of a Zen 5 L2.</summary>
-    public static int NC => 512 * 4 / Unsafe.SizeOf<T>() / NR * NR;
+    /// <summary>
+    /// Columns of a packed B block: KC · NC elements are 4 MiB, held in L3 (BLIS's arrangement: each B micro-panel comes
+    /// into L1 once per A block and serves all of its tiles), so that A is packed once per depth block up to N = NC.
+    /// </summary>
+    public static int NC => 4 * 1024 * 1024 / Unsafe.SizeOf<T>() / KC / NR * NR;
 
     /// <summary>Rows of a packed A block: MC · KC elements stay in L2 next to the B block.</summary>
     public static readonly int MC = 120 / TOps.GemmRows * TOps.GemmRows;
 
     [ThreadStatic] private static T[]? t_packA;  // [MC / MR][KC][MR]
     [ThreadStatic] private static T[]? t_packB;  // [NC / NR][KC][NR]
+    [ThreadStatic] private static T[]? t_edgeB;  // [KC][NR]
 
     /// <summary>Elements of a packed B [K, N]: every KC block of rows holds ceil(N / NR) panels of [kc, NR].</summary>
     public static int PackedLength(int k, int n) => k * RoundUp(n, NR);
@@ -88,12 +94,16 @@ internal static class GemmCore<T, TVec, TOps>
         if (nothingToAdd) return;
 
         int mr = MR, nr = NR, nc = NC;
+        // Few rows of A do not repay packing B: a row-major B is then read where it lies, a whole NR-column strip of
+        // each row at a time (only a last, narrower strip is packed, zero padded, so that whole vectors can be loaded).
+        bool direct = packedB.IsEmpty && !transB && m <= 2 * MC;
         // A pre-packed B needs no L2 blocking when all of M fits one A block: one column block, A packed once.
-        if (!packedB.IsEmpty && m <= MC) nc = RoundUp(n1 - n0, nr);
+        if ((!packedB.IsEmpty || direct) && m <= MC) nc = RoundUp(n1 - n0, nr);
         int mc = MC;
         var packA = t_packA ??= new T[KC * mc];                       // [MC / MR][kc][MR]
-        bool pack = packedB.IsEmpty;
-        var packB = pack ? (t_packB ??= new T[KC * nc]) : null;       // [nc / NR][kc][NR]
+        bool pack = packedB.IsEmpty && !direct;
+        var edgeB = direct ? (t_edgeB ??= new T[KC * nr]) : null;     // [kc][NR]
+        var packB = pack ? PackBuffer(KC * Math.Min(nc, RoundUp(n1 - n0, nr))) : null;  // [nc / NR][kc][NR]
         int nPad = RoundUp(n, nr);
         ref T cRef = ref MemoryMarshal.GetReference(c);
         for (int jc = n0; jc < n1; jc += nc)
@@ -108,6 +118,10 @@ internal static class GemmCore<T, TVec, TOps>
                     PackBBlock(transB, b, ldb, pc, kc, jc, ncCur, packB);
                     bBlock = packB;
                 }
+                else if (direct)
+                {
+                    bBlock = b.Slice(pc * ldb + jc);
+                }
                 else
                 {
                     bBlock = packedB.Slice(pc * nPad + jc * kc);
@@ -118,14 +132,31 @@ internal static class GemmCore<T, TVec, TOps>
                     int mcCur = Math.Min(mc, m - ic);
                     PackABlock(transA, a, lda, ic, mcCur, pc, kc, packA);
                     ref T aRef = ref MemoryMarshal.GetArrayDataReference(packA);
+                    int tiles = (mcCur + mr - 1) / mr;
                     for (int jr = 0; jr < ncCur; jr += nr)
                     {
                         int cols = Math.Min(nr, ncCur - jr);
-                        ref T bPanel = ref Unsafe.Add(ref bRef, jr * kc);
-                        for (int ir = 0; ir < mcCur; ir += mr)
+                        ref T bPanel = ref bRef;                       // [kc][ldbp]: NR columns used
+                        int ldbp = nr;
+                        if (!direct)
                         {
+                            bPanel = ref Unsafe.Add(ref bRef, jr * kc);
+                        }
+                        else if (cols == nr)
+                        {
+                            bPanel = ref Unsafe.Add(ref bRef, jr);
+                            ldbp = ldb;
+                        }
+                        else
+                        {
+                            PackBBlock(false, b, ldb, pc, kc, jc + jr, cols, edgeB);
+                            bPanel = ref MemoryMarshal.GetArrayDataReference(edgeB!);
+                        }
+                        for (int t = 0; t < tiles; t++)
+                        {
+                            var (ir, rows) = TileRows(mcCur, tiles, t);
                             ref T cTile = ref Unsafe.Add(ref cRef, (ic + ir) * ldc + jc + jr);
-                            Tile(Math.Min(mr, mcCur - ir), kc, ref Unsafe.Add(ref aRef, ir * kc), ref bPanel, alpha, ref cTile, ldc, cols, overwrite && pc == 0);
+                            Tile(rows, kc, ref Unsafe.Add(ref aRef, t * mr * kc), ref bPanel, ldbp, alpha, ref cTile, ldc, cols, overwrite && pc == 0);
                         }
                     }
                 }
@@ -170,33 +201,60 @@ internal static class GemmCore<T, TVec, TOps>
     }
 
     /// <summary>
-    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [rows / MR][kc][MR]. The rows past
-    /// the end of a last, partial panel are left as they are: the micro-kernel for that row count never reads them.
+    /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [tiles][kc][MR], panel t holding
+    /// the rows <see cref="TileRows"/> gives it. The places past a panel's row count are left as they are: the
+    /// micro-kernel for that row count never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackABlock(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
     {
-        int mr = MR, full = rows / mr * mr;
+        int mr = MR, tiles = (rows + mr - 1) / mr;
         if (!transA)
         {
             // A [M, K] row-major: row i is contiguous in k; each panel is a transpose.
-            for (int ir = 0; ir < rows; ir += mr)
-                Transpose(a.Slice((i0 + ir) * lda + pc), lda, Math.Min(mr, rows - ir), kc, dst.Slice(ir * kc), mr);
+            for (int t = 0; t < tiles; t++)
+            {
+                var (ir, tileRows) = TileRows(rows, tiles, t);
+                Transpose(a.Slice((i0 + ir) * lda + pc), lda, tileRows, kc, dst.Slice(t * mr * kc), mr);
+            }
         }
         else
         {
-            // a holds A^T [K, M]: for each k the rows are contiguous, read once for all panels.
+            // a holds A^T [K, M]: for each k the rows are contiguous, read once for all panels. A tile copies a whole
+            // MR run where the block has that many rows from its first (the next tile's rows, never read): a copy of
+            // known size.
             ref T src = ref Unsafe.Add(ref MemoryMarshal.GetReference(a), pc * lda + i0);
             ref T d = ref MemoryMarshal.GetReference(dst);
+            Span<int> first = stackalloc int[tiles + 1];  // tile t: rows [first[t], first[t + 1])
+            for (int t = 0; t < tiles; t++) first[t] = TileRows(rows, tiles, t).Row;
+            first[tiles] = rows;
             for (int p = 0; p < kc; p++)
             {
                 ref T row = ref Unsafe.Add(ref src, p * lda);
-                for (int ir = 0; ir < full; ir += mr)
-                    CopyRun(ref Unsafe.Add(ref row, ir), ref Unsafe.Add(ref d, ir * kc + p * mr), mr);
-                if (full < rows)
-                    for (int r = full; r < rows; r++) Unsafe.Add(ref d, full * kc + p * mr + (r - full)) = Unsafe.Add(ref row, r);
+                for (int t = 0; t < tiles; t++)
+                {
+                    int ir = first[t];
+                    ref T panel = ref Unsafe.Add(ref d, t * mr * kc + p * mr);
+                    if (ir + mr <= rows) CopyRun(ref Unsafe.Add(ref row, ir), ref panel, mr);
+                    else for (int r = ir; r < first[t + 1]; r++) Unsafe.Add(ref panel, r - ir) = Unsafe.Add(ref row, r);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Tile <paramref name="t"/> of <paramref name="tiles"/> = ceil(rows / MR) micro-tiles over a block of
+    /// <paramref name="rows"/> rows: the first row and the row count. The rows are shared out evenly in groups of four
+    /// (two where MR is not a multiple of four), the groups A's packing transposes in registers: 16 = 8 + 8 rather
+    /// than 12 + 4, so that no tile is left with too few rows to keep the FMA units busy; 32 = 12 + 12 + 8.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (int Row, int Rows) TileRows(int rows, int tiles, int t)
+    {
+        int q = MR % 4 == 0 ? 4 : 2, units = (rows + q - 1) / q;
+        int size = units / tiles, extra = units % tiles;
+        int first = (t * size + Math.Min(t, extra)) * q, end = Math.Min(rows, first + (size + (t < extra ? 1 : 0)) * q);
+        return (first, end - first);
     }
 
     /// <summary>Copies <paramref name="count"/> elements, MR or NR: a size the JIT knows, so the copy is unrolled into vector moves.</summary>
@@ -286,33 +344,33 @@ internal static class GemmCore<T, TVec, TOps>
 
     /// <summary>Dispatches a micro-tile of <paramref name="rows"/> ≤ MR rows to the kernel compiled for that row count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int rows, int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols, bool overwrite)
+    private static void Tile(int rows, int kc, ref T a, ref T b, int ldb, T alpha, ref T c, int ldc, int cols, bool overwrite)
     {
         switch (rows)
         {
-            case 1: Kernel<Rows1>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 2: Kernel<Rows2>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 3: Kernel<Rows3>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 4: Kernel<Rows4>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 5: Kernel<Rows5>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 6: Kernel<Rows6>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 7: Kernel<Rows7>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 8: Kernel<Rows8>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 9: Kernel<Rows9>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 10: Kernel<Rows10>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            case 11: Kernel<Rows11>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
-            default: Kernel<Rows12>(kc, ref a, ref b, alpha, ref c, ldc, cols, overwrite); break;
+            case 1: Kernel<Rows1>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 2: Kernel<Rows2>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 3: Kernel<Rows3>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 4: Kernel<Rows4>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 5: Kernel<Rows5>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 6: Kernel<Rows6>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 7: Kernel<Rows7>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 8: Kernel<Rows8>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 9: Kernel<Rows9>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 10: Kernel<Rows10>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            case 11: Kernel<Rows11>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
+            default: Kernel<Rows12>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite); break;
         }
     }
 
     /// <summary>
-    /// The micro-kernel: C[0:R, 0:cols] += alpha · Ap[kc][MR] · Bp[kc][NR] (= with <paramref name="overwrite"/>, C not
-    /// read), R = <typeparamref name="TR"/>.Value, fully unrolled over the rows (the row count is a compile-time constant per
+    /// The micro-kernel: C[0:R, 0:cols] += alpha · Ap[kc][MR] · Bp[kc][0:NR] (= with <paramref name="overwrite"/>, C not
+    /// read), Bp's rows <paramref name="ldb"/> apart (NR when packed, B's own stride when read in place), R = <typeparamref name="TR"/>.Value, fully unrolled over the rows (the row count is a compile-time constant per
     /// instantiation, so unused rows vanish). With at most three rows the k loop is unrolled by two into a second set of
     /// accumulators, to keep enough FMAs in flight.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel<TR>(int kc, ref T a, ref T b, T alpha, ref T c, int ldc, int cols, bool overwrite) where TR : struct, IRows
+    private static void Kernel<TR>(int kc, ref T a, ref T b, int ldb, T alpha, ref T c, int ldc, int cols, bool overwrite) where TR : struct, IRows
     {
         int R = TR.Value, mr = TOps.GemmRows, w = TOps.Count;
         TVec z = TOps.Splat(T.Zero);
@@ -325,7 +383,7 @@ internal static class GemmCore<T, TVec, TOps>
             for (; p + 1 < kc; p += 2)
             {
                 ref T a1 = ref Unsafe.Add(ref a, mr);
-                ref T b1 = ref Unsafe.Add(ref b, 2 * w);
+                ref T b1 = ref Unsafe.Add(ref b, ldb);
                 TVec b0 = TOps.Load(ref b), bv1 = TOps.Load(ref Unsafe.Add(ref b, w));
                 TVec e0 = TOps.Load(ref b1), e1 = TOps.Load(ref Unsafe.Add(ref b1, w));
                 TVec av = TOps.Splat(a);
@@ -347,7 +405,7 @@ internal static class GemmCore<T, TVec, TOps>
                     c80 = TOps.MultiplyAdd(av, e0, c80); c81 = TOps.MultiplyAdd(av, e1, c81);
                 }
                 a = ref Unsafe.Add(ref a, 2 * mr);
-                b = ref Unsafe.Add(ref b, 4 * w);
+                b = ref Unsafe.Add(ref b, 2 * ldb);
             }
         }
         for (; p < kc; p++)
@@ -367,7 +425,7 @@ internal static class GemmCore<T, TVec, TOps>
             if (R > 10) { av = TOps.Splat(Unsafe.Add(ref a, 10)); cA0 = TOps.MultiplyAdd(av, b0, cA0); cA1 = TOps.MultiplyAdd(av, b1, cA1); }
             if (R > 11) { av = TOps.Splat(Unsafe.Add(ref a, 11)); cB0 = TOps.MultiplyAdd(av, b0, cB0); cB1 = TOps.MultiplyAdd(av, b1, cB1); }
             a = ref Unsafe.Add(ref a, mr);
-            b = ref Unsafe.Add(ref b, 2 * w);
+            b = ref Unsafe.Add(ref b, ldb);
         }
         if (R <= 3)
         {
@@ -437,6 +495,9 @@ internal static class GemmCore<T, TVec, TOps>
             TOps.Store(TOps.MultiplyAdd(alpha, x1, TOps.Load(ref c1)), ref c1);
         }
     }
+
+    /// <summary>This thread's buffer for packed B blocks, grown to at least <paramref name="length"/> elements.</summary>
+    private static T[] PackBuffer(int length) => t_packB is { } buffer && buffer.Length >= length ? buffer : t_packB = new T[length];
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 }
