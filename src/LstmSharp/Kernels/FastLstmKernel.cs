@@ -195,7 +195,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
         // Steps whose dz and [x | h_prev | 1] rows are kept for one weight-gradient product: with two parts, enough for a
         // product of ChunkRows rows per part, made by each part into its own dW while the rows are still in cache; with
         // one, all of them, for one product after the loop (split over the threads).
-        int chunk = split ? Math.Clamp((ChunkRows + (batch + 1) / 2 - 1) / ((batch + 1) / 2), 1, steps) : steps;
+        int chunkRows = ChunkRows(wide, g4), chunk = split ? Math.Clamp((chunkRows + (batch + 1) / 2 - 1) / ((batch + 1) / 2), 1, steps) : steps;
         var dZ = Scratch<T>.Rent(chunk * batch * g4);                                // [S, B, 4H] dL/dz of the chunk's steps (each part: [S, n, 4H])
         var xh = Scratch<T>.Rent(chunk * batch * wide);                              // [S, B, I + P (+ 1)] [x | h_prev | 1] of the chunk's steps
         var dBack = Scratch<T>.Rent(batch * back);                                   // [B, (I +) P] dz · [W_ih |] W_hh of the current step
@@ -386,8 +386,13 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
     private static bool SplitRows(int batch, int steps, int g4, int outSize) =>
         batch >= 2 && (long)batch * steps * g4 * outSize >= RowSplitThreshold;
 
-    /// <summary>Rows of [X | H_prev | 1] and dZ (steps × a part's sequences) per weight-gradient product of a part.</summary>
-    private const int ChunkRows = 256;
+    /// <summary>
+    /// Rows of [X | H_prev | 1] and dZ (steps × a part's sequences) per weight-gradient product of a part: 256, or 128
+    /// where a part's sum [I + P (+ 1), 4H] takes at most 256 KiB. A sum that small stays in L2, so adding into it twice
+    /// as often costs nothing, and the chunk's buffers are halved; a larger one is read and written once per product
+    /// from further away, and a shallower product would be slower (3-7% on the bench's larger training steps).
+    /// </summary>
+    private static int ChunkRows(int wide, int g4) => (long)wide * g4 * Unsafe.SizeOf<T>() <= 256 * 1024 ? 128 : 256;
 
     /// <summary>Multiply-adds of the recurrent products in one call above which its batch is split across threads.</summary>
     private const long RowSplitThreshold = 1L << 20;
