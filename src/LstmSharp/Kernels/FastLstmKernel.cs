@@ -240,14 +240,8 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (split) FastCellMath<T, TVec, TOps>.AddTo(dWide.AsSpan(wide * g4, wide * g4), dW);
             var dWIh = p.WeightIh.Grad.Data;  // [4H, I]
             var dWHh = p.WeightHh.Grad.Data;  // [4H, P]
-            for (int r = 0; r < g4; r++)
-            {
-                ref T column = ref dWide[r];  // column r of dW [I + P (+ 1), 4H]
-                var gIh = dWIh.AsSpan(r * inSize, inSize);
-                for (int j = 0; j < inSize; j++) gIh[j] += Unsafe.Add(ref column, j * g4);
-                var gHh = dWHh.AsSpan(r * outSize, outSize);
-                for (int j = 0; j < outSize; j++) gHh[j] += Unsafe.Add(ref column, (inSize + j) * g4);
-            }
+            AddTransposed(dW, g4, 0, inSize, dWIh);        // dW_ih [4H, I] += rows [0, I) of dW, transposed
+            AddTransposed(dW, g4, inSize, outSize, dWHh);  // dW_hh [4H, P] += rows [I, I + P)
             if (p.BiasIh is not null)
             {
                 var db = dW.Slice((inSize + outSize) * g4, g4);  // column sums of dZ, into both biases
@@ -269,6 +263,23 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             Scratch<T>.Return(dBack);
             Scratch<T>.Return(dWide);
             if (wBack is not null) Scratch<T>.Return(wBack);
+        }
+    }
+
+    /// <summary>
+    /// grad [N, count] += rows [first, first + count) of dW [*, N], transposed: sixteen columns of dW at a time, so that
+    /// each row of dW read gives a whole cache line and the sixteen rows of grad are written in order.
+    /// </summary>
+    private static void AddTransposed(ReadOnlySpan<T> dW, int n, int first, int count, Span<T> grad)
+    {
+        for (int r0 = 0; r0 < n; r0 += 16)
+        {
+            int r1 = Math.Min(n, r0 + 16);
+            for (int j = 0; j < count; j++)
+            {
+                var row = dW.Slice((first + j) * n, n);
+                for (int r = r0; r < r1; r++) grad[r * count + j] += row[r];
+            }
         }
     }
 
