@@ -102,12 +102,38 @@ public class GemmTests
     private static void Large<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = new Rng(23);
-        // K > KC (several depth blocks), N > NC (several column blocks when B is packed: transB), M > MC (several row
-        // blocks), M > 2·MC (a row-major B packed, not read in place). (40, 800, 300) and (240, 8, 1100) are above Gemm's
-        // threshold for splitting over two threads (along N, along M).
-        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 4200, 70), (240, 8, 1100), (40, 800, 300), (250, 40, 300) })
+        // K > KC (several depth blocks), N > NC (several column blocks when B is packed: transB; with K > KC too),
+        // M > MC (several row blocks), M > 2·MC (a row-major B packed, not read in place), B's rows wider than N.
+        // (40, 801, 300) and (250, 40, 1000) are above Gemm's threshold for splitting over two threads (along N, with an
+        // edge strip in the second half; along M).
+        foreach (var (m, n, k) in new[] { (14, 1100, 300), (130, 40, 520), (3, 4200, 300), (240, 8, 1100), (40, 801, 300), (250, 40, 1000) })
             for (int t = 0; t < 4; t++)
                 Check<T>(v, rng, m, n, k, transA: (t & 1) != 0, transB: (t & 2) != 0, Beta(t), tol);
+    }
+
+    [Fact]
+    public void TileRowsShareOutEveryBlockEvenly()
+    {
+        TileRowsCover(GemmCore<float, System.Runtime.Intrinsics.Vector512<float>, Simd512<float>>.TileRows, 12);
+        TileRowsCover(GemmCore<float, System.Runtime.Intrinsics.Vector256<float>, Simd256<float>>.TileRows, 6);
+    }
+
+    private static void TileRowsCover(Func<int, int, int, (int Row, int Rows)> tileRows, int mr)
+    {
+        for (int rows = 1; rows <= 120; rows++)
+        {
+            int tiles = (rows + mr - 1) / mr, next = 0, least = int.MaxValue, most = 0;
+            for (int t = 0; t < tiles; t++)
+            {
+                var (row, count) = tileRows(rows, tiles, t);
+                Assert.True(row == next && count >= 1 && count <= mr, $"MR {mr}, {rows} rows: tile {t} is [{row}, +{count}), expected to start at {next} with 1..{mr} rows");
+                next = row + count;
+                least = Math.Min(least, count);
+                most = Math.Max(most, count);
+            }
+            Assert.Equal(rows, next);
+            Assert.True(most - least <= (mr % 4 == 0 ? 4 : 2), $"MR {mr}, {rows} rows: tiles of {least} to {most} rows are not even");
+        }
     }
 
     /// <summary>beta cycles through 0 (C is not read: it is first filled with NaN), 1 and -0.5.</summary>

@@ -43,11 +43,11 @@ internal static class GemmCore<T, TVec, TOps>
     /// </summary>
     public static int NC => 4 * 1024 * 1024 / Unsafe.SizeOf<T>() / KC / NR * NR;
 
-    /// <summary>Rows of a packed A block: MC · KC elements stay in L2 next to the B block.</summary>
+    /// <summary>Rows of a packed A block: MC · KC elements stay in L2 (the B block is in L3).</summary>
     public static readonly int MC = 120 / TOps.GemmRows * TOps.GemmRows;
 
     [ThreadStatic] private static T[]? t_packA;  // [MC / MR][KC][MR]
-    [ThreadStatic] private static T[]? t_packB;  // [NC / NR][KC][NR]
+    [ThreadStatic] private static T[]? t_packB;  // [≤ NC / NR][KC][NR], grown to the largest block a call has packed
     [ThreadStatic] private static T[]? t_edgeB;  // [KC][NR]
 
     /// <summary>Elements of a packed B [K, N]: every KC block of rows holds ceil(N / NR) panels of [kc, NR].</summary>
@@ -70,7 +70,8 @@ internal static class GemmCore<T, TVec, TOps>
 
     /// <summary>
     /// C [M, N] = alpha · op(A) · op(B) + beta · C for a column range [n0, n1) of C (multiple of NR at n0).
-    /// op(B) comes either from <paramref name="b"/> (packed here) or from <paramref name="packedB"/> (made by <see cref="PackB"/>).
+    /// op(B) comes either from <paramref name="b"/> (packed here, or read in place when A has few rows and B is not
+    /// transposed) or from <paramref name="packedB"/> (made by <see cref="PackB"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,
@@ -97,7 +98,7 @@ internal static class GemmCore<T, TVec, TOps>
         // Few rows of A do not repay packing B: a row-major B is then read where it lies, a whole NR-column strip of
         // each row at a time (only a last, narrower strip is packed, zero padded, so that whole vectors can be loaded).
         bool direct = packedB.IsEmpty && !transB && m <= 2 * MC;
-        // A pre-packed B needs no L2 blocking when all of M fits one A block: one column block, A packed once.
+        // A pre-packed or in-place B needs no column blocking when all of M fits one A block: A is packed once.
         if ((!packedB.IsEmpty || direct) && m <= MC) nc = RoundUp(n1 - n0, nr);
         int mc = MC;
         var packA = t_packA ??= new T[KC * mc];                       // [MC / MR][kc][MR]
@@ -106,7 +107,10 @@ internal static class GemmCore<T, TVec, TOps>
         var packB = pack ? PackBuffer(KC * Math.Min(nc, RoundUp(n1 - n0, nr))) : null;  // [nc / NR][kc][NR]
         int nPad = RoundUp(n, nr);
         // A C of more than 8 MiB is mostly out of cache when a tile of it is read: the micro-kernel prefetches its tile.
-        bool prefetchC = (long)m * (n1 - n0) * Unsafe.SizeOf<T>() > 8L << 20;
+        bool prefetchC = (long)m * n * Unsafe.SizeOf<T>() > 8L << 20;
+        // Only a product of at most three rows sums even and odd k apart (see Kernel): a row's sum is then the same
+        // whichever tile it falls in, as blocks and the two-thread split along M (never below 2·MR rows) move the tiles.
+        bool pairK = m <= 3;
         ref T cRef = ref MemoryMarshal.GetReference(c);
         for (int jc = n0; jc < n1; jc += nc)
         {
@@ -114,7 +118,7 @@ internal static class GemmCore<T, TVec, TOps>
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
-                ReadOnlySpan<T> bBlock;                                // [ceil(ncCur / NR)][kc][NR]
+                ReadOnlySpan<T> bBlock;                                // [ceil(ncCur / NR)][kc][NR]; in place: B from row pc, column jc
                 if (pack)
                 {
                     PackBBlock(transB, b, ldb, pc, kc, jc, ncCur, packB);
@@ -158,7 +162,7 @@ internal static class GemmCore<T, TVec, TOps>
                         {
                             var (ir, rows) = TileRows(mcCur, tiles, t);
                             ref T cTile = ref Unsafe.Add(ref cRef, (ic + ir) * ldc + jc + jr);
-                            Tile(rows, kc, ref Unsafe.Add(ref aRef, t * mr * kc), ref bPanel, ldbp, alpha, ref cTile, ldc, cols, overwrite && pc == 0, prefetchC);
+                            Tile(rows, kc, ref Unsafe.Add(ref aRef, t * mr * kc), ref bPanel, ldbp, alpha, ref cTile, ldc, cols, overwrite && pc == 0, prefetchC, pairK);
                         }
                     }
                 }
@@ -204,8 +208,8 @@ internal static class GemmCore<T, TVec, TOps>
 
     /// <summary>
     /// Packs rows [i0, i0 + rows) and columns [pc, pc + kc) of op(A) as micro-panels [tiles][kc][MR], panel t holding
-    /// the rows <see cref="TileRows"/> gives it. The places past a panel's row count are left as they are: the
-    /// micro-kernel for that row count never reads them.
+    /// the rows <see cref="TileRows"/> gives it. The places past a panel's row count are left as they are (or, for a
+    /// transposed A, hold the next panel's first rows): the micro-kernel for that row count never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackABlock(bool transA, ReadOnlySpan<T> a, int lda, int i0, int rows, int pc, int kc, Span<T> dst)
@@ -247,15 +251,17 @@ internal static class GemmCore<T, TVec, TOps>
     /// <summary>
     /// Tile <paramref name="t"/> of <paramref name="tiles"/> = ceil(rows / MR) micro-tiles over a block of
     /// <paramref name="rows"/> rows: the first row and the row count. The rows are shared out evenly in groups of four
-    /// (two where MR is not a multiple of four), the groups A's packing transposes in registers: 16 = 8 + 8 rather
-    /// than 12 + 4, so that no tile is left with too few rows to keep the FMA units busy; 32 = 12 + 12 + 8.
+    /// (A's packing transposes float rows four at a time in registers; groups of two where MR = 6): with MR = 12,
+    /// 16 = 8 + 8 rather than 12 + 4, so that no tile is left with too few rows to keep the FMA units busy, and
+    /// 32 = 8 + 12 + 12.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (int Row, int Rows) TileRows(int rows, int tiles, int t)
     {
         int q = MR % 4 == 0 ? 4 : 2, units = (rows + q - 1) / q;
-        int size = units / tiles, extra = units % tiles;
-        int first = (t * size + Math.Min(t, extra)) * q, end = Math.Min(rows, first + (size + (t < extra ? 1 : 0)) * q);
+        // The last `extra` tiles take a group more: so the last tile, which holds a partial group, is not the shortest.
+        int size = units / tiles, extra = units % tiles, plain = tiles - extra;
+        int first = (t * size + Math.Max(0, t - plain)) * q, end = Math.Min(rows, first + (size + (t >= plain ? 1 : 0)) * q);
         return (first, end - first);
     }
 
@@ -346,33 +352,34 @@ internal static class GemmCore<T, TVec, TOps>
 
     /// <summary>Dispatches a micro-tile of <paramref name="rows"/> ≤ MR rows to the kernel compiled for that row count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(int rows, int kc, ref T a, ref T b, int ldb, T alpha, ref T c, int ldc, int cols, bool overwrite, bool prefetchC)
+    private static void Tile(int rows, int kc, ref T a, ref T b, int ldb, T alpha, ref T c, int ldc, int cols, bool overwrite, bool prefetchC, bool pairK)
     {
         switch (rows)
         {
-            case 1: Kernel<Rows1>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 2: Kernel<Rows2>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 3: Kernel<Rows3>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 4: Kernel<Rows4>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 5: Kernel<Rows5>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 6: Kernel<Rows6>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 7: Kernel<Rows7>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 8: Kernel<Rows8>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 9: Kernel<Rows9>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 10: Kernel<Rows10>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            case 11: Kernel<Rows11>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
-            default: Kernel<Rows12>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC); break;
+            case 1: Kernel<Rows1>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 2: Kernel<Rows2>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 3: Kernel<Rows3>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 4: Kernel<Rows4>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 5: Kernel<Rows5>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 6: Kernel<Rows6>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 7: Kernel<Rows7>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 8: Kernel<Rows8>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 9: Kernel<Rows9>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 10: Kernel<Rows10>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            case 11: Kernel<Rows11>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
+            default: Kernel<Rows12>(kc, ref a, ref b, ldb, alpha, ref c, ldc, cols, overwrite, prefetchC, pairK); break;
         }
     }
 
     /// <summary>
     /// The micro-kernel: C[0:R, 0:cols] += alpha · Ap[kc][MR] · Bp[kc][0:NR] (= with <paramref name="overwrite"/>, C not
     /// read), Bp's rows <paramref name="ldb"/> apart (NR when packed, B's own stride when read in place), R = <typeparamref name="TR"/>.Value, fully unrolled over the rows (the row count is a compile-time constant per
-    /// instantiation, so unused rows vanish). With at most three rows the k loop is unrolled by two into a second set of
-    /// accumulators, to keep enough FMAs in flight.
+    /// instantiation, so unused rows vanish). With <paramref name="pairK"/> (a product of at most three rows) the k loop
+    /// is unrolled by two into a second set of accumulators, to keep enough FMAs in flight; a short tile of a larger
+    /// product sums in the one order every other tile uses.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel<TR>(int kc, ref T a, ref T b, int ldb, T alpha, ref T c, int ldc, int cols, bool overwrite, bool prefetchC) where TR : struct, IRows
+    private static void Kernel<TR>(int kc, ref T a, ref T b, int ldb, T alpha, ref T c, int ldc, int cols, bool overwrite, bool prefetchC, bool pairK) where TR : struct, IRows
     {
         int R = TR.Value, mr = TOps.GemmRows, w = TOps.Count;
         if (prefetchC && Sse.IsSupported)
@@ -395,7 +402,7 @@ internal static class GemmCore<T, TVec, TOps>
         TVec c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z,
              c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z, cA0 = z, cA1 = z, cB0 = z, cB1 = z;
         int p = 0;
-        if (R <= 3)
+        if (R <= 3 && pairK)
         {
             // Rows 0..2 use c00..c21 for even k and c60..c81 for odd k.
             for (; p + 1 < kc; p += 2)
@@ -445,7 +452,7 @@ internal static class GemmCore<T, TVec, TOps>
             a = ref Unsafe.Add(ref a, mr);
             b = ref Unsafe.Add(ref b, ldb);
         }
-        if (R <= 3)
+        if (R <= 3 && pairK)
         {
             c00 = TOps.Add(c00, c60); c01 = TOps.Add(c01, c61);
             c10 = TOps.Add(c10, c70); c11 = TOps.Add(c11, c71);
