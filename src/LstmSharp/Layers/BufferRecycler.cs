@@ -44,7 +44,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
 
     private sealed class Bucket
     {
-        public readonly Stack<T[]> Arrays = new();
+        public readonly List<T[]> Arrays = [];  // the most recently given back last
         public long LastUse;
     }
 
@@ -54,7 +54,8 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
         T[] array;
         if (_free.TryGetValue(length, out var bucket) && bucket.Arrays.Count > 0)
         {
-            array = bucket.Arrays.Pop();
+            array = bucket.Arrays[^1];
+            bucket.Arrays.RemoveAt(bucket.Arrays.Count - 1);
             bucket.LastUse = ++_clock;
             _freeElements -= length;
             if (_retired is not null) _retired.Overwritten = true;  // conservatively: it may have been the last lease's
@@ -115,7 +116,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     private long Give(T[] array)
     {
         if (!_free.TryGetValue(array.Length, out var bucket)) _free[array.Length] = bucket = new Bucket();
-        bucket.Arrays.Push(array);
+        bucket.Arrays.Add(array);
         bucket.LastUse = ++_clock;
         _freeElements += array.Length;
         return array.Length;
@@ -123,11 +124,6 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
 
     private void Take(T[] array)
     {
-        if (!_free.TryGetValue(array.Length, out var bucket)) return;
-        var kept = bucket.Arrays.Where(a => !ReferenceEquals(a, array)).Reverse().ToArray();
-        if (kept.Length == bucket.Arrays.Count) return;
-        bucket.Arrays.Clear();
-        foreach (var a in kept) bucket.Arrays.Push(a);
-        _freeElements -= array.Length;
+        if (_free.TryGetValue(array.Length, out var bucket) && bucket.Arrays.Remove(array)) _freeElements -= array.Length;
     }
 }
