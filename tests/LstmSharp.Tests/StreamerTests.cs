@@ -12,6 +12,8 @@ public class StreamerTests
     [InlineData(7, 17, 1, 3)]
     [InlineData(1, 1, 3, 0)]
     [InlineData(37, 33, 2, 9)]
+    [InlineData(37, 32, 2, 9)]   // H a multiple of every vector width: the fused strips (gates interleaved), with projection
+    [InlineData(4, 64, 2, 0)]
     public void StepByStepEqualsForwardOverTheWholeSequence(int inputSize, int hidden, int layers, int proj)
     {
         var lstm = new Lstm<double>(new LstmOptions { InputSize = inputSize, HiddenSize = hidden, NumLayers = layers, ProjSize = proj }, seed: 3) { Training = false };

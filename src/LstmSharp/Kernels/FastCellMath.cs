@@ -44,6 +44,20 @@ internal static class FastCellMath<T, TVec, TOps>
         UpdateState(hidden, gates, cPrev, c, m);
     }
 
+    /// <summary>
+    /// One vector of hidden units at once, from its four gates' pre-activations (bias included): i, f, o through σ, g
+    /// through tanh, <paramref name="c"/> ← f * c + i * g, and returns m = o * tanh(c'). The same operations in the same
+    /// order as <see cref="Forward(int, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T}, Span{T}, Span{T})"/>, so the same bits; for a caller that has the gates in registers (the streamer).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static TVec Forward(TVec zi, TVec zf, TVec zg, TVec zo, ref T c)
+    {
+        TVec i = Sigmoid(zi), f = Sigmoid(zf), g = Tanh(zg), o = Sigmoid(zo);
+        TVec cNew = TOps.MultiplyAdd(f, TOps.Load(ref c), TOps.Multiply(i, g));
+        TOps.Store(cNew, ref c);
+        return TOps.Multiply(o, Tanh(cNew));
+    }
+
     /// <summary>x = σ(x + b) element-wise.</summary>
     public static void SigmoidInPlace(ReadOnlySpan<T> b, Span<T> x) => ActivateInPlace<SigmoidOperator>(b, x);
 

@@ -24,6 +24,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly T[] _gates;    // [4H]
     private readonly T[] _scratch;  // [H]
     private readonly T[] _xh;       // [max over layers of I_l + P] the inputs of a step's product, [x | h]
+    private readonly bool _fused;   // whether a strip holds the four gates of one vector of hidden units (see Refresh)
     private bool _reverse;          // whether this step reads the weight strips last to first (see Multiply)
 
     /// <summary>A streamer over <paramref name="lstm"/>, starting from zero state.</summary>
@@ -43,6 +44,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         _gates = new T[4 * h];
         _scratch = new T[h];
         _xh = new T[Enumerable.Range(0, o.NumLayers).Max(l => o.LayerInputSize(l)) + p];
+        _fused = h % (Strip / 4) == 0;
         Refresh();
     }
 
@@ -55,11 +57,16 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>The top layer's h after the last step, [P].</summary>
     public ReadOnlySpan<T> Output => _h[^1];
 
-    /// <summary>Re-packs the weights from the LSTM (after training or loading).</summary>
+    /// <summary>
+    /// Re-packs the weights from the LSTM (after training or loading). When a vector's width divides H, the gate rows are
+    /// first interleaved a vector of hidden units at a time, [i | f | g | o] of units [0, w), then of [w, 2w), ..., so
+    /// that each strip of four vectors yields the four gates of w units and the cell update follows the strip at once,
+    /// its gate math overlapping the next strip's loads (the bias is interleaved the same way).
+    /// </summary>
     public void Refresh()
     {
         var o = _lstm.Options;
-        int fourH = 4 * o.HiddenSize;
+        int hidden = o.HiddenSize, fourH = 4 * hidden;
         for (int l = 0; l < _layers.Length; l++)
         {
             var p = _lstm.Layer(l);
@@ -67,11 +74,24 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             int inSize = o.LayerInputSize(l), width = inSize + o.OutputHiddenSize;
             var both = new T[fourH * width];                                           // [4H, I + P] = [W_ih | W_hh]
             p.CopyWeightsSideBySide(both, width);
+            var bias = new T[fourH];                                                   // [4H] b_ih + b_hh
+            if (p.BiasIh is not null) TensorPrimitives.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias);
+            if (_fused) (both, bias) = (Interleave(both, hidden, width), Interleave(bias, hidden, 1));
             Pack(both, fourH, width, w.InputHiddenT);                                 // → [W_ih | W_hh]^T [I + P, 4H] in strips
-            w.Bias.AsSpan().Clear();
-            if (p.BiasIh is not null) TensorPrimitives.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, w.Bias);
+            bias.CopyTo(w.Bias, 0);
             if (p.WeightHr is not null) Pack(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, w.ProjT!); // [P, H] → W_hr^T [H, P] in strips
         }
+    }
+
+    /// <summary>Rows [4H, width] in gate order i, f, g, o → the four gates' rows of units [0, w), then [w, 2w), ... (w = Strip / 4).</summary>
+    private static T[] Interleave(T[] rows, int hidden, int width)
+    {
+        int w = Strip / 4;
+        var result = new T[rows.Length];
+        for (int u = 0; u < hidden; u += w)
+            for (int gate = 0; gate < 4; gate++)
+                rows.AsSpan((gate * hidden + u) * width, w * width).CopyTo(result.AsSpan((4 * u + gate * w) * width));
+        return result;
     }
 
     /// <summary>Sets every layer's state to zero, to start a new sequence.</summary>
@@ -119,11 +139,14 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             var xh = _xh.AsSpan(0, x.Length + p);
             x.CopyTo(xh);
             h.CopyTo(xh.Slice(x.Length));
-            Multiply(xh, w.InputHiddenT, _reverse, gates);
-            var m = _scratch.AsSpan();
-            CellForward(hidden, w.Bias, gates, c, m);
-            if (w.ProjT is null) m.CopyTo(h);
-            else Multiply(m, w.ProjT, _reverse, h[..p]); // h' = W_hr m
+            var m = w.ProjT is null ? h : _scratch.AsSpan();
+            if (_fused) MultiplyCell(xh, w.InputHiddenT, w.Bias, _reverse, c, m);
+            else
+            {
+                Multiply(xh, w.InputHiddenT, _reverse, gates);
+                CellForward(hidden, w.Bias, gates, c, m);
+            }
+            if (w.ProjT is not null) Multiply(m, w.ProjT, _reverse, h[..p]); // h' = W_hr m
             x = h;
         }
         _reverse = !_reverse;
@@ -165,9 +188,8 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 
     /// <summary>
-    /// y = Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time held in registers
-    /// over all k (even and odd k in two sets of accumulators, so that eight independent FMA chains hide the FMA latency),
-    /// then the tail one vector at a time, then scalars. A step's weights (320 KB at I = 32, H = 128) stream from L2,
+    /// y = Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time by
+    /// <see cref="StripSums"/>, then the tail one vector at a time, then scalars. A step's weights (320 KB at I = 32, H = 128) stream from L2,
     /// and the step is bound by that stream; every other step reads the strips last to first, so that with one layer, no
     /// projection and no tail columns it starts on the strip the step before ended with, which is still in L1 (with
     /// more, nothing is lost; the order of each column's sum is the same either way, so the results are too).
@@ -184,36 +206,11 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         for (int q = 0; q < strips; q++)
         {
             j = (reverse ? strips - 1 - q : q) * strip;
-            ref T row = ref Unsafe.Add(ref MemoryMarshal.GetReference(m), j * kn);  // the strip [K][4w]
-            TVec zero = TSimd.Splat(T.Zero), y0 = zero, y1 = zero, y2 = zero, y3 = zero, z0 = zero, z1 = zero, z2 = zero, z3 = zero;
-            int k = 0;
-            for (; k + 1 < kn; k += 2)
-            {
-                var s = TSimd.Splat(Unsafe.Add(ref mv, k));
-                var u = TSimd.Splat(Unsafe.Add(ref mv, k + 1));
-                ref T next = ref Unsafe.Add(ref row, strip);
-                y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
-                y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
-                y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
-                y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
-                z0 = TSimd.MultiplyAdd(u, TSimd.Load(ref next), z0);
-                z1 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, w)), z1);
-                z2 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, 2 * w)), z2);
-                z3 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, 3 * w)), z3);
-                row = ref Unsafe.Add(ref row, 2 * strip);
-            }
-            if (k < kn)
-            {
-                var s = TSimd.Splat(Unsafe.Add(ref mv, k));
-                y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
-                y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
-                y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
-                y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
-            }
-            TSimd.Store(TSimd.Add(y0, z0), ref Unsafe.Add(ref my, j));
-            TSimd.Store(TSimd.Add(y1, z1), ref Unsafe.Add(ref my, j + w));
-            TSimd.Store(TSimd.Add(y2, z2), ref Unsafe.Add(ref my, j + 2 * w));
-            TSimd.Store(TSimd.Add(y3, z3), ref Unsafe.Add(ref my, j + 3 * w));
+            StripSums<TVec, TSimd>(ref mv, kn, ref Unsafe.Add(ref MemoryMarshal.GetReference(m), j * kn), out var y0, out var y1, out var y2, out var y3);
+            TSimd.Store(y0, ref Unsafe.Add(ref my, j));
+            TSimd.Store(y1, ref Unsafe.Add(ref my, j + w));
+            TSimd.Store(y2, ref Unsafe.Add(ref my, j + 2 * w));
+            TSimd.Store(y3, ref Unsafe.Add(ref my, j + 3 * w));
         }
         // The tail [K][tw], tw = n mod 4w, row-major.
         j = strips * strip;
@@ -231,6 +228,76 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             for (int k = 0; k < kn; k++) sum += Unsafe.Add(ref mv, k) * Unsafe.Add(ref tail, k * tw + j - t0);
             Unsafe.Add(ref my, j) = sum;
         }
+    }
+
+    /// <summary>
+    /// The fused step for weights and bias packed interleaved (see <see cref="Refresh"/>): per strip, the four gates of
+    /// w hidden units from <see cref="StripSums"/>, then c ← f * c + i * g and m = o * tanh(c) for those units.
+    /// </summary>
+    private static void MultiplyCell(ReadOnlySpan<T> v, ReadOnlySpan<T> m, ReadOnlySpan<T> bias, bool reverse, Span<T> c, Span<T> h)
+    {
+        if (Vector512.IsHardwareAccelerated) MultiplyCell<Vector512<T>, Simd512<T>>(v, m, bias, reverse, c, h);
+        else if (Vector256.IsHardwareAccelerated) MultiplyCell<Vector256<T>, Simd256<T>>(v, m, bias, reverse, c, h);
+        else MultiplyCell<Vector128<T>, Simd128<T>>(v, m, bias, reverse, c, h);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyCell<TVec, TSimd>(ReadOnlySpan<T> v, ReadOnlySpan<T> m, ReadOnlySpan<T> bias, bool reverse, Span<T> c, Span<T> h)
+        where TVec : struct where TSimd : struct, ISimd<TVec, T>
+    {
+        int hidden = c.Length, w = TSimd.Count, kn = v.Length, units = hidden / w;
+        ref T mv = ref MemoryMarshal.GetReference(v);
+        ref T b = ref MemoryMarshal.GetReference(bias.Slice(0, 4 * hidden));   // [H / w][4][w]
+        ref T cr = ref MemoryMarshal.GetReference(c);
+        ref T hr = ref MemoryMarshal.GetReference(h.Slice(0, hidden));
+        for (int q = 0; q < units; q++)
+        {
+            int u = reverse ? units - 1 - q : q, j = u * w;  // units [j, j + w): strip u, gates i, f, g, o
+            StripSums<TVec, TSimd>(ref mv, kn, ref Unsafe.Add(ref MemoryMarshal.GetReference(m), 4 * j * kn), out var zi, out var zf, out var zg, out var zo);
+            ref T bu = ref Unsafe.Add(ref b, 4 * j);
+            TSimd.Store(FastCellMath<T, TVec, TSimd>.Forward(TSimd.Add(zi, TSimd.Load(ref bu)), TSimd.Add(zf, TSimd.Load(ref Unsafe.Add(ref bu, w))),
+                TSimd.Add(zg, TSimd.Load(ref Unsafe.Add(ref bu, 2 * w))), TSimd.Add(zo, TSimd.Load(ref Unsafe.Add(ref bu, 3 * w))), ref Unsafe.Add(ref cr, j)),
+                ref Unsafe.Add(ref hr, j));
+        }
+    }
+
+    /// <summary>
+    /// The four vectors Σ_k v[k] S[k, :] of one strip S [K][4w], held in registers over all k: even and odd k in two
+    /// sets of accumulators (eight independent FMA chains hide the FMA latency), added at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StripSums<TVec, TSimd>(ref T mv, int kn, ref T row, out TVec s0, out TVec s1, out TVec s2, out TVec s3)
+        where TVec : struct where TSimd : ISimd<TVec, T>
+    {
+        int w = TSimd.Count, strip = 4 * w, k = 0;
+        TVec zero = TSimd.Splat(T.Zero), y0 = zero, y1 = zero, y2 = zero, y3 = zero, z0 = zero, z1 = zero, z2 = zero, z3 = zero;
+        for (; k + 1 < kn; k += 2)
+        {
+            var s = TSimd.Splat(Unsafe.Add(ref mv, k));
+            var u = TSimd.Splat(Unsafe.Add(ref mv, k + 1));
+            ref T next = ref Unsafe.Add(ref row, strip);
+            y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
+            y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
+            y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
+            y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
+            z0 = TSimd.MultiplyAdd(u, TSimd.Load(ref next), z0);
+            z1 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, w)), z1);
+            z2 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, 2 * w)), z2);
+            z3 = TSimd.MultiplyAdd(u, TSimd.Load(ref Unsafe.Add(ref next, 3 * w)), z3);
+            row = ref Unsafe.Add(ref row, 2 * strip);
+        }
+        if (k < kn)
+        {
+            var s = TSimd.Splat(Unsafe.Add(ref mv, k));
+            y0 = TSimd.MultiplyAdd(s, TSimd.Load(ref row), y0);
+            y1 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, w)), y1);
+            y2 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 2 * w)), y2);
+            y3 = TSimd.MultiplyAdd(s, TSimd.Load(ref Unsafe.Add(ref row, 3 * w)), y3);
+        }
+        s0 = TSimd.Add(y0, z0);
+        s1 = TSimd.Add(y1, z1);
+        s2 = TSimd.Add(y2, z2);
+        s3 = TSimd.Add(y3, z3);
     }
 
     private sealed record LayerWeights(T[] InputHiddenT, T[] Bias, T[]? ProjT); // [I + P, 4H], [4H], [H, P], packed in strips
