@@ -43,4 +43,24 @@ public class ScratchTests
         for (int i = 0; i < Scratch<double>.Kept; i++) Scratch<double>.Return(new double[200]);  // too short for 300
         Assert.NotSame(first, Scratch<double>.Rent(300));  // pushed out by Kept newer ones
     }
+
+    [Fact]
+    public void NoMoreThanKeptBytesAreKept()
+    {
+        Scratch<double>.Clear();
+        int half = (int)(Scratch<double>.KeptBytes / sizeof(double) / 2);
+        var a = Scratch<double>.Rent(half);
+        var b = Scratch<double>.Rent(half);
+        Scratch<double>.Return(a);
+        Scratch<double>.Return(b);                          // exactly KeptBytes: both kept
+        Scratch<double>.Return(new double[10]);             // now over KeptBytes: the oldest, a, is dropped
+        Assert.Same(b, Scratch<double>.Rent(half));
+        Assert.NotSame(a, Scratch<double>.Rent(half));
+        Scratch<double>.Clear();
+        Scratch<double>.Return(a);
+        Assert.Same(a, Scratch<double>.Rent(half));         // within KeptBytes: kept
+        Scratch<double>.Return(new double[half * 2 + 1]);  // alone over KeptBytes: not kept
+        Assert.True(Scratch<double>.Rent(1).Length == 1, "an array over KeptBytes was kept");
+        Scratch<double>.Clear();
+    }
 }

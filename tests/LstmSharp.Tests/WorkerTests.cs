@@ -126,4 +126,28 @@ public class WorkerTests
             Assert.Equal(Volatile.Read(ref finished), seen);  // nothing still running after the throw
         }
     }
+
+    /// <summary>When both halves throw, the caller's exception is thrown and the worker's is not kept afterwards.</summary>
+    [Fact]
+    public void WhenBothHalvesThrowNoFailureIsKept()
+    {
+        var error = typeof(Worker).GetField("s_error", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        bool workerTook = false;
+        for (int i = 0; i < 20 && !workerTook; i++)
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => Worker.RunPair(part =>
+            {
+                if (part == 0)
+                {
+                    Thread.Sleep(30);  // the worker takes half 1 meanwhile (unless descheduled)
+                    throw new InvalidOperationException("half 0");
+                }
+                workerTook = Thread.CurrentThread.Name == "LstmSharp worker";
+                throw new InvalidOperationException("half 1");
+            }));
+            Assert.Equal("half 0", e.Message);
+            Assert.Null(error.GetValue(null));
+        }
+        Assert.True(workerTook || !Worker.Enabled, "the worker never took a half");
+    }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LstmSharp.Kernels;
 
 /// <summary>
@@ -5,14 +7,18 @@ namespace LstmSharp.Kernels;
 /// which rounds a length up to a power of two (up to twice the memory) and allocates in gen 0 or on the large object
 /// heap, an array here is made at the length asked for, uninitialised, on the pinned object heap
 /// (<see cref="LongLivedArray.Allocate{T}"/>); a request takes the shortest free array at least as long (callers slice
-/// what they asked for). At most <see cref="Kept"/> free arrays are kept per thread, the least recently returned
-/// dropped first. Rent and return on the same thread.
+/// what they asked for). At most <see cref="Kept"/> free arrays and <see cref="KeptBytes"/> bytes of them are kept per
+/// thread, the least recently returned dropped first (so one call on a very long sequence does not hold its buffers for
+/// the life of the thread). Rent and return on the same thread.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 internal static class Scratch<T> where T : unmanaged
 {
     /// <summary>Free arrays kept per thread.</summary>
     internal const int Kept = 16;
+
+    /// <summary>Bytes of free arrays kept per thread: 64 MiB (a (64, 128, 128, 512) training step's backward takes about 21).</summary>
+    internal const long KeptBytes = 64L << 20;
 
     [ThreadStatic] private static List<T[]>? t_free;  // the most recently returned last
 
@@ -43,7 +49,13 @@ internal static class Scratch<T> where T : unmanaged
     {
         var free = t_free ??= new List<T[]>(Kept + 1);
         free.Add(array);
-        if (free.Count > Kept) free.RemoveAt(0);
+        long bytes = 0;
+        foreach (var kept in free) bytes += (long)kept.Length * Unsafe.SizeOf<T>();
+        while (free.Count > Kept || bytes > KeptBytes)
+        {
+            bytes -= (long)free[0].Length * Unsafe.SizeOf<T>();
+            free.RemoveAt(0);
+        }
     }
 
     /// <summary>Drops this thread's free arrays.</summary>

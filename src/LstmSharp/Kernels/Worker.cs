@@ -63,8 +63,13 @@ internal static class Worker
             catch
             {
                 // The worker may be running the other half over the same memory (pinned or pooled by the caller):
-                // take the half back if it has not started, else let it finish, before the caller unwinds.
-                if (Interlocked.CompareExchange(ref s_claimed, job, job - 1) != job - 1) WaitFor(job);
+                // take the half back if it has not started, else let it finish, before the caller unwinds. The caller's
+                // exception is the one thrown; a failure of the worker's half is dropped (not kept until the next job).
+                if (Interlocked.CompareExchange(ref s_claimed, job, job - 1) != job - 1)
+                {
+                    WaitFor(job);
+                    s_error = null;
+                }
                 throw;
             }
             if (Interlocked.CompareExchange(ref s_claimed, job, job - 1) == job - 1)
