@@ -53,13 +53,20 @@ public class ScratchTests
         var b = Scratch<double>.Rent(half);
         Scratch<double>.Return(a);
         Scratch<double>.Return(b);                          // exactly KeptBytes: both kept
+        Assert.Same(b, Scratch<double>.Rent(half));
+        Assert.Same(a, Scratch<double>.Rent(half));
+        Scratch<double>.Return(a);
+        Scratch<double>.Return(b);
         Scratch<double>.Return(new double[10]);             // now over KeptBytes: the oldest, a, is dropped
         Assert.Same(b, Scratch<double>.Rent(half));
         Assert.NotSame(a, Scratch<double>.Rent(half));
         Scratch<double>.Clear();
         Scratch<double>.Return(a);
         Assert.Same(a, Scratch<double>.Rent(half));         // within KeptBytes: kept
-        Scratch<double>.Return(new double[half * 2 + 1]);  // alone over KeptBytes: not kept
+        var small = Scratch<double>.Rent(10);
+        Scratch<double>.Return(small);
+        Scratch<double>.Return(new double[half * 2 + 1]);  // alone over KeptBytes: not kept, and the others stay
+        Assert.Same(small, Scratch<double>.Rent(1));
         Assert.True(Scratch<double>.Rent(1).Length == 1, "an array over KeptBytes was kept");
         Scratch<double>.Clear();
     }

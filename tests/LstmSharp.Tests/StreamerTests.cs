@@ -31,10 +31,43 @@ public class StreamerTests
         TestUtil.AssertClose("c_n", expected.CN, cN, 1e-12);
     }
 
-    [Fact]
-    public void StateCanBeSetAndResetAndFloatMatchesDouble()
+    /// <summary>The fused strips (H a multiple of the vector width) give the bits of the product then the gate pass.</summary>
+    [Theory]
+    [InlineData(32, 0)]
+    [InlineData(64, 5)]
+    public void FusedStripsGiveTheBitsOfTheGatePass(int hidden, int proj)
     {
-        var options = new LstmOptions { InputSize = 4, HiddenSize = 24, NumLayers = 2 };
+        FusedSameBits<float>(hidden, proj);
+        FusedSameBits<double>(hidden, proj);
+    }
+
+    private static void FusedSameBits<T>(int hidden, int proj) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var lstm = new Lstm<T>(new LstmOptions { InputSize = 7, HiddenSize = hidden, NumLayers = 2, ProjSize = proj }, seed: 4) { Training = false };
+        var fused = new LstmStreamer<T>(lstm);
+        var plain = new LstmStreamer<T>(lstm);
+        var flag = typeof(LstmStreamer<T>).GetField("_fused", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        Assert.True((bool)flag.GetValue(fused)!, "H is a multiple of every vector width: the fused strips should be used");
+        flag.SetValue(plain, false);
+        plain.Refresh();
+        var x = TestUtil.Random<T>(new Rng(8), 6, 7);
+        for (int t = 0; t < 6; t++)
+        {
+            var a = fused.Step(x.Data.AsSpan(t * 7, 7)).ToArray();
+            var b = plain.Step(x.Data.AsSpan(t * 7, 7)).ToArray();
+            Assert.True(a.AsSpan().SequenceEqual(b), $"{typeof(T).Name} step {t}");
+        }
+        var (h1, c1) = fused.GetState();
+        var (h2, c2) = plain.GetState();
+        Assert.True(h1.Data.AsSpan().SequenceEqual(h2.Data) && c1.Data.AsSpan().SequenceEqual(c2.Data), $"{typeof(T).Name} state");
+    }
+
+    [Theory]
+    [InlineData(24)]
+    [InlineData(32)]  // a multiple of 16: the fused strips in float with AVX-512 too
+    public void StateCanBeSetAndResetAndFloatMatchesDouble(int hidden)
+    {
+        var options = new LstmOptions { InputSize = 4, HiddenSize = hidden, NumLayers = 2 };
         var lstm = new Lstm<float>(options, seed: 1) { Training = false };
         var x = TestUtil.Random<float>(new Rng(2), 6, 4);
         var first = lstm.Forward(new Tensor<float>(x.Data[..12], 3, 4));
@@ -42,10 +75,10 @@ public class StreamerTests
         var streamer = new LstmStreamer<float>(lstm);
         streamer.SetState(first.HN, first.CN);
         for (int t = 0; t < 3; t++) streamer.Step(x.Data.AsSpan(12 + t * 4, 4));
-        TestUtil.AssertClose("continued from a given state", new Tensor<float>(rest.Output.Data[^24..], 24), new Tensor<float>(streamer.Output.ToArray(), 24), 1e-5);
+        TestUtil.AssertClose("continued from a given state", new Tensor<float>(rest.Output.Data[^hidden..], hidden), new Tensor<float>(streamer.Output.ToArray(), hidden), 1e-5);
         streamer.Reset();
         streamer.Step(x.Data.AsSpan(0, 4));
-        TestUtil.AssertClose("after reset", new Tensor<float>(first.Output.Data[..24], 24), new Tensor<float>(streamer.Output.ToArray(), 24), 1e-5);
+        TestUtil.AssertClose("after reset", new Tensor<float>(first.Output.Data[..hidden], hidden), new Tensor<float>(streamer.Output.ToArray(), hidden), 1e-5);
     }
 
     [Fact]

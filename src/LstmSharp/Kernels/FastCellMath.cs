@@ -47,7 +47,7 @@ internal static class FastCellMath<T, TVec, TOps>
     /// <summary>
     /// One vector of hidden units at once, from its four gates' pre-activations (bias included): i, f, o through σ, g
     /// through tanh, <paramref name="c"/> ← f * c + i * g, and returns m = o * tanh(c'). The same operations in the same
-    /// order as <see cref="Forward(int, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T}, Span{T}, Span{T})"/>, so the same bits; for a caller that has the gates in registers (the streamer).
+    /// order as <see cref="Forward(int, ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T}, Span{T}, Span{T})"/>, so the same bits; for a caller that has just summed the gates (the streamer).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TVec Forward(TVec zi, TVec zf, TVec zg, TVec zo, ref T c)

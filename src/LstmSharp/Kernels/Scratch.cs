@@ -8,7 +8,7 @@ namespace LstmSharp.Kernels;
 /// heap, an array here is made at the length asked for, uninitialised, on the pinned object heap
 /// (<see cref="LongLivedArray.Allocate{T}"/>); a request takes the shortest free array at least as long (callers slice
 /// what they asked for). At most <see cref="Kept"/> free arrays and <see cref="KeptBytes"/> bytes of them are kept per
-/// thread, the least recently returned dropped first (so one call on a very long sequence does not hold its buffers for
+/// thread (and element type), the least recently returned dropped first, an array longer than that not kept at all (so one call on a very long sequence does not hold its buffers for
 /// the life of the thread). Rent and return on the same thread.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
@@ -47,6 +47,7 @@ internal static class Scratch<T> where T : unmanaged
     /// <summary>Gives <paramref name="array"/> back for a later <see cref="Rent"/> on this thread.</summary>
     public static void Return(T[] array)
     {
+        if ((long)array.Length * Unsafe.SizeOf<T>() > KeptBytes) return;  // would push out every other one, then itself
         var free = t_free ??= new List<T[]>(Kept + 1);
         free.Add(array);
         long bytes = 0;

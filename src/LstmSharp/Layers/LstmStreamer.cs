@@ -61,7 +61,8 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// Re-packs the weights from the LSTM (after training or loading). When a vector's width divides H, the gate rows are
     /// first interleaved a vector of hidden units at a time, [i | f | g | o] of units [0, w), then of [w, 2w), ..., so
     /// that each strip of four vectors yields the four gates of w units and the cell update follows the strip at once,
-    /// its gate math overlapping the next strip's loads (the bias is interleaved the same way).
+    /// from its sums (no gate buffer written and read back; its math can overlap the next strip's loads). The bias is
+    /// interleaved the same way.
     /// </summary>
     public void Refresh()
     {
@@ -135,7 +136,8 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             var h = _h[l].AsSpan();
             var c = _c[l].AsSpan();
             // gates = [x | h] [W_ih | W_hh]ᵀ (one product); then, with the bias, i, f, o through σ and g through tanh,
-            // c' = f * c + i * g (in place) and m = o * tanh(c'), by the fast kernel's fused gate pass.
+            // c' = f * c + i * g (in place) and m = o * tanh(c'): strip by strip from the sums (fused), or by the fast
+            // kernel's gate pass over the whole gate buffer.
             var xh = _xh.AsSpan(0, x.Length + p);
             x.CopyTo(xh);
             h.CopyTo(xh.Slice(x.Length));
@@ -189,7 +191,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
 
     /// <summary>
     /// y = Σ_k v[k] M[k, :] for M packed by <see cref="Pack"/>: a strip of four vectors of y at a time by
-    /// <see cref="StripSums"/>, then the tail one vector at a time, then scalars. A step's weights (320 KB at I = 32, H = 128) stream from L2,
+    /// <see cref="StripSums"/>, then the tail one vector at a time, then scalars. A step's weights (330 KB at I = 32, H = 128) stream from L2,
     /// and the step is bound by that stream; every other step reads the strips last to first, so that with one layer, no
     /// projection and no tail columns it starts on the strip the step before ended with, which is still in L1 (with
     /// more, nothing is lost; the order of each column's sum is the same either way, so the results are too).
