@@ -8,8 +8,9 @@ namespace LstmSharp.Kernels;
 /// heap, an array here is made at the length asked for, uninitialised, on the pinned object heap
 /// (<see cref="LongLivedArray.Allocate{T}"/>); a request takes the shortest free array at least as long (callers slice
 /// what they asked for). At most <see cref="Kept"/> free arrays and <see cref="KeptBytes"/> bytes of them are kept per
-/// thread (and element type), the least recently returned dropped first, an array longer than that not kept at all (so one call on a very long sequence does not hold its buffers for
-/// the life of the thread). Rent and return on the same thread.
+/// thread (and element type), the least recently returned dropped first, an array longer than that not kept at all (so
+/// that one call on a very long sequence does not hold its buffers for the life of the thread). Rent and return on the
+/// same thread.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 internal static class Scratch<T> where T : unmanaged
