@@ -28,10 +28,10 @@ public class FastCellMathTests
 
     [Theory]
     [MemberData(nameof(WidthsAndTypes))]
-    public void ActivationsAreExactAtEveryLength(string width, string type)
+    public void ActivationsAreAccurateAtEveryLength(string width, string type)
     {
-        if (type == "float") Check<float>(width, 2e-7);
-        else Check<double>(width, 1e-15);
+        if (type == "float") Check<float>(width, 8e-7);
+        else Check<double>(width, 4e-15);
     }
 
     private static void Check<T>(string width, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
@@ -57,7 +57,7 @@ public class FastCellMathTests
                 {
                     double expected = exact(double.CreateChecked(before[k]) + double.CreateChecked(b[k]));
                     double actual = double.CreateChecked(x[k]);
-                    Assert.True(Math.Abs(actual - expected) <= tolerance * 4,
+                    Assert.True(Math.Abs(actual - expected) <= tolerance,
                         $"{name} {width} {typeof(T).Name} n={n} element {k}: {actual} against {expected}");
                 }
                 for (int k = n; k < n + 3; k++) Assert.Equal(before[k], x[k]);  // past the span: untouched

@@ -68,8 +68,10 @@ public class GemmTests
         foreach (var (k, alpha) in new[] { (0, T.One), (5, T.Zero) })
         {
             int lda = Math.Max(1, k);
-            var a = new T[13 * lda];             // [M, K] (one column when K = 0)
+            var a = new T[13 * lda];             // [M, K] (one column when K = 0); NaN: never read, as in BLAS
             var b = new T[Math.Max(1, k) * 40];  // [K, N]
+            a.AsSpan().Fill(T.NaN);
+            b.AsSpan().Fill(T.NaN);
             var c = new T[13 * 40];              // [M, N]
             c.AsSpan().Fill(T.NaN);
             Gemm.Multiply<T>(v, false, false, 13, 40, k, alpha, a, lda, b, 40, T.Zero, c, 40);
