@@ -13,7 +13,6 @@ public sealed record ClassPredictions(int[] Predicted, float[][] Probabilities)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
-        model.Training = false;
         int classes = model.Config.OutputSize;
         var predicted = new int[inputs.Count];
         var probabilities = new float[inputs.Count][];

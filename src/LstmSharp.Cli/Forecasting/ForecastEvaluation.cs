@@ -59,7 +59,6 @@ public sealed record ForecastEvaluation(int Origin, double[] Actual, double[] Fo
     public static float[] Predict(SequenceModel<float> model, float[] window, int steps)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.Training = false;
         int features = window.Length / steps;
         var batch = new SequenceBatch<float>([steps], steps, new Tensor<float>(window, 1, steps, features));  // [1, W, I]
         return model.Predict(batch).Output.Data;                                                           // [1, horizon]

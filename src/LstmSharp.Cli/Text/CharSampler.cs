@@ -4,7 +4,7 @@ using LstmSharp.Tensors;
 namespace LstmSharp.Cli.Text;
 
 /// <summary>
-/// Streams a character-level language model one step at a time: each step is a <see cref="SequenceModel{T}.Forward"/>
+/// Streams a character-level language model one step at a time: each step is a <see cref="SequenceModel{T}.Predict"/>
 /// on a batch of one sequence of one token, carrying h and c from the previous step.
 /// </summary>
 public sealed class CharSampler
@@ -20,7 +20,6 @@ public sealed class CharSampler
         if (model.Config.Kind != ModelKind.LanguageModel)
             throw new ArgumentException($"model: expected a language model, got a {model.Config.Kind} model.", nameof(model));
         _model = model;
-        _model.Training = false;
     }
 
     /// <summary>The logits [V] of the next token, after the last one fed (null before any).</summary>

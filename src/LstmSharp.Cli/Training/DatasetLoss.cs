@@ -11,7 +11,6 @@ public static class DatasetLoss
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        model.Training = false;
         double sum = 0;
         long count = 0;
         var all = Enumerable.Range(0, data.Count).ToArray();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using LstmSharp.Models;
 using LstmSharp.Optimizers;
 using LstmSharp.Tensors;
@@ -155,30 +156,22 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     public EvaluationResult Evaluate(SequenceDataset<T> data)
     {
         CheckData(data, nameof(data));
-        bool training = Model.Training;
-        Model.Training = false;
-        try
+        // Predict runs without dropout whatever Training says (and keeps no cache).
+        double sum = 0, weight = 0;
+        long count = 0, correct = 0;
+        var all = Enumerable.Range(0, data.Count).ToArray();
+        SequenceBatch<T>? batch = null;
+        for (int start = 0; start < data.Count; start += Options.EvaluationBatchSize)
         {
-            double sum = 0, weight = 0;
-            long count = 0, correct = 0;
-            var all = Enumerable.Range(0, data.Count).ToArray();
-            SequenceBatch<T>? batch = null;
-            for (int start = 0; start < data.Count; start += Options.EvaluationBatchSize)
-            {
-                batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)), batch);
-                var output = Model.Predict(batch);
-                var loss = Model.Loss(output, batch, Options.Loss);
-                sum += loss.Value * loss.Weight;
-                weight += loss.Weight;
-                count += loss.Count;
-                correct += loss.Correct;
-            }
-            return new EvaluationResult(weight == 0 ? 0 : sum / weight, Model.Config.IsCategorical ? (double)correct / Math.Max(count, 1) : null, count);
+            batch = data.MakeBatch(all.AsSpan(start, Math.Min(Options.EvaluationBatchSize, data.Count - start)), batch);
+            var output = Model.Predict(batch);
+            var loss = Model.Loss(output, batch, Options.Loss);
+            sum += loss.Value * loss.Weight;
+            weight += loss.Weight;
+            count += loss.Count;
+            correct += loss.Correct;
         }
-        finally
-        {
-            Model.Training = training;
-        }
+        return new EvaluationResult(weight == 0 ? 0 : sum / weight, Model.Config.IsCategorical ? (double)correct / Math.Max(count, 1) : null, count);
     }
 
     /// <summary>One batch: one optimizer step, or one per chunk with truncated BPTT. Returns the batch's mean loss.</summary>
@@ -281,21 +274,8 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             (Options.CheckpointPath is { } p ? $"the last good checkpoint '{p}' is unchanged. " : "") +
             "Try a lower learning rate, gradient clipping (ClipNorm), or check the data for NaN.");
 
-    internal static bool AllFinite(T[] values)
-    {
-        // NaN or ±Inf times 0 is NaN; any finite value adds 0. Vectors at a time, then the tail.
-        int i = 0;
-        T sum = T.Zero;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
-        {
-            var acc = Vector<T>.Zero;
-            for (; i + Vector<T>.Count <= values.Length; i += Vector<T>.Count)
-                acc += new Vector<T>(values, i) * Vector<T>.Zero;
-            sum = Vector.Sum(acc);
-        }
-        for (; i < values.Length; i++) sum += values[i] * T.Zero;
-        return !T.IsNaN(sum);
-    }
+    /// <summary>Whether no value is NaN or ±Inf: the largest magnitude is finite (NaN propagates through it, IEEE 754's maximumMagnitude).</summary>
+    internal static bool AllFinite(T[] values) => values.Length == 0 || T.IsFinite(TensorPrimitives.MaxMagnitude<T>(values));
 
     private void CheckData(SequenceDataset<T> data, string name)
     {
