@@ -146,12 +146,12 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             {
                 // z = [x | h_prev] · [W_ih | W_hh]^T
                 GatherInputs(cache.X, hPrev, (t * batch + b0) * inSize, n, inSize, outSize, xh, wide);
-                GemmCore<T, TVec, TOps>.Run(false, false, n, g4, wide, T.One, xh, wide, [], 0, wStep.Data.AsSpan(0, wStep.Length), T.Zero, gt, g4, 0, g4);
+                MultiplyPacked(n, xh, wStep, T.Zero, gt);
             }
             else
             {
                 // z += h_prev · W_hh^T
-                GemmCore<T, TVec, TOps>.Run(false, false, n, g4, outSize, T.One, hPrev, outSize, [], 0, wStep.Data.AsSpan(0, wStep.Length), T.One, gt, g4, 0, g4);
+                MultiplyPacked(n, hPrev, wStep, T.One, gt);
             }
             for (int r = 0; r < n; r++)
             {
@@ -168,7 +168,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
                 }
             }
             if (wHr is not null)  // h = m · W_hr^T
-                GemmCore<T, TVec, TOps>.Run(false, false, n, outSize, hidden, T.One, mt, hidden, [], 0, wHr.Data.AsSpan(0, wHr.Length), T.Zero, ht, outSize, 0, outSize);
+                MultiplyPacked(n, mt, wHr, T.Zero, ht);
             if (!allValid)
             {
                 // A padded step: the state passes through unchanged.
@@ -335,7 +335,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             if (wHr is not null)
             {
                 var dM = job.DM!.AsSpan(b0 * hidden, n * hidden);
-                GemmCore<T, TVec, TOps>.Run(false, false, n, hidden, outSize, T.One, dHt, outSize, [], 0, wHr.Data.AsSpan(0, wHr.Length), T.Zero, dM, hidden, 0, hidden);
+                MultiplyPacked(n, dHt, wHr, T.Zero, dM);
                 dMt = dM;
             }
             for (int r = 0; r < n; r++)
@@ -362,7 +362,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             }
 
             // z = W_ih x + W_hh h + b  =>  [dx | dh_prev] = dz · [W_ih | W_hh]; dh_prev where the sequence is still running.
-            GemmCore<T, TVec, TOps>.Run(false, false, n, back, g4, T.One, dGt, g4, [], 0, wBack.Data.AsSpan(0, wBack.Length), T.Zero, dBack, back, 0, back);
+            MultiplyPacked(n, dGt, wBack, T.Zero, dBack);
             int hCol = wantDX ? inSize : 0;
             for (int r = 0; r < n; r++)
             {
@@ -372,6 +372,14 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
             }
         }
     }
+
+    /// <summary>
+    /// C [m, N] = A [m, K] · B + beta · C on this thread, for B [K, N] packed by <see cref="Gemm.Pack{T}"/>: A's rows K
+    /// apart, C's N apart (a step's product against the weights).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyPacked(int m, ReadOnlySpan<T> a, PackedMatrix<T> b, T beta, Span<T> c) =>
+        GemmCore<T, TVec, TOps>.Run(false, false, m, b.Columns, b.Rows, T.One, a, b.Rows, [], 0, b.Data.AsSpan(0, b.Length), beta, c, b.Columns, 0, b.Columns);
 
     /// <summary>
     /// The rows [x | h_prev | 1] of <paramref name="n"/> sequences at one step into <paramref name="xh"/> [n, wide]: x from

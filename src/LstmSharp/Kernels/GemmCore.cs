@@ -28,7 +28,7 @@ internal static class GemmCore<T, TVec, TOps>
     where TVec : struct
     where TOps : struct, ISimd<TVec, T>
 {
-    /// <summary>Depth of a packed block: a B panel [KC, NR] is 32 KiB in float.</summary>
+    /// <summary>Depth of a packed block: a B panel [KC, NR] is 32 KiB in float with AVX-512 (NR = 32), 16 KiB with AVX2.</summary>
     public const int KC = 256;
 
     /// <summary>Rows of a micro-tile.</summary>
