@@ -13,18 +13,9 @@ namespace LstmSharp.Tests;
 /// </summary>
 public class FastCellMathTests
 {
-    public static TheoryData<string, string> WidthsAndTypes()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var width in new[] { "Vector128", "Vector256", "Vector512" })
-        {
-            if (width == "Vector256" && !Vector256.IsHardwareAccelerated) continue;
-            if (width == "Vector512" && !Vector512.IsHardwareAccelerated) continue;
-            data.Add(width, "float");
-            data.Add(width, "double");
-        }
-        return data;
-    }
+    public static TheoryData<string, string> WidthsAndTypes() =>
+        TestUtil.WithBothTypes(new[] { "Vector128", "Vector256", "Vector512" }.Where(width =>
+            (width != "Vector256" || Vector256.IsHardwareAccelerated) && (width != "Vector512" || Vector512.IsHardwareAccelerated)));
 
     [Theory]
     [MemberData(nameof(WidthsAndTypes))]

@@ -18,17 +18,8 @@ public class FastKernelTests
     private static readonly int[] Hiddens = [1, 3, 17, 37, 129];
     private static readonly int[] Steps = [1, 2, 7];
 
-    public static TheoryData<string, string> FastKernels()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var k in LstmKernels.All<double>())
-        {
-            if (k.Name == ReferenceLstmKernel<double>.Instance.Name) continue;
-            data.Add(k.Name, "float");
-            data.Add(k.Name, "double");
-        }
-        return data;
-    }
+    public static TheoryData<string, string> FastKernels() =>
+        TestUtil.WithBothTypes(LstmKernels.All<double>().Select(k => k.Name).Where(name => name != ReferenceLstmKernel<double>.Instance.Name));
 
     [Fact]
     public void AllListsTheReferenceAndEveryVariant()

@@ -15,16 +15,8 @@ public class GemmTests
 {
     private static readonly int[] Depths = [1, 2, 3, 7, 16, 17, 31, 32, 33, 64, 67];
 
-    public static TheoryData<string, string> VariantsAndTypes()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var v in Gemm.Variants)
-        {
-            data.Add(v.ToString(), "float");
-            data.Add(v.ToString(), "double");
-        }
-        return data;
-    }
+    public static TheoryData<string, string> VariantsAndTypes() =>
+        TestUtil.WithBothTypes(Gemm.Variants.Select(v => v.ToString()));
 
     [Theory]
     [MemberData(nameof(VariantsAndTypes))]

@@ -12,16 +12,8 @@ namespace LstmSharp.Tests;
 /// </summary>
 public class InferenceTests
 {
-    public static TheoryData<string, string> KernelsAndTypes()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var k in LstmKernels.All<float>())
-        {
-            data.Add(k.Name, "float");
-            data.Add(k.Name, "double");
-        }
-        return data;
-    }
+    public static TheoryData<string, string> KernelsAndTypes() =>
+        TestUtil.WithBothTypes(LstmKernels.All<float>().Select(k => k.Name));
 
     [Theory]
     [MemberData(nameof(KernelsAndTypes))]

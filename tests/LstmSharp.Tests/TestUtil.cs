@@ -81,4 +81,16 @@ internal static class TestUtil
         Array.Sort(bytes);
         return bytes[^2];
     }
+
+    /// <summary>Each name with "float" and with "double": the rows of a theory over variants and both element types.</summary>
+    public static TheoryData<string, string> WithBothTypes(IEnumerable<string> names)
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var name in names)
+        {
+            data.Add(name, "float");
+            data.Add(name, "double");
+        }
+        return data;
+    }
 }
