@@ -68,12 +68,14 @@ public class ModelTests
 
     /// <summary>
     /// A batch made into the memory of the one before (as the training loop does) holds exactly what a new batch would,
-    /// padding included; a batch of another shape gets new memory.
+    /// padding included (per-step targets too); a batch of another shape gets new memory.
     /// </summary>
-    [Fact]
-    public void MakingABatchIntoTheLastOnesMemoryGivesTheSameBatch()
+    [Theory]
+    [InlineData(ModelKind.Regression)]
+    [InlineData(ModelKind.SequenceRegression)]
+    public void MakingABatchIntoTheLastOnesMemoryGivesTheSameBatch(ModelKind kind)
     {
-        var data = RandomData<float>(ModelKind.Regression, 40, 3, 2, 6, seed: 21);
+        var data = RandomData<float>(kind, 40, 3, 2, 6, seed: 21);
         var order = Enumerable.Range(0, 40).ToArray();
         SequenceBatch<float>? last = null;
         int reusedCount = 0;
@@ -84,6 +86,7 @@ public class ModelTests
             if (last is not null && last.Steps == fresh.Steps)
             {
                 Assert.Same(last.Features, reused.Features);
+                if (kind == ModelKind.SequenceRegression) Assert.Same(last.Targets, reused.Targets);
                 reusedCount++;
             }
             Assert.Equal(fresh.Features!.Data, reused.Features!.Data);

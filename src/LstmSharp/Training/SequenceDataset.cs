@@ -121,7 +121,7 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
     public SequenceBatch<T> MakeBatch(ReadOnlySpan<int> indices) => MakeBatch(indices, recycle: null);
 
     /// <summary>
-    /// <see cref="MakeBatch(ReadOnlySpan{int})"/>, writing the features into <paramref name="recycle"/>'s when they have
+    /// <see cref="MakeBatch(ReadOnlySpan{int})"/>, writing the features (and per-step targets) into <paramref name="recycle"/>'s when they have
     /// the same shape: for a caller done with that batch (a training loop), so that each batch does not take new memory.
     /// </summary>
     internal SequenceBatch<T> MakeBatch(ReadOnlySpan<int> indices, SequenceBatch<T>? recycle)
@@ -151,16 +151,8 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
                 }
                 break;
             default:
-                if (recycle?.Features is { } old && old.HasShape([b, steps, inSize]))
-                {
-                    features = old;                                               // [B, T, I]
-                    features.Data.AsSpan().Clear();
-                }
-                else
-                {
-                    features = Tensor<T>.Zeros(b, steps, inSize);                 // [B, T, I]
-                }
-                for (int i = 0; i < b; i++) _samples[indices[i]].Features.CopyTo(features.Data.AsSpan(i * steps * inSize));
+                features = Reuse(recycle?.Features, b, steps, inSize);             // [B, T, I]
+                for (int i = 0; i < b; i++) PadCopy(_samples[indices[i]].Features, features.Data.AsSpan(i * steps * inSize, steps * inSize));
                 if (Kind == ModelKind.Classification)
                 {
                     labels = new int[b];                                          // [B]
@@ -173,12 +165,23 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
                 }
                 else
                 {
-                    targets = Tensor<T>.Zeros(b, steps, o);                       // [B, T, O]
-                    for (int i = 0; i < b; i++) _samples[indices[i]].Target.CopyTo(targets.Data.AsSpan(i * steps * o));
+                    targets = Reuse(recycle?.Targets, b, steps, o);               // [B, T, O]
+                    for (int i = 0; i < b; i++) PadCopy(_samples[indices[i]].Target, targets.Data.AsSpan(i * steps * o, steps * o));
                 }
                 break;
         }
         return new SequenceBatch<T>(lengths, steps, features, tokens, targets, labels);
+    }
+
+    /// <summary><paramref name="old"/> if it has the shape [B, T, N] (its contents are all overwritten), else a new tensor.</summary>
+    private static Tensor<T> Reuse(Tensor<T>? old, int b, int steps, int n) =>
+        old is not null && old.HasShape([b, steps, n]) ? old : Tensor<T>.Zeros(b, steps, n);
+
+    /// <summary>One sample's steps into its row of a padded batch, zeros after them.</summary>
+    private static void PadCopy(ReadOnlySpan<T> sample, Span<T> row)
+    {
+        sample.CopyTo(row);
+        row[sample.Length..].Clear();
     }
 
     /// <summary>A uniformly random permutation of 0..n-1 (Fisher–Yates) drawn from <paramref name="rng"/>.</summary>
