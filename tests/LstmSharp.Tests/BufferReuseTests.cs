@@ -124,4 +124,31 @@ public class BufferReuseTests
         Assert.Throws<InvalidOperationException>(() => lstm.Backward(a.Cache, a.Output));
         lstm.Backward(b.Cache, b.Output);
     }
+
+    /// <summary>
+    /// Inference gives each layer's buffers back once the next layer no longer needs them: six layers take the memory
+    /// of three (one layer's cache, two outputs), in either layout and in both directions, and give the same results
+    /// as the reference kernel.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void InferenceOnADeepStackTakesTheMemoryOfThreeLayers(bool batchFirst, bool bidirectional)
+    {
+        var field = typeof(Lstm<float>).GetField("_recycler", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        var x = TestUtil.Random<float>(new Rng(6), 4, 5, 3);
+        long Footprint(int layers)
+        {
+            var options = new LstmOptions { InputSize = 3, HiddenSize = 8, NumLayers = layers, BatchFirst = batchFirst, Bidirectional = bidirectional };
+            var lstm = new Lstm<float>(options, seed: 2);
+            var reference = new Lstm<float>(options, seed: 2) { Kernel = ReferenceLstmKernel<float>.Instance };
+            var result = lstm.Infer(x);
+            TestUtil.AssertClose($"{layers} layers", reference.Infer(x).Output, result.Output, 1e-5);
+            return ((BufferRecycler<float>)field.GetValue(lstm)!).AllocatedElements;
+        }
+        long three = Footprint(3);
+        Assert.True(three > 0);
+        Assert.Equal(three, Footprint(6));
+    }
 }

@@ -63,6 +63,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
         else
         {
             array = Kernels.LongLivedArray.Allocate<T>(length);
+            AllocatedElements += length;
         }
         lease?.Arrays.Add(array);
         return array;
@@ -95,6 +96,26 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
             _free.Remove(length);
         }
     }
+
+    /// <summary>
+    /// Makes one of <paramref name="lease"/>'s arrays free for reuse at once, before the lease retires (an array the rest
+    /// of the call no longer reads, e.g. an inference layer's input once that layer has run).
+    /// </summary>
+    public void Return(T[] array, CacheLease<T> lease)
+    {
+        if (!lease.Arrays.Remove(array)) throw new ArgumentException("array: expected one of the lease's arrays.", nameof(array));
+        Give(array);
+    }
+
+    /// <summary>Makes all of <paramref name="lease"/>'s arrays free for reuse, for a lease that no Backward can take back (inference).</summary>
+    public void Release(CacheLease<T> lease)
+    {
+        foreach (var a in lease.Arrays) Give(a);
+        lease.Arrays.Clear();
+    }
+
+    /// <summary>Elements of all the arrays this recycler has allocated (not counting reuse): its footprint, for tests.</summary>
+    internal long AllocatedElements { get; private set; }
 
     /// <summary>
     /// Takes a retired lease back for another Backward: possible while none of its arrays has been handed out again;

@@ -205,6 +205,8 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         T[] layerOut = [];                                                     // [T, B, D*P]
         for (int layer = 0; layer < numLayers; layer++)
         {
+            // Inference gives a layer's cache buffers back once the layer has run, for the next layer to use.
+            var layerLease = infer ? new CacheLease<T>() : lease;
             bool gather = layer < numLayers - 1 || outputSequence;  // the last layer's outputs, only when asked for
             bool last = layer == numLayers - 1;
             layerOut = !gather ? []
@@ -219,7 +221,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                 caches[k] = new LstmDirectionCache<T>(x,
                     hAll.AsSpan(k * batch * outSize, batch * outSize).ToArray(),
                     cAll.AsSpan(k * batch * hidden, batch * hidden).ToArray(),
-                    steps, batch, hidden, outSize, _directions[k].WeightHr is not null, Rent,
+                    steps, batch, hidden, outSize, _directions[k].WeightHr is not null, length => _recycler.Rent(length, layerLease),
                     keepSteps: !infer, hs: hsIsOutput ? layerOut : null);
             }
             int k0 = layer * numDir;
@@ -236,6 +238,13 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             }
             if (gather) ZeroPadding(layerOut, steps, batch, width, lens);
 
+            // Inference reads a layer's input and cache only in that layer: their memory can serve the next layer, so
+            // that a deep stack holds one layer's cache and two [T, B, D*P] outputs at a time, not one per layer.
+            if (infer)
+            {
+                _recycler.Release(layerLease);
+                if (!ReferenceEquals(x, input.Data)) _recycler.Return(x, lease);
+            }
             x = layerOut;
             if (layer < numLayers - 1 && Training && !infer && o.Dropout > 0)
             {
