@@ -70,6 +70,37 @@ public class LstmBehaviourTests
         }
     }
 
+    /// <summary>
+    /// Whatever the padded steps hold (NaN, Inf) changes nothing: output, state and every gradient equal those of zero
+    /// padding, with every kernel (the weight gradient's product runs over all rows, padded ones included).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BufferReuseTests.KernelNames), MemberType = typeof(BufferReuseTests))]
+    public void PaddedStepsAreNeverRead(string kernel)
+    {
+        var o = new LstmOptions { InputSize = 2, HiddenSize = 3, Bidirectional = true, NumLayers = 2, BatchFirst = true };
+        var rng = new Rng(7);
+        var x = TestUtil.Random<double>(rng, 2, 5, 2);
+        var dOut = TestUtil.Random<double>(rng, 2, 5, 6);
+        int[] lengths = [5, 2];
+        var dirty = x.Data.ToArray();
+        for (int t = 2; t < 5; t++) { dirty[(5 + t) * 2] = double.NaN; dirty[(5 + t) * 2 + 1] = double.PositiveInfinity; }
+        for (int t = 2; t < 5; t++) { x.Data[(5 + t) * 2] = 0; x.Data[(5 + t) * 2 + 1] = 0; }
+        (LstmResult<double> Result, LstmGradients<double> Grads, Lstm<double> Lstm) Run(double[] input)
+        {
+            var lstm = new Lstm<double>(o, seed: 4) { Kernel = LstmSharp.Kernels.LstmKernels.ByName<double>(kernel) };
+            var r = lstm.Forward(new Tensor<double>(input, 2, 5, 2), lengths: lengths);
+            return (r, lstm.Backward(r.Cache, dOut), lstm);
+        }
+        var (clean, cleanGrads, cleanLstm) = Run(x.Data);
+        var (padded, paddedGrads, paddedLstm) = Run(dirty);
+        Assert.Equal(clean.Output.Data, padded.Output.Data);
+        Assert.Equal(clean.HN.Data, padded.HN.Data);
+        Assert.Equal(cleanGrads.Input.Data, paddedGrads.Input.Data);
+        for (int i = 0; i < cleanLstm.Parameters.Count; i++)
+            Assert.Equal(cleanLstm.Parameters[i].Grad.Data, paddedLstm.Parameters[i].Grad.Data);
+    }
+
     [Fact]
     public void InitialisationIsUniformInPyTorchBoundsAndSeeded()
     {

@@ -195,6 +195,9 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         bool timeMajor = unbatched || !o.BatchFirst;
         var x = infer && timeMajor ? input.Data  // read only: no backward will look at it
             : ToTimeMajor(input, steps, batch, unbatched, Rent(input.Length));  // [T, B, I], a copy: backward must not see later edits
+        // Padded steps are never read, as with PyTorch's packed sequences: zeroed in the copy, so that whatever they hold
+        // (NaN, Inf) cannot reach dW_ih, whose product runs over every row.
+        if (!infer && lengths is not null) ZeroPadding(x, steps, batch, o.InputSize, lens);
         var hAll = h0?.Data ?? new T[numLayers * numDir * batch * outSize];  // [L*D, B, P]
         var cAll = c0?.Data ?? new T[numLayers * numDir * batch * hidden];   // [L*D, B, H]
         var hN = new T[hAll.Length];                                           // [L*D, B, P]
