@@ -88,4 +88,27 @@ public class CellEquivalenceTests
         Assert.Equal(batched.H.Data, one.H.Data);
         Assert.Equal(batched.C.Data, one.C.Data);
     }
+
+    /// <summary>The state a step returns is the caller's: editing it (resetting a finished sequence) leaves Backward as it was.</summary>
+    [Theory]
+    [MemberData(nameof(KernelNames))]
+    public void EditingTheReturnedStateDoesNotChangeBackward(string kernel)
+    {
+        var cell = new LstmCell<double>(3, 4, seed: 3) { Kernel = LstmKernels.ByName<double>(kernel) };
+        var rng = new Rng(9);
+        var x = TestUtil.Random<double>(rng, 2, 3);
+        var h = TestUtil.Random<double>(rng, 2, 4);
+        var c = TestUtil.Random<double>(rng, 2, 4);
+        var dH = TestUtil.Random<double>(rng, 2, 4);
+        var dC = TestUtil.Random<double>(rng, 2, 4);
+        var kept = cell.Forward(x, h, c);
+        var expected = cell.Backward(kept.Cache, dH, dC);
+        var edited = cell.Forward(x, h, c);
+        Array.Clear(edited.H.Data);
+        Array.Clear(edited.C.Data);
+        var actual = cell.Backward(edited.Cache, dH, dC);
+        Assert.Equal(expected.Input.Data, actual.Input.Data);
+        Assert.Equal(expected.H0.Data, actual.H0.Data);
+        Assert.Equal(expected.C0.Data, actual.C0.Data);
+    }
 }

@@ -75,7 +75,8 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
             (T[]?)h0?.Data.Clone() ?? new T[batch * HiddenSize], (T[]?)c0?.Data.Clone() ?? new T[batch * HiddenSize],
             1, batch, HiddenSize, HiddenSize, projected: false);
         Kernel.Forward(_p, 1, batch, Ones(batch), false, cache);
-        return new LstmCellResult<T>(new Tensor<T>(cache.Hs, stateShape), new Tensor<T>(cache.C, stateShape),
+        // The state returned is the caller's (a copy): editing it, e.g. resetting a finished sequence, must not change Backward.
+        return new LstmCellResult<T>(new Tensor<T>((T[])cache.Hs.Clone(), stateShape), new Tensor<T>((T[])cache.C.Clone(), stateShape),
             new LstmCellCache<T>(this, batch, unbatched, cache));
     }
 
