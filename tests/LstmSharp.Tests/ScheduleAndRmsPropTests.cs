@@ -54,4 +54,17 @@ public class ScheduleAndRmsPropTests
         Assert.Equal(0.5, lr);
         Assert.Equal(0.9, s.Best);
     }
+
+    /// <summary>As PyTorch: a cut stops at minRate, a rate already below minRate is never raised, and bad settings are refused.</summary>
+    [Fact]
+    public void ReduceOnPlateauNeverRaisesTheRate()
+    {
+        var floor = new ReduceOnPlateau(factor: 0.1, patience: 0, minRate: 1e-3);
+        Assert.Equal(5e-3, floor.Step(1.0, 5e-3), 15);   // the first metric is the best so far
+        Assert.Equal(1e-3, floor.Step(1.0, 5e-3), 15);   // no better: cut, 5e-4 would be under the floor
+        Assert.Equal(1e-4, floor.Step(1.0, 1e-4), 15);   // below it already: kept, not raised to 1e-3
+        foreach (var make in new Func<ReduceOnPlateau>[]
+                 { () => new(threshold: -0.1), () => new(threshold: double.NaN), () => new(cooldown: -1), () => new(minRate: -1) })
+            Assert.Throws<ArgumentException>(make);
+    }
 }

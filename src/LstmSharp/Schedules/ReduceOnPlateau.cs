@@ -3,7 +3,7 @@ namespace LstmSharp.Schedules;
 /// <summary>
 /// PyTorch's <c>ReduceLROnPlateau</c> (mode min, relative threshold): after more than <c>patience</c> epochs
 /// without a metric better than best · (1 - threshold), multiplies the rate by <c>factor</c> (not below
-/// <c>minRate</c>) and waits <c>cooldown</c> epochs. Its state is three numbers, saved with a checkpoint.
+/// <c>minRate</c>, and never raising a rate already below it) and waits <c>cooldown</c> epochs. Its state is three numbers, saved with a checkpoint.
 /// </summary>
 public sealed class ReduceOnPlateau
 {
@@ -12,6 +12,9 @@ public sealed class ReduceOnPlateau
     {
         if (!(factor > 0 && factor < 1)) throw new ArgumentException($"factor: expected a value in (0, 1), got {factor}.", nameof(factor));
         if (patience < 0) throw new ArgumentException($"patience: expected a non-negative count, got {patience}.", nameof(patience));
+        if (!(threshold >= 0 && threshold < 1)) throw new ArgumentException($"threshold: expected a value in [0, 1), got {threshold}.", nameof(threshold));
+        if (cooldown < 0) throw new ArgumentException($"cooldown: expected a non-negative count, got {cooldown}.", nameof(cooldown));
+        if (!(minRate >= 0)) throw new ArgumentException($"minRate: expected a non-negative rate, got {minRate}.", nameof(minRate));
         Factor = factor;
         Patience = patience;
         Threshold = threshold;
@@ -62,7 +65,9 @@ public sealed class ReduceOnPlateau
         }
         if (BadEpochs > Patience)
         {
-            currentRate = Math.Max(currentRate * Factor, MinRate);
+            // As PyTorch: the new rate only if it is lower by more than eps (1e-8), so a rate already under MinRate stays.
+            double reduced = Math.Max(currentRate * Factor, MinRate);
+            if (currentRate - reduced > 1e-8) currentRate = reduced;
             CooldownLeft = Cooldown;
             BadEpochs = 0;
         }
