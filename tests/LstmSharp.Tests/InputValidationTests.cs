@@ -109,4 +109,25 @@ public class InputValidationTests
         Throws(() => new Tensor<float>(new float[5], 2, 3), "data", "6 elements", "[2, 3]", "got 5");
         Throws(() => Tensor<float>.Zeros(2, -1), "shape", "non-negative");
     }
+
+    /// <summary>Model-level arguments found by review: each refused with the argument named, not a wrong loss or a deep exception.</summary>
+    [Fact]
+    public void ModelDataAndEmbeddingArguments()
+    {
+        // Per-step targets laid out [B, O, T] instead of [B, T, O]: the same number of values, refused.
+        var model = new LstmSharp.Models.SequenceModel<double>(ModelTests.Config(LstmSharp.Models.ModelKind.SequenceRegression, outputSize: 2), seed: 1);
+        var features = TestUtil.Random<double>(new Rng(1), 2, 3, 3);
+        var good = new LstmSharp.Models.SequenceBatch<double>([3, 3], 3, features, targets: Tensor<double>.Zeros(2, 3, 2));
+        var output = model.Forward(good);
+        Throws(() => new LstmSharp.Models.SequenceBatch<double>([3, 3], 3, features, targets: Tensor<double>.Zeros(2, 2, 3)), "targets", "T = 3", "got [2, 2, 3]");
+        Throws(() => model.Loss(output, new LstmSharp.Models.SequenceBatch<double>([3, 3], 3, features, targets: Tensor<double>.Zeros(2, 6))), "batch", "[2, 3, 2]", "got [2, 6]");
+        // A label outside 0..C-1 (PyTorch's ignore index -100 included) at a valid step.
+        var lm = new LstmSharp.Models.SequenceModel<double>(ModelTests.Config(LstmSharp.Models.ModelKind.LanguageModel, outputSize: 5), seed: 1);
+        var tokens = new LstmSharp.Models.SequenceBatch<double>([3], 3, tokens: [1, 2, 3], labels: [2, -100, 4]);
+        Throws(() => lm.Loss(lm.Forward(tokens), tokens), "batch", "0..4", "labels[1] = -100");
+        // Regression targets whose first entry is missing; an embedding shape that does not hold the ids.
+        Throws(() => LstmSharp.Training.SequenceDataset<double>.ForRegression([new double[3]], 3, [null!]), "targets", "targets[0]");
+        var embedding = new Embedding<double>(7, 2, seed: 1);
+        Throws(() => embedding.Forward([1, 2, 3, 4, 5, 6, 0, 1], 3, 3), "shape", "8", "[3, 3]");
+    }
 }

@@ -32,6 +32,11 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
     public Tensor<T> Forward(ReadOnlySpan<int> ids, params int[] shape)
     {
         CheckIds(ids);
+        ArgumentNullException.ThrowIfNull(shape);
+        long count = 1;
+        foreach (int d in shape) count = d < 0 || count > ids.Length ? -1 : count * d;
+        if (shape.Length > 0 && count != ids.Length)
+            throw new ArgumentException($"shape: expected dimensions whose product is the number of ids ({ids.Length}), got {ShapeUtil.Format(shape)}.", nameof(shape));
         int e = EmbeddingDim;
         var y = new T[ids.Length * e];
         for (int n = 0; n < ids.Length; n++) Weight.Value.Data.AsSpan(ids[n] * e, e).CopyTo(y.AsSpan(n * e));

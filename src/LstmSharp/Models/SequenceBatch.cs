@@ -32,8 +32,8 @@ public sealed class SequenceBatch<T> where T : unmanaged, IFloatingPointIeee754<
             throw new ArgumentException($"features: expected shape [B = {b}, T = {steps}, I], got {features.ShapeString}.", nameof(features));
         if (tokens is not null && tokens.Length != b * steps)
             throw new ArgumentException($"tokens: expected B·T = {b * steps} ids, got {tokens.Length}.", nameof(tokens));
-        if (targets is not null && (targets.Rank < 2 || targets.Dim(0) != b))
-            throw new ArgumentException($"targets: expected shape [B = {b}, O] or [B = {b}, T, O], got {targets.ShapeString}.", nameof(targets));
+        if (targets is not null && (targets.Rank is not (2 or 3) || targets.Dim(0) != b || targets.Rank == 3 && targets.Dim(1) != steps))
+            throw new ArgumentException($"targets: expected shape [B = {b}, O] or [B = {b}, T = {steps}, O], got {targets.ShapeString}.", nameof(targets));
         if (labels is not null && labels.Length != b && labels.Length != b * steps)
             throw new ArgumentException($"labels: expected B = {b} or B·T = {b * steps} classes, got {labels.Length}.", nameof(labels));
         Lengths = lengths;

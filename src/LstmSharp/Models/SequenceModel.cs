@@ -168,6 +168,9 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             if (labels.Length != expected)
                 throw new ArgumentException($"batch: expected {expected} labels, got {labels.Length}.", nameof(batch));
             var targets = rows.Select(r => labels[r]).ToArray();
+            for (int n = 0; n < rows.Length; n++)
+                if ((uint)targets[n] >= (uint)o)
+                    throw new ArgumentException($"batch: expected each label of a valid step in 0..{o - 1}, got labels[{rows[n]}] = {targets[n]} (padded steps are left out by lengths, not by an ignore index).", nameof(batch));
             Tensor<T>? weights = null;
             if (options.ClassWeights is { } w)
             {
@@ -183,7 +186,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         else
         {
             var t = batch.Targets ?? throw new ArgumentException("batch: expected target values for a regression model.", nameof(batch));
-            if (t.Length != output.Output.Length)
+            if (!t.HasShape([.. output.Output.Shape]))
                 throw new ArgumentException($"batch: expected targets of shape {output.Output.ShapeString}, got {t.ShapeString}.", nameof(batch));
             var target = Gather(t.Data, rows, o);
             loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o)) : options.Regression switch

@@ -53,6 +53,8 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(targets);
         SameCount(inputs.Count, targets.Count, nameof(targets));
+        if (targets.Count > 0 && targets[0] is not { Length: > 0 })
+            throw new ArgumentException($"targets: targets[0] sets O, the values per sequence; expected at least one value, got {(targets[0] is null ? "null" : "none")}.", nameof(targets));
         int o = targets.Count > 0 ? targets[0].Length : 1;
         return new(ModelKind.Regression, inputSize, o, inputs.Select((x, s) => new SequenceSample<T>(x, null, targets[s], 0, null)));
     }
