@@ -201,6 +201,47 @@ public class TrainingBlocksTests
         }
     }
 
+    /// <summary>
+    /// As PyTorch's clip_grad_norm_: a NaN norm makes every gradient NaN, an infinite one zeroes the finite gradients;
+    /// a norm that is not positive is refused.
+    /// </summary>
+    [Fact]
+    public void ClipGradNormPassesNoNonFiniteGradientOnAsClipped()
+    {
+        var a = new Parameter<double>("a", Tensor<double>.Zeros(3));
+        a.Grad.Data[0] = double.NaN;
+        a.Grad.Data[1] = 2;
+        Assert.True(double.IsNaN(GradientClipping.ClipGradNorm([a], 1.0)));
+        Assert.All(a.Grad.Data, g => Assert.True(double.IsNaN(g)));
+        a.Grad.Data[0] = double.PositiveInfinity;
+        a.Grad.Data[1] = 2;
+        a.Grad.Data[2] = -3;
+        Assert.True(double.IsPositiveInfinity(GradientClipping.ClipGradNorm([a], 1.0)));
+        Assert.True(double.IsNaN(a.Grad.Data[0]));
+        Assert.Equal(0.0, a.Grad.Data[1]);
+        Assert.Equal(0.0, a.Grad.Data[2], 0.0);
+        var e = Assert.Throws<ArgumentException>(() => GradientClipping.ClipGradNorm([a], 0));
+        Assert.Equal("maxNorm", e.ParamName);
+    }
+
+    /// <summary>Negative rates, decays and epsilons are refused, as PyTorch refuses them, in the constructors and the rate's setter.</summary>
+    [Fact]
+    public void OptimizersRefuseNegativeSettings()
+    {
+        Parameter<double>[] ps = [new("w", Tensor<double>.Zeros(2))];
+        foreach (var (make, name) in new (Action, string)[]
+        {
+            (() => new Adam<double>(ps, weightDecay: -0.1), "weightDecay"),
+            (() => new AdamW<double>(ps, weightDecay: -0.1), "weightDecay"),
+            (() => new Sgd<double>(ps, 0.1, weightDecay: -1), "weightDecay"),
+            (() => new RmsProp<double>(ps, epsilon: -1e-8), "epsilon"),
+            (() => new RmsProp<double>(ps, weightDecay: double.NaN), "weightDecay"),
+            (() => new Sgd<double>(ps, 0.1).LearningRate = -1, "LearningRate"),
+            (() => new Adam<double>(ps).LearningRate = double.NaN, "LearningRate"),
+        })
+            Assert.Equal(name, Assert.Throws<ArgumentException>(make).ParamName);
+    }
+
     /// <summary>The trainer's check finds a NaN or an infinity at any position of any length (vector part and tail).</summary>
     [Fact]
     public void NonFiniteGradientsAreFoundAnywhere()

@@ -10,17 +10,19 @@ public static class GradientClipping
 {
     /// <summary>
     /// Scales all gradients by max_norm / (norm + 1e-6) when the global L2 norm exceeds <paramref name="maxNorm"/>.
-    /// Returns the norm before clipping.
+    /// Returns the norm before clipping. As PyTorch, a NaN norm makes every gradient NaN and an infinite one zeroes the
+    /// finite ones, so a non-finite gradient is never passed on as if clipped.
     /// </summary>
     public static double ClipGradNorm<T>(IEnumerable<Parameter<T>> parameters, double maxNorm) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        if (!(maxNorm > 0)) throw new ArgumentException($"maxNorm: expected a positive norm, got {maxNorm}.", nameof(maxNorm));
         var ps = parameters.ToArray();
         double sum = 0;
         foreach (var p in ps) sum += SumOfSquares<T>(p.Grad.Data);
         double norm = Math.Sqrt(sum);
         double coef = maxNorm / (norm + 1e-6);
-        if (coef < 1)
+        if (!(coef >= 1))  // NaN too
         {
             T c = T.CreateChecked(coef);
             foreach (var p in ps) TensorPrimitives.Multiply(p.Grad.Data, c, p.Grad.Data);

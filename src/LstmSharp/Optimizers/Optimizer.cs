@@ -11,16 +11,32 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (!(learningRate >= 0)) throw new ArgumentException($"learningRate: expected a non-negative rate, got {learningRate}.", nameof(learningRate));
+        NonNegative(learningRate, nameof(learningRate));
         Parameters = parameters.ToArray();
-        LearningRate = learningRate;
+        _learningRate = learningRate;
+    }
+
+    private double _learningRate;
+
+    /// <summary>Throws unless <paramref name="value"/> is ≥ 0 (NaN is not): for rates, decays and epsilons, as PyTorch checks them.</summary>
+    protected static void NonNegative(double value, string name)
+    {
+        if (!(value >= 0)) throw new ArgumentException($"{name}: expected a non-negative value, got {value}.", name);
     }
 
     /// <summary>The parameters updated.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
 
     /// <summary>The learning rate; schedules change it between steps.</summary>
-    public double LearningRate { get; set; }
+    public double LearningRate
+    {
+        get => _learningRate;
+        set
+        {
+            NonNegative(value, nameof(LearningRate));
+            _learningRate = value;
+        }
+    }
 
     /// <summary>Steps taken so far.</summary>
     public long StepCount { get; protected set; }
