@@ -99,6 +99,19 @@ public sealed class TrainerTests : IDisposable
         AssertSameBits(straightModel, resumedModel, "cancelled at step 7 and resumed vs straight");
     }
 
+    /// <summary>Fit trains in training mode (dropout on) and gives the model back in the mode it was given.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FitLeavesTheModelsModeAsItWas(bool training)
+    {
+        var data = ModelTests.RandomData<float>(ModelKind.SequenceRegression, 6, 3, 2, 4, seed: 3);
+        var (trainer, model) = Make(DropoutConfig(ModelKind.SequenceRegression), Options(1));
+        model.Training = training;
+        trainer.Fit(data);
+        Assert.Equal(training, model.Training);
+    }
+
     [Fact]
     public void SameSeedGivesTheSameBitsAndAnotherSeedDoesNot()
     {

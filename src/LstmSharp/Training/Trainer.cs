@@ -82,8 +82,22 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     /// stopped), early stopping fires, time runs out, or <paramref name="cancellationToken"/> fires. Validation uses
     /// <paramref name="validation"/> when given.
     /// </summary>
+    /// <remarks>Batches run in training mode (dropout on); the model's <c>Training</c> is set back as it was on return.</remarks>
     /// <exception cref="TrainingDivergedException">The loss or a gradient became NaN or infinite.</exception>
     public TrainingResult Fit(SequenceDataset<T> train, SequenceDataset<T>? validation = null, CancellationToken cancellationToken = default)
+    {
+        bool training = Model.Training;
+        try
+        {
+            return FitCore(train, validation, cancellationToken);
+        }
+        finally
+        {
+            Model.Training = training;
+        }
+    }
+
+    private TrainingResult FitCore(SequenceDataset<T> train, SequenceDataset<T>? validation, CancellationToken cancellationToken)
     {
         CheckData(train, nameof(train));
         if (validation is not null) CheckData(validation, nameof(validation));
