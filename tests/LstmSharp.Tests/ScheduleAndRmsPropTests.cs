@@ -39,6 +39,13 @@ public class ScheduleAndRmsPropTests
         Assert.Equal(0.625, warm.RateAt(2, 1.0), 12);
         Assert.Equal(1.0, warm.RateAt(9, 1.0), 12);
         Assert.Throws<ArgumentException>(() => new StepSchedule(0));
+        foreach (var (make, name) in new (Func<LearningRateSchedule>, string)[]
+        {
+            (() => new StepSchedule(2, gamma: -0.5), "gamma"), (() => new ExponentialSchedule(double.NaN), "gamma"),
+            (() => new CosineSchedule(10, etaMin: -1), "etaMin"), (() => new LinearWarmupSchedule(4, startFactor: -0.1), "startFactor"),
+            (() => new LinearWarmupSchedule(4, endFactor: 1.5), "endFactor"),
+        })
+            Assert.Equal(name, Assert.Throws<ArgumentException>(() => make()).ParamName);
     }
 
     [Fact]

@@ -8,6 +8,10 @@ public abstract class LearningRateSchedule
 {
     /// <summary>The rate at step <paramref name="step"/> (0-based) for base rate <paramref name="baseRate"/>.</summary>
     public abstract double RateAt(long step, double baseRate);
+
+    /// <summary><paramref name="value"/> if ≥ 0 (NaN is not), else an ArgumentException naming <paramref name="name"/>.</summary>
+    protected static double NonNegative(double value, string name) => value >= 0 ? value
+        : throw new ArgumentException($"{name}: expected a non-negative value, got {value}.", name);
 }
 
 /// <summary>PyTorch's <c>StepLR</c>: base · γ^⌊t / stepSize⌋.</summary>
@@ -16,15 +20,19 @@ public sealed class StepSchedule(int stepSize, double gamma = 0.1) : LearningRat
     private readonly int _stepSize = stepSize > 0 ? stepSize
         : throw new ArgumentException($"stepSize: expected a positive count, got {stepSize}.", nameof(stepSize));
 
+    private readonly double _gamma = NonNegative(gamma, nameof(gamma));
+
     /// <inheritdoc/>
-    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(gamma, step / _stepSize);
+    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(_gamma, step / _stepSize);
 }
 
 /// <summary>PyTorch's <c>ExponentialLR</c>: base · γ^t.</summary>
 public sealed class ExponentialSchedule(double gamma) : LearningRateSchedule
 {
+    private readonly double _gamma = NonNegative(gamma, nameof(gamma));
+
     /// <inheritdoc/>
-    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(gamma, step);
+    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(_gamma, step);
 }
 
 /// <summary>
@@ -36,9 +44,11 @@ public sealed class CosineSchedule(int tMax, double etaMin = 0) : LearningRateSc
     private readonly int _tMax = tMax > 0 ? tMax
         : throw new ArgumentException($"tMax: expected a positive count, got {tMax}.", nameof(tMax));
 
+    private readonly double _etaMin = NonNegative(etaMin, nameof(etaMin));
+
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) =>
-        etaMin + (baseRate - etaMin) * (1 + Math.Cos(Math.PI * step / _tMax)) / 2;
+        _etaMin + (baseRate - _etaMin) * (1 + Math.Cos(Math.PI * step / _tMax)) / 2;
 }
 
 /// <summary>PyTorch's <c>LinearLR</c>, a linear warm-up: base · (start + (end - start) · min(t, n) / n).</summary>
@@ -47,7 +57,12 @@ public sealed class LinearWarmupSchedule(int totalSteps, double startFactor = 1.
     private readonly int _total = totalSteps > 0 ? totalSteps
         : throw new ArgumentException($"totalSteps: expected a positive count, got {totalSteps}.", nameof(totalSteps));
 
+    private readonly double _start = Factor(startFactor, nameof(startFactor)), _end = Factor(endFactor, nameof(endFactor));
+
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) =>
-        baseRate * (startFactor + (endFactor - startFactor) * Math.Min(step, _total) / _total);
+        baseRate * (_start + (_end - _start) * Math.Min(step, _total) / _total);
+
+    private static double Factor(double value, string name) => value is >= 0 and <= 1 ? value
+        : throw new ArgumentException($"{name}: expected a factor in [0, 1], got {value}.", name);
 }
