@@ -140,6 +140,9 @@ public class OnnxTests
             bidirectional: bidirectionalUnlessLm && kind != ModelKind.LanguageModel);
         var model = new SequenceModel<float>(config, seed: 4) { Training = false };
         var batch = ModelTests.RandomData<float>(kind, 3, 3, 5, 6, seed: 2).MakeBatch([0, 1, 2]);
+        Assert.Contains(batch.Lengths, n => n < batch.Steps);
+        if (batch.Tokens is { } ids)  // pad with V, as PyTorch code often does: the exported graph must take it too
+            for (int b = 0; b < batch.Size; b++) ids.AsSpan(b * batch.Steps + batch.Lengths[b], batch.Steps - batch.Lengths[b]).Fill(5);
         var expected = model.Forward(batch).Output;
         bool softmax = config.IsCategorical;
         var inputs = new List<NamedOnnxValue>

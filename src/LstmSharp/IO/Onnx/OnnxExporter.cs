@@ -112,6 +112,10 @@ public static class OnnxExporter
                 _graph.Inputs.Add(OnnxValueInfoProto.Tensor(InputName, OnnxDataType.Int64, batchTime));
                 string ids = bf ? Node("Transpose", "embedding/transpose", [InputName], [OnnxAttributeProto.IntList("perm", 1, 0)]) : InputName;
                 string table = Initializer("embedding.weight", embedding.Weight.Value.Data, embedding.NumEmbeddings, embedding.EmbeddingDim);
+                // With sequence lengths, padded steps may hold any id (-1 or V, as SequenceModel allows): clipped into the
+                // table, since Gather refuses ids outside [-V, V-1]; the LSTM's sequence_lens leaves those steps out.
+                if (options.SequenceLengths)
+                    ids = Node("Clip", "embedding/clip", [ids, Int64Scalar("embedding.min_id", 0), Int64Scalar("embedding.max_id", embedding.NumEmbeddings - 1)], []);
                 x = Node("Gather", "embedding/gather", [table, ids], [OnnxAttributeProto.Int("axis", 0)]);
             }
             else
@@ -269,6 +273,12 @@ public static class OnnxExporter
             _graph.Initializers.Add(typeof(T) == typeof(float)
                 ? OnnxTensorProto.FromFloats(name, (float[])(object)data, dims)
                 : OnnxTensorProto.FromDoubles(name, (double[])(object)data, dims));
+            return name;
+        }
+
+        private string Int64Scalar(string name, long value)
+        {
+            _graph.Initializers.Add(OnnxTensorProto.FromInt64s(name, [value]));  // no dims: a scalar
             return name;
         }
 

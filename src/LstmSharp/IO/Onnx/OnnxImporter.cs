@@ -25,7 +25,7 @@ public static class OnnxImporter
     private static readonly HashSet<string> KnownOperators =
     [
         "LSTM", "Gemm", "MatMul", "Add", "Gather", "Transpose", "Squeeze", "Unsqueeze", "Reshape", "Softmax",
-        "Slice", "Concat", "Shape", "Constant", "ConstantOfShape", "Expand", "Identity", "Cast",
+        "Slice", "Concat", "Shape", "Constant", "ConstantOfShape", "Expand", "Identity", "Cast", "Clip",
     ];
 
     /// <summary>Reads and rebuilds the model in <paramref name="path"/>.</summary>
@@ -302,6 +302,8 @@ public static class OnnxImporter
                 {
                     case "Identity" or "Cast":
                         break;
+                    case "Clip" when embedding is not null:  // ids clipped into the table (padding): LstmSharp checks valid ids itself
+                        break;
                     case "Transpose":
                         long[] perm = Ints(p, "perm");
                         bool idsPerm = perm.AsSpan().SequenceEqual([1L, 0]), featurePerm = perm.AsSpan().SequenceEqual([1L, 0, 2]);
@@ -314,7 +316,7 @@ public static class OnnxImporter
                         name = p.Input(1);
                         continue;
                     default:
-                        throw Unsupported(p, "this node between the graph input and the first LSTM is not supported (expected Transpose, Gather of an embedding table, Cast or Identity).");
+                        throw Unsupported(p, "this node between the graph input and the first LSTM is not supported (expected Transpose, Gather of an embedding table, Clip of its ids, Cast or Identity).");
                 }
                 name = p.Input(0);
             }
