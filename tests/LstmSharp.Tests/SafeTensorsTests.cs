@@ -162,6 +162,21 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void AWriteWhoseCallbackDisposesItsWriterSucceeds()
+    {
+        string path = Path.Combine(_dir, "notes.txt");
+        AtomicFile.Write(path, s =>
+        {
+            using var w = new StreamWriter(s);
+            w.Write("hello");
+        });
+        Assert.Equal("hello", File.ReadAllText(path));
+        AtomicFile.Write(path, s => s.Dispose()); // an empty file, still written whole
+        Assert.Equal(0, new FileInfo(path).Length);
+        Assert.Single(Directory.GetFiles(_dir));
+    }
+
+    [Fact]
     public void LstmSavesAndLoadsWithItsOptions()
     {
         string path = Path.Combine(_dir, "m.safetensors");

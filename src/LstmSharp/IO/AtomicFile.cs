@@ -8,7 +8,10 @@ public static class AtomicFile
     /// then renames it over <paramref name="path"/>. If <paramref name="write"/> throws, the old file is left as it was.
     /// </summary>
     /// <param name="path">The destination file.</param>
-    /// <param name="write">Writes the whole content to the stream it is given.</param>
+    /// <param name="write">
+    /// Writes the whole content to the stream it is given. It may dispose that stream (e.g. through a
+    /// <see cref="StreamWriter"/>): disposing flushes it but leaves the file open for the flush to disk and the rename.
+    /// </param>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -21,7 +24,7 @@ public static class AtomicFile
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                write(fs);
+                write(new KeepOpenStream(fs));
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
@@ -29,6 +32,29 @@ public static class AtomicFile
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Passes everything to the file, except that disposing it only flushes: the file stays open.</summary>
+    private sealed class KeepOpenStream(FileStream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => inner.CanSeek;
+        public override bool CanWrite => inner.CanWrite;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => inner.Position = value; }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The stream is write-only.");
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+        public override void SetLength(long value) => inner.SetLength(value);
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+        public override void WriteByte(byte value) => inner.WriteByte(value);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Flush();
+            base.Dispose(disposing);
         }
     }
 }
