@@ -1,3 +1,4 @@
+using LstmSharp.IO;
 using LstmSharp.Models;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
@@ -181,6 +182,31 @@ public class ModelTests
             var batch = RandomData<float>(ModelKind.LanguageModel, 3, 0, 11, 6, seed: 5).MakeBatch([0, 1, 2]);
             model.Training = loaded.Training = false;
             Assert.Equal(model.Forward(batch).Output.Data, loaded.Forward(batch).Output.Data);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("model.hidden_size", "0")]
+    [InlineData("model.proj_size", "9")]
+    [InlineData("model.embedding_size", "-4")]
+    [InlineData("model.head_dropout", "1.5")]
+    public void InvalidConfigurationInAModelFileIsRefusedNamingThePathAndKey(string key, string value)
+    {
+        var model = new SequenceModel<float>(Config(ModelKind.LanguageModel, outputSize: 7, hidden: 6), seed: 1);
+        string path = Path.Combine(Path.GetTempPath(), $"lstmsharp-model-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var file = SafeTensorsFile.Load(path);
+            file.Metadata[key] = value;
+            file.Save(path);
+            var e = Assert.Throws<InvalidDataException>(() => SequenceModel<float>.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains($"'{key}' ('{value}')", e.Message);
         }
         finally
         {

@@ -309,6 +309,74 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("batch=5", e.Message);
     }
 
+    public static TheoryData<string, string?, long[]?> CorruptCheckpoints => new()
+    {
+        { "trainer.optimizer_step", "12x", null },
+        { "trainer.optimizer_step", "-1", null },
+        { "trainer.learning_rate", "fast", null },
+        { "trainer.learning_rate", "NaN", null },
+        { "trainer.state", "{\"Epoch\":", null },
+        { "trainer.state", "{\"Epoch\":\"one\"}", null },
+        { "trainer.state", "{\"Batch\":-3}", null },
+        { "trainer.state", "{\"History\":null}", null },
+        { "trainer.plateau", "[1,", null },
+        { "trainer.plateau", "[1, 2]", null },
+        { "trainer.plateau", "[1, -2, 0]", null },
+        { "model.hidden_size", "0", null },
+        { "model.num_layers", "-1", null },
+        { "trainer.order", null, [0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] },
+        { "trainer.order", null, [1L << 32, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] },
+        { "trainer.order", null, [21, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] },
+        { "trainer.order", null, [-1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] },
+    };
+
+    [Theory]
+    [MemberData(nameof(CorruptCheckpoints))]
+    public void CorruptCheckpointMetadataIsRefusedNamingThePathAndKey(string key, string? value, long[]? order)
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
+        string good = Path.Combine(_dir, "good.safetensors");
+        using var source = new CancellationTokenSource();
+        var (first, _) = Make(config, Options(3, good));
+        first.Observers.Add(new CancelAfter(source, step: 3)); // stops inside the first epoch: the checkpoint holds the order
+        first.Fit(data, cancellationToken: source.Token);
+
+        var file = SafeTensorsFile.Load(good);
+        Assert.True(file.Tensors.ContainsKey("trainer.order") && file.Metadata.ContainsKey("trainer.plateau"));
+        var metadata = new Dictionary<string, string>(file.Metadata);
+        if (value is not null) metadata[key] = value;
+        var corrupt = new SafeTensorsFile(metadata);
+        foreach (var t in file.Tensors.Values)
+            corrupt.Add(order is not null && t.Name == key ? SafeTensor.FromInt64(key, order, order.Length) : t);
+        string path = Path.Combine(_dir, "corrupt.safetensors");
+        corrupt.Save(path);
+
+        var (second, model) = Make(config, Options(3, path), modelSeed: 77);
+        var before = model.Parameters.Select(p => p.Value.Data.ToArray()).ToList();
+        var e = Assert.Throws<InvalidDataException>(() => second.LoadCheckpoint(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains($"'{key}'", e.Message);
+        for (int k = 0; k < before.Count; k++) Assert.Equal(before[k], model.Parameters[k].Value.Data);
+        Assert.Equal(0, second.Step);
+    }
+
+    [Fact]
+    public void CheckpointMissingAModelTensorIsRefusedNamingThePath()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 6, 3, 2, 4, seed: 2);
+        string path = Path.Combine(_dir, "missing.safetensors");
+        Make(config, Options(1, path)).Trainer.Fit(data);
+        var file = SafeTensorsFile.Load(path);
+        var cut = new SafeTensorsFile(file.Metadata);
+        foreach (var t in file.Tensors.Values.Where(t => t.Name != "model.head.bias")) cut.Add(t);
+        cut.Save(path);
+        var e = Assert.Throws<InvalidDataException>(() => Make(config, Options(2)).Trainer.LoadCheckpoint(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("missing: head.bias", e.Message);
+    }
+
     [Fact]
     public void TruncatedBpttRefusesBidirectionalModels()
     {

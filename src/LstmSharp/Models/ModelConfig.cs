@@ -108,7 +108,10 @@ public sealed record ModelConfig
         };
     }
 
-    /// <summary>Reads a configuration written by <see cref="ToMetadata"/>; a missing or malformed key is named in the error.</summary>
+    /// <summary>
+    /// Reads a configuration written by <see cref="ToMetadata"/>; a missing, malformed or invalid key is named in the
+    /// <see cref="InvalidDataException"/>.
+    /// </summary>
     public static ModelConfig FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
@@ -140,7 +143,19 @@ public sealed record ModelConfig
             HeadDropout = Real("head_dropout"),
             OutputSize = Int("output_size"),
         };
-        config.Validate();
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            // Name the metadata key of the invalid setting (HiddenSize → model.hidden_size); a language model's LSTM input is E.
+            string setting = kind == ModelKind.LanguageModel && e.ParamName == nameof(InputSize) ? nameof(EmbeddingSize) : e.ParamName ?? "";
+            string key = "model." + string.Concat(setting.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+            string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            string value = metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "";
+            throw new InvalidDataException($"metadata: '{key}'{value} is invalid: {why}", e);
+        }
         return config;
     }
 

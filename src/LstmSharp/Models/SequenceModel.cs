@@ -216,7 +216,16 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     public static SequenceModel<T> Load(string path)
     {
         var file = SafeTensorsFile.Load(path);
-        var model = new SequenceModel<T>(ModelConfig.FromMetadata(file.Metadata));
+        ModelConfig config;
+        try
+        {
+            config = ModelConfig.FromMetadata(file.Metadata);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}': {e.Message}", e);
+        }
+        var model = new SequenceModel<T>(config);
         model.LoadStateDict(file);
         return model;
     }

@@ -62,7 +62,15 @@ public sealed partial class Trainer<T>
             throw new InvalidDataException($"'{path}' is not a LstmSharp checkpoint (no '{FormatKey}' in its metadata).");
         if (version != FormatVersion)
             throw new InvalidDataException($"'{path}' is a checkpoint of format {version}; this version reads format {FormatVersion}.");
-        var config = ModelConfig.FromMetadata(md);
+        ModelConfig config;
+        try
+        {
+            config = ModelConfig.FromMetadata(md);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}': {e.Message}", e);
+        }
         var differences = config.Differences(Model.Config);
         if (differences.Count > 0)
             throw new InvalidDataException(
@@ -75,24 +83,41 @@ public sealed partial class Trainer<T>
         if (wrong is not null)
             throw new InvalidDataException($"'{path}' holds {wrong.Name} as {wrong.DType}; this trainer's element type needs {expectedDType}.");
 
-        var order = file.Tensors.TryGetValue("trainer.order", out var orderTensor) ? orderTensor.ToInt64().Select(v => (int)v).ToArray() : [];
+        var order = file.Tensors.TryGetValue("trainer.order", out var orderTensor) ? ReadOrder(orderTensor, path) : [];
         var tensors = file.Tensors.Values.Where(t => t.Name != "trainer.order").ToDictionary(t => t.Name, t => t.ToTensor<T>());
         Dictionary<string, Tensor<T>> WithPrefix(string prefix) =>
             tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
         var modelState = WithPrefix("model.");
         var bestState = WithPrefix("best.");
-        var state = JsonSerializer.Deserialize<TrainingState>(Get(md, "trainer.state", path), Json)
-            ?? throw new InvalidDataException($"'{path}': 'trainer.state' is empty.");
+        TrainingState? state;
+        try
+        {
+            state = JsonSerializer.Deserialize<TrainingState>(Get(md, "trainer.state", path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}': 'trainer.state' is not a valid training state: {e.Message}", e);
+        }
+        if (state is null) throw new InvalidDataException($"'{path}': 'trainer.state' is empty.");
+        string? badHistory = state.History is null ? "no history" : state.History.Contains(null!) ? "a history with an empty entry" : null;
+        if (state.Epoch < 0 || state.Batch < 0 || state.Step < 0 || badHistory is not null)
+            throw new InvalidDataException(
+                $"'{path}': 'trainer.state' must hold a non-negative epoch, batch and step and a list of epoch reports, " +
+                $"got epoch {state.Epoch}, batch {state.Batch}, step {state.Step}{(badHistory is null ? "" : " and " + badHistory)}.");
         state.Order = order;
         if (order.Length > 0 && Get(md, "trainer.batching", path) != Batching())
             throw new InvalidDataException(
                 $"'{path}' stopped inside an epoch batched as {Get(md, "trainer.batching", path)}; this trainer batches as {Batching()}. " +
                 "Resume with the same batch size, truncated-BPTT length and shuffling, or from an epoch's end.");
-        long optimizerStep = long.Parse(Get(md, "trainer.optimizer_step", path), CultureInfo.InvariantCulture);
-        double rate = double.Parse(Get(md, "trainer.learning_rate", path), CultureInfo.InvariantCulture);
-        var shuffle = ParseState(Get(md, "trainer.rng.shuffle", path), path);
-        var generators = Enumerable.Range(0, Model.Generators.Count).Select(g => ParseState(Get(md, $"trainer.rng.model{g}", path), path)).ToArray();
-        double[]? plateau = md.TryGetValue("trainer.plateau", out var ps) ? JsonSerializer.Deserialize<double[]>(ps, Json) : null;
+        string stepText = Get(md, "trainer.optimizer_step", path);
+        if (!long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out long optimizerStep))
+            throw new InvalidDataException($"'{path}': 'trainer.optimizer_step' must be a non-negative integer, got '{stepText}'.");
+        string rateText = Get(md, "trainer.learning_rate", path);
+        if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) || !double.IsFinite(rate) || rate < 0)
+            throw new InvalidDataException($"'{path}': 'trainer.learning_rate' must be a finite non-negative number, got '{rateText}'.");
+        var shuffle = ParseState(md, "trainer.rng.shuffle", path);
+        var generators = Enumerable.Range(0, Model.Generators.Count).Select(g => ParseState(md, $"trainer.rng.model{g}", path)).ToArray();
+        double[]? plateau = md.TryGetValue("trainer.plateau", out var ps) ? ReadPlateau(ps, path) : null;
         if (bestState.Count > 0 && bestState.Count != Model.Parameters.Count)
             throw new InvalidDataException($"'{path}' holds {bestState.Count} best-weight tensors; the model has {Model.Parameters.Count} parameters.");
         var best = bestState.Count == 0 ? null : Model.Parameters.Select(prm =>
@@ -102,14 +127,22 @@ public sealed partial class Trainer<T>
         // Check everything that can fail before changing anything: the model first (it validates names and shapes),
         // keeping a copy to put back if the optimizer's state then fails.
         var before = Model.Parameters.Select(p => (T[])p.Value.Data.Clone()).ToArray();
-        Model.LoadStateDict(modelState);
+        try
+        {
+            Model.LoadStateDict(modelState);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"'{path}': the model's tensors (model.*): {e.Message}", e);
+        }
         try
         {
             Optimizer.LoadStateDict(WithPrefix("optimizer."), optimizerStep);
         }
-        catch
+        catch (Exception e)
         {
             for (int k = 0; k < before.Length; k++) before[k].CopyTo(Model.Parameters[k].Value.Data, 0);
+            if (e is ArgumentException) throw new InvalidDataException($"'{path}': the optimizer's tensors (optimizer.*): {e.Message}", e);
             throw;
         }
         Optimizer.LearningRate = rate;
@@ -118,7 +151,7 @@ public sealed partial class Trainer<T>
         if (Options.Plateau is { } p)
         {
             ResetPlateau(p);
-            if (plateau is { Length: 3 })
+            if (plateau is not null)
             {
                 p.Best = plateau[0];
                 p.BadEpochs = (int)plateau[1];
@@ -137,15 +170,62 @@ public sealed partial class Trainer<T>
 
     private static string FormatState(Rng rng) => string.Join(",", rng.GetState().Select(v => v.ToString(CultureInfo.InvariantCulture)));
 
-    private static ulong[] ParseState(string text, string path)
+    private static ulong[] ParseState(IReadOnlyDictionary<string, string> md, string key, string path)
     {
+        string text = Get(md, key, path);
         var parts = text.Split(',');
         var state = new ulong[parts.Length];
         for (int i = 0; i < parts.Length; i++)
             if (!ulong.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out state[i]))
-                throw new InvalidDataException($"'{path}': a generator state must be 4 integers, got '{text}'.");
+                throw new InvalidDataException($"'{path}': '{key}', a generator state, must be 4 integers, got '{text}'.");
         if (state.Length != 4 || state.All(v => v == 0))
-            throw new InvalidDataException($"'{path}': a generator state must be 4 integers, not all zero, got '{text}'.");
+            throw new InvalidDataException($"'{path}': '{key}', a generator state, must be 4 integers, not all zero, got '{text}'.");
         return state;
+    }
+
+    /// <summary>The epoch's order: a permutation of 0..N-1 (N, its length, is checked against the data set by <see cref="Fit"/>).</summary>
+    private static int[] ReadOrder(SafeTensor tensor, string path)
+    {
+        long[] values;
+        try
+        {
+            values = tensor.ToInt64();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}': '{tensor.Name}': {e.Message}", e);
+        }
+        if (tensor.Shape.Count != 1)
+            throw new InvalidDataException($"'{path}': '{tensor.Name}' must be 1-dimensional, got shape [{string.Join(", ", tensor.Shape)}].");
+        var order = new int[values.Length];
+        var seen = new bool[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            long v = values[i];
+            if (v < 0 || v >= values.Length || seen[v])
+                throw new InvalidDataException(
+                    $"'{path}': '{tensor.Name}' must be a permutation of 0..{values.Length - 1}, but element {i} is {v}{(v >= 0 && v < values.Length ? ", which came before" : "")}.");
+            seen[v] = true;
+            order[i] = (int)v;
+        }
+        return order;
+    }
+
+    /// <summary>The plateau state: [best, bad epochs, cooldown left], the counts non-negative integers.</summary>
+    private static double[] ReadPlateau(string text, string path)
+    {
+        double[]? plateau;
+        try
+        {
+            plateau = JsonSerializer.Deserialize<double[]>(text, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}': 'trainer.plateau' is not valid JSON: {e.Message}", e);
+        }
+        static bool Count(double v) => v >= 0 && v <= int.MaxValue && v == Math.Floor(v);
+        if (plateau is not { Length: 3 } || !Count(plateau[1]) || !Count(plateau[2]))
+            throw new InvalidDataException($"'{path}': 'trainer.plateau' must be [best, bad epochs, cooldown left] with non-negative integer counts, got '{text}'.");
+        return plateau;
     }
 }
