@@ -1,4 +1,5 @@
 using LstmSharp.IO;
+using LstmSharp.Layers;
 using LstmSharp.Models;
 using LstmSharp.Tensors;
 using LstmSharp.Training;
@@ -212,6 +213,56 @@ public class ModelTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void AModelFileWhoseTensorsDoNotMatchItsMetadataIsRefusedBeforeTheModelIsBuilt()
+    {
+        var model = new SequenceModel<float>(Config(ModelKind.Classification, inputSize: 3, outputSize: 2, hidden: 6), seed: 1);
+        string path = Path.Combine(Path.GetTempPath(), $"lstmsharp-model-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var file = SafeTensorsFile.Load(path);
+            file.Metadata["model.hidden_size"] = "3000"; // a model of ~150 MB, from a file of 1 KB
+            file.Save(path);
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<InvalidDataException>(() => SequenceModel<float>.Load(path));
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            Assert.Contains(path, e.Message);
+            Assert.Contains("'lstm.weight_ih_l0'", e.Message);
+            Assert.Contains("[12000, 3]", e.Message);
+            Assert.Contains("[24, 3]", e.Message);
+            Assert.True(allocated < 10_000_000, $"{allocated} bytes allocated before refusing the file");
+
+            var odd = new SafeTensorsFile(model.Config.ToMetadata());
+            foreach (var p in model.Parameters.Where(p => p.Name != "head.bias")) odd.Add(SafeTensor.From(p.Name, p.Value));
+            odd.Add(SafeTensor.From("extra", Tensor<float>.Zeros(1)));
+            odd.Save(path);
+            e = Assert.Throws<InvalidDataException>(() => SequenceModel<float>.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("'head.bias'", e.Message);
+            Assert.Contains("'extra'", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(ModelKind.LanguageModel, false, 2, 0)]
+    [InlineData(ModelKind.Regression, true, 3, 2)]
+    [InlineData(ModelKind.SequenceRegression, true, 1, 0)]
+    public void ExpectedParameterShapesAreTheBuiltModelsShapes(ModelKind kind, bool bidirectional, int layers, int proj)
+    {
+        var config = Config(kind, hidden: 5, layers: layers, bidirectional: bidirectional, proj: proj);
+        var model = new SequenceModel<float>(config);
+        Assert.Equal(model.Parameters.Select(p => (p.Name, string.Join(",", p.Value.Shape))),
+            SequenceModel<float>.ParameterShapes(config).Select(s => (s.Name, string.Join(",", s.Shape))));
+        var noBias = new Lstm<float>(config.LstmOptions with { Bias = false });
+        Assert.Equal(noBias.Parameters.Select(p => (p.Name, string.Join(",", p.Value.Shape))),
+            Lstm<float>.ParameterShapes(noBias.Options).Select(s => (s.Name, string.Join(",", s.Shape))));
     }
 
     [Fact]

@@ -93,13 +93,43 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Saves the weights as a safetensors <c>state_dict</c> (names as PyTorch's), with the options in the metadata.</summary>
     public void Save(string path) => SaveStateDict(path, Options.ToMetadata());
 
-    /// <summary>Rebuilds an LSTM from a file written by <see cref="Save"/> (or any safetensors file whose metadata carries the options).</summary>
+    /// <summary>
+    /// Rebuilds an LSTM from a file written by <see cref="Save"/> (or any safetensors file whose metadata carries the options).
+    /// The file's tensor names and shapes are checked against the options before the LSTM is built
+    /// (an <see cref="InvalidDataException"/> naming the path and tensor).
+    /// </summary>
     public static Lstm<T> Load(string path)
     {
         var file = SafeTensorsFile.Load(path);
-        var lstm = new Lstm<T>(LstmOptions.FromMetadata(file.Metadata));
+        var options = LstmOptions.FromMetadata(file.Metadata);
+        CheckTensorShapes(file, ParameterShapes(options), path);
+        var lstm = new Lstm<T>(options);
         lstm.LoadStateDict(file);
         return lstm;
+    }
+
+    /// <summary>
+    /// The names and shapes of the parameters of an LSTM with (validated) <paramref name="options"/>, in <c>state_dict</c>
+    /// order, computed without building it.
+    /// </summary>
+    internal static IEnumerable<(string Name, long[] Shape)> ParameterShapes(LstmOptions options)
+    {
+        long g4 = 4L * options.HiddenSize, h = options.HiddenSize, p = options.OutputHiddenSize;
+        int d = options.NumDirections;
+        for (int layer = 0; layer < options.NumLayers; layer++)
+            for (int dir = 0; dir < d; dir++)
+            {
+                string suffix = $"_l{layer}" + (dir == 1 ? "_reverse" : "");
+                long input = layer == 0 ? options.InputSize : d * p;
+                yield return ("weight_ih" + suffix, [g4, input]);
+                yield return ("weight_hh" + suffix, [g4, p]);
+                if (options.Bias)
+                {
+                    yield return ("bias_ih" + suffix, [g4]);
+                    yield return ("bias_hh" + suffix, [g4]);
+                }
+                if (options.ProjSize > 0) yield return ("weight_hr" + suffix, [p, h]);
+            }
     }
 
     /// <summary>

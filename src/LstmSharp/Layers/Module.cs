@@ -80,6 +80,32 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
         LoadStateDict(file.Tensors.Values.ToDictionary(t => t.Name, t => t.ToTensor<T>()));
     }
 
+    /// <summary>
+    /// Checks that <paramref name="file"/> holds exactly the tensors <paramref name="expected"/> names, with those shapes, before
+    /// a module is built from its metadata: a small corrupt file then cannot make it allocate the weights of a huge model.
+    /// </summary>
+    /// <param name="file">The parsed file.</param>
+    /// <param name="expected">The names and shapes the metadata's configuration implies, in <c>state_dict</c> order.</param>
+    /// <param name="path">The file's path, for the error.</param>
+    /// <exception cref="InvalidDataException">A tensor is missing, unexpected or of another shape; names the path, tensors and shapes.</exception>
+    internal static void CheckTensorShapes(SafeTensorsFile file, IEnumerable<(string Name, long[] Shape)> expected, string path)
+    {
+        var problems = new List<string>();
+        var names = new HashSet<string>();
+        foreach (var (name, shape) in expected)
+        {
+            names.Add(name);
+            if (!file.Tensors.TryGetValue(name, out var t))
+                problems.Add($"missing tensor '{name}' of shape {ShapeUtil.Format(shape)}");
+            else if (!t.Shape.Select(d => (long)d).SequenceEqual(shape))
+                problems.Add($"tensor '{name}': expected shape {ShapeUtil.Format(shape)}, got {ShapeUtil.Format(t.Shape)}");
+        }
+        problems.AddRange(file.Tensors.Keys.Where(k => !names.Contains(k)).Select(k => $"unexpected tensor '{k}'"));
+        if (problems.Count > 0)
+            throw new InvalidDataException(
+                $"'{path}': the tensors do not match the configuration in its metadata: {string.Join("; ", problems)}.");
+    }
+
     /// <summary>Saves the parameters as a safetensors <c>state_dict</c>, atomically (temporary file, flush, rename).</summary>
     /// <param name="path">Destination file.</param>
     /// <param name="metadata">Extra string metadata to store in the header.</param>

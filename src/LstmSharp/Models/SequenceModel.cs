@@ -212,7 +212,11 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         SaveStateDict(path, metadata);
     }
 
-    /// <summary>Rebuilds a model from a file written by <see cref="Save"/>: the configuration comes from its metadata.</summary>
+    /// <summary>
+    /// Rebuilds a model from a file written by <see cref="Save"/>: the configuration comes from its metadata. The file's
+    /// tensor names and shapes are checked against that configuration before the model is built (an
+    /// <see cref="InvalidDataException"/> naming the path and tensor).
+    /// </summary>
     public static SequenceModel<T> Load(string path)
     {
         var file = SafeTensorsFile.Load(path);
@@ -225,9 +229,20 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         {
             throw new InvalidDataException($"'{path}': {e.Message}", e);
         }
+        CheckTensorShapes(file, ParameterShapes(config), path);
         var model = new SequenceModel<T>(config);
         model.LoadStateDict(file);
         return model;
+    }
+
+    /// <summary>The names and shapes of the parameters of a model of (validated) <paramref name="config"/>, computed without building it.</summary>
+    internal static IEnumerable<(string Name, long[] Shape)> ParameterShapes(ModelConfig config)
+    {
+        var o = config.LstmOptions;
+        if (config.Kind == ModelKind.LanguageModel) yield return ("embed.weight", [config.VocabSize, config.EmbeddingSize]);
+        foreach (var (name, shape) in Lstm<T>.ParameterShapes(o)) yield return ("lstm." + name, shape);
+        yield return ("head.weight", [config.HeadOutputSize, (long)o.NumDirections * o.OutputHiddenSize]);
+        yield return ("head.bias", [config.HeadOutputSize]);
     }
 
     /// <summary>
