@@ -82,6 +82,28 @@ public class InputValidationTests
     }
 
     [Fact]
+    public void SizesWhoseWeightsCannotBeHeldAreRefusedByName()
+    {
+        string limit = Array.MaxLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // 4H overflows an int (was "shape: dimensions must be non-negative").
+        Throws(() => new LstmOptions { InputSize = 3, HiddenSize = 600_000_000 }.Validate(), "HiddenSize", "InputSize", "ProjSize", limit, "H = 600000000");
+        // 4H·(I + H + 1) = 3.6e9 elements in W_ih and W_hh side by side.
+        Throws(() => new LstmOptions { InputSize = 3, HiddenSize = 30_000 }.Validate(), "HiddenSize", limit, "H = 30000", "I = 3");
+        Throws(() => new LstmOptions { InputSize = 2_000_000_000, HiddenSize = 2 }.Validate(), "HiddenSize", limit, "I = 2000000000");
+        Throws(() => new LstmOptions { InputSize = 3, HiddenSize = 1_000_000, ProjSize = 1000 }.Validate(), "HiddenSize", limit, "P = 1000");
+        // A layer above the first reads D·P = 28000 features: fits alone, not stacked and bidirectional.
+        new LstmOptions { InputSize = 3, HiddenSize = 14_000 }.Validate();
+        new LstmOptions { InputSize = 3, HiddenSize = 20_000 }.Validate();
+        Throws(() => new LstmOptions { InputSize = 3, HiddenSize = 14_000, NumLayers = 2, Bidirectional = true }.Validate(), "HiddenSize", limit, "I = 28000");
+        Throws(() => new LstmCell<float>(3, 30_000), "hiddenSize", "inputSize", limit);
+        Throws(() => new LstmCell<float>(3, 600_000_000), "hiddenSize", limit);
+        var config = new LstmSharp.Models.ModelConfig { Kind = LstmSharp.Models.ModelKind.Classification, InputSize = 3, HiddenSize = 5000, OutputSize = 1_000_000 };
+        Throws(() => config.Validate(), "OutputSize", limit, "[1000000, 5000]");
+        var lm = new LstmSharp.Models.ModelConfig { Kind = LstmSharp.Models.ModelKind.LanguageModel, VocabSize = 100_000, EmbeddingSize = 100_000, HiddenSize = 4 };
+        Throws(() => lm.Validate(), "VocabSize", "EmbeddingSize", limit, "[100000, 100000]");
+    }
+
+    [Fact]
     public void BadBackwardArguments()
     {
         var lstm = new Lstm<float>(BatchFirst2x2);

@@ -84,7 +84,17 @@ public sealed record ModelConfig
         }
         if (!(HeadDropout >= 0 && HeadDropout < 1))
             throw new ArgumentException($"HeadDropout: expected a probability in [0, 1), got {HeadDropout}.", nameof(HeadDropout));
-        LstmOptions.Validate();
+        var lstm = LstmOptions;
+        lstm.Validate();
+        if (Kind == ModelKind.LanguageModel && (long)VocabSize * EmbeddingSize > Array.MaxLength)
+            throw new ArgumentException(
+                $"VocabSize, EmbeddingSize: the embedding [V, E] = [{VocabSize}, {EmbeddingSize}] exceeds the limit of {Array.MaxLength} elements of one array.",
+                nameof(VocabSize));
+        long features = (long)lstm.NumDirections * lstm.OutputHiddenSize;
+        if ((Int128)HeadOutputSize * features > Array.MaxLength)
+            throw new ArgumentException(
+                $"{(Kind == ModelKind.LanguageModel ? "VocabSize" : "OutputSize")}: the head's weight [O, D·P] = [{HeadOutputSize}, {features}] exceeds the limit of {Array.MaxLength} elements of one array.",
+                Kind == ModelKind.LanguageModel ? nameof(VocabSize) : nameof(OutputSize));
     }
 
     /// <summary>The configuration as safetensors metadata (keys prefixed <c>model.</c>).</summary>
