@@ -107,6 +107,53 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{what}: '{e.Message}' lacks '{message}'");
     }
 
+    [Theory]
+    [MemberData(nameof(CorruptFiles))]
+    public void CorruptFilesAreRefusedClearlyByLoad(string what, byte[] bytes, string message)
+    {
+        string path = Path.Combine(_dir, "corrupt.safetensors");
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(path));
+        Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{what}: '{e.Message}' lacks '{message}'");
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void LoadReadsEachTensorIntoItsOwnArrayWithoutHoldingTheWholeFile()
+    {
+        var f = new SafeTensorsFile(new Dictionary<string, string> { ["note"] = "big" });
+        f.Add(SafeTensor.From("a", Tensor<float>.Zeros(1000, 1000)));
+        f.Add(SafeTensor.From("b", new Tensor<double>([1.5, -2.5], 2)));
+        f.Add(SafeTensor.From("c", Tensor<float>.Zeros(500, 1000)));
+        string path = Path.Combine(_dir, "big.safetensors");
+        f.Save(path);
+        long size = new FileInfo(path).Length;
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        var g = SafeTensorsFile.Load(path);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.True(allocated < size + 1_000_000, $"loading {size} bytes allocated {allocated}"); // was the whole file, then a copy of each tensor
+        Assert.Equal(["a", "b", "c"], g.Tensors.Keys);
+        Assert.Equal([1.5, -2.5], g["b"].ToTensor<double>().Data);
+        Assert.Equal([500, 1000], g["c"].Shape);
+        Assert.Equal("big", g.Metadata["note"]);
+    }
+
+    [Fact]
+    public void ATensorTooLargeForOneArrayIsRefusedByName()
+    {
+        // The real limit is Array.MaxLength bytes (tensors over 2 GiB); a small one stands in for it here.
+        var f = new SafeTensorsFile();
+        f.Add(SafeTensor.From("small", Tensor<float>.Zeros(2)));
+        f.Add(SafeTensor.From("large", Tensor<float>.Zeros(5)));
+        string path = Path.Combine(_dir, "large.safetensors");
+        f.Save(path);
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(path, maxTensorBytes: 16));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("'large'", e.Message);
+        Assert.Contains("20 bytes", e.Message);
+        Assert.Equal(2, SafeTensorsFile.Load(path, maxTensorBytes: 20).Tensors.Count);
+    }
+
     [Fact]
     public void TruncatedFileIsRefusedAndNamesThePath()
     {

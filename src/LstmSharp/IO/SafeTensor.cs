@@ -95,6 +95,7 @@ public sealed class SafeTensor
     {
         ArgumentNullException.ThrowIfNull(tensor);
         var dtype = DTypeOf<T>();
+        CheckByteCount(name, (long)tensor.Length * ElementSize(dtype), nameof(tensor));
         var bytes = MemoryMarshal.AsBytes(tensor.Data.AsSpan()).ToArray();
         if (!BitConverter.IsLittleEndian) ReverseEndianness(bytes, ElementSize(dtype));
         return new SafeTensor(name, dtype, [.. tensor.Shape], bytes);
@@ -104,6 +105,7 @@ public sealed class SafeTensor
     public static SafeTensor FromInt64(string name, long[] values, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(values);
+        CheckByteCount(name, values.LongLength * 8, nameof(values));
         var bytes = new byte[values.Length * 8];
         for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), values[i]);
         return new SafeTensor(name, DType.I64, shape.Length == 0 && values.Length != 1 ? [values.Length] : shape, bytes);
@@ -161,6 +163,15 @@ public sealed class SafeTensor
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} {DType}{ShapeUtil.Format(Shape)}";
+
+    /// <summary>A tensor's bytes are one array: refuses, naming the tensor, one whose bytes exceed <see cref="Array.MaxLength"/>.</summary>
+    private static void CheckByteCount(string name, long bytes, string paramName)
+    {
+        if (bytes > Array.MaxLength)
+            throw new ArgumentException(
+                $"{paramName}: '{name}' needs {bytes} bytes, more than the {Array.MaxLength} bytes one array can hold; it cannot be stored as one safetensors tensor.",
+                paramName);
+    }
 
     private static void ReverseEndianness(Span<byte> bytes, int size)
     {

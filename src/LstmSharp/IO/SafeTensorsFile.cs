@@ -46,16 +46,40 @@ public sealed class SafeTensorsFile
             throw new ArgumentException($"tensor: a tensor named '{tensor.Name}' is already in the file.", nameof(tensor));
     }
 
-    /// <summary>Reads and validates a file.</summary>
+    /// <summary>
+    /// Reads and validates a file. The header is read and checked first, then each tensor's bytes into an array of its own,
+    /// so files over 2 GB load as long as each tensor fits in one array (<see cref="Array.MaxLength"/> bytes); a larger
+    /// tensor is refused by name.
+    /// </summary>
     /// <param name="path">The file.</param>
-    public static SafeTensorsFile Load(string path)
+    public static SafeTensorsFile Load(string path) => Load(path, Array.MaxLength);
+
+    /// <summary><see cref="Load(string)"/> with a lower limit on one tensor's bytes (tests stand it in for <see cref="Array.MaxLength"/>).</summary>
+    internal static SafeTensorsFile Load(string path, long maxTensorBytes)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"path: no such file '{path}'.", path);
-        byte[] bytes = File.ReadAllBytes(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
         try
         {
-            return Parse(bytes);
+            long length = stream.Length;
+            Span<byte> lengthField = stackalloc byte[8];
+            int headerLength = CheckHeaderLength(length, stream.ReadAtLeast(lengthField, 8, throwOnEndOfStream: false) == 8 ? lengthField : []);
+            var header = new byte[headerLength];
+            stream.ReadExactly(header);
+            var file = new SafeTensorsFile();
+            long dataStart = 8 + headerLength;
+            foreach (var (name, dtype, shape, begin, end) in ParseHeader(header, length - dataStart, file._metadata))
+            {
+                if (end - begin > maxTensorBytes)
+                    throw new InvalidDataException(
+                        $"tensor '{name}' of dtype {dtype} and shape [{string.Join(", ", shape)}] holds {end - begin} bytes, more than the {maxTensorBytes} bytes one array can hold; it cannot be loaded.");
+                var data = new byte[end - begin];
+                stream.Position = dataStart + begin;
+                stream.ReadExactly(data);
+                file._tensors.Add(name, new SafeTensor(name, dtype, shape, data));
+            }
+            return file;
         }
         catch (InvalidDataException e)
         {
@@ -67,17 +91,35 @@ public sealed class SafeTensorsFile
     /// <param name="bytes">The whole file.</param>
     public static SafeTensorsFile Parse(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < 8)
-            throw new InvalidDataException($"not a safetensors file: {bytes.Length} bytes, fewer than the 8-byte header length.");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        int headerLength = CheckHeaderLength(bytes.Length, bytes.Length >= 8 ? bytes[..8] : []);
+        var data = bytes[(8 + headerLength)..];
+        var file = new SafeTensorsFile();
+        foreach (var (name, dtype, shape, begin, end) in ParseHeader(bytes.Slice(8, headerLength), data.Length, file._metadata))
+            file._tensors.Add(name, new SafeTensor(name, dtype, shape, data[(int)begin..(int)end].ToArray()));
+        return file;
+    }
+
+    /// <summary>The header's length, checked against the limit and the file's length; <paramref name="lengthField"/> is empty when the file is shorter.</summary>
+    private static int CheckHeaderLength(long fileLength, ReadOnlySpan<byte> lengthField)
+    {
+        if (fileLength < 8 || lengthField.Length < 8)
+            throw new InvalidDataException($"not a safetensors file: {fileLength} bytes, fewer than the 8-byte header length.");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthField);
         if (headerLength > MaxHeaderBytes)
             throw new InvalidDataException($"header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes.");
-        if (headerLength > (ulong)(bytes.Length - 8))
+        if (headerLength > (ulong)(fileLength - 8))
             throw new InvalidDataException(
-                $"header length {headerLength} runs past the end of the file ({bytes.Length - 8} bytes after the length field): the file is truncated or corrupt.");
-        var header = bytes.Slice(8, (int)headerLength);
-        var data = bytes[(8 + (int)headerLength)..];
+                $"header length {headerLength} runs past the end of the file ({fileLength - 8} bytes after the length field): the file is truncated or corrupt.");
+        return (int)headerLength;
+    }
 
+    /// <summary>
+    /// Parses the JSON header into <paramref name="metadata"/> and the tensors' entries (in file order), checked against
+    /// <paramref name="dataLength"/>, the bytes after the header: sizes, bounds, and an exact cover with no overlaps or holes.
+    /// </summary>
+    private static List<(string Name, DType DType, int[] Shape, long Begin, long End)> ParseHeader(
+        ReadOnlySpan<byte> header, long dataLength, Dictionary<string, string> metadata)
+    {
         if (!System.Text.Unicode.Utf8.IsValid(header))
             throw new InvalidDataException("the header is not valid UTF-8 text.");
         JsonDocument doc;
@@ -94,8 +136,7 @@ public sealed class SafeTensorsFile
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"the header must be a JSON object, got {doc.RootElement.ValueKind}.");
-            var file = new SafeTensorsFile();
-            var spans = new List<(long Begin, long End, string Name)>();
+            var entries = new List<(string Name, DType DType, int[] Shape, long Begin, long End)>();
             var seen = new HashSet<string>();
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
@@ -103,25 +144,24 @@ public sealed class SafeTensorsFile
                     throw new InvalidDataException($"the header names '{prop.Name}' twice.");
                 if (prop.Name == "__metadata__")
                 {
-                    ReadMetadata(prop.Value, file._metadata);
+                    ReadMetadata(prop.Value, metadata);
                     continue;
                 }
                 var (dtype, shape, begin, end) = ReadEntry(prop.Name, prop.Value);
-                if (end > data.Length)
+                if (end > dataLength)
                     throw new InvalidDataException(
-                        $"tensor '{prop.Name}': data_offsets [{begin}, {end}] run past the end of the data ({data.Length} bytes): the file is truncated or corrupt.");
-                long size = ByteSize(prop.Name, dtype, shape, data.Length);
+                        $"tensor '{prop.Name}': data_offsets [{begin}, {end}] run past the end of the data ({dataLength} bytes): the file is truncated or corrupt.");
+                long size = ByteSize(prop.Name, dtype, shape, dataLength);
                 if (end - begin != size)
                     throw new InvalidDataException(
                         $"tensor '{prop.Name}': dtype {dtype} and shape [{string.Join(", ", shape)}] need {size} bytes, but data_offsets [{begin}, {end}] hold {end - begin}.");
-                spans.Add((begin, end, prop.Name));
-                file._tensors.Add(prop.Name, new SafeTensor(prop.Name, dtype, shape, data.Slice((int)begin, (int)size).ToArray()));
+                entries.Add((prop.Name, dtype, shape, begin, end));
             }
 
             // The data buffer must be covered exactly: no overlaps, no holes (as the format's reference implementation requires).
-            spans.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+            var spans = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
             long cursor = 0;
-            foreach (var (begin, end, name) in spans)
+            foreach (var (name, _, _, begin, end) in spans)
             {
                 if (begin < cursor)
                     throw new InvalidDataException($"tensor '{name}': data_offsets [{begin}, {end}] overlap the previous tensor, which ends at {cursor}.");
@@ -129,9 +169,9 @@ public sealed class SafeTensorsFile
                     throw new InvalidDataException($"tensor '{name}': data_offsets start at {begin}, leaving a hole after byte {cursor}.");
                 cursor = end;
             }
-            if (cursor != data.Length)
-                throw new InvalidDataException($"the tensors cover {cursor} bytes of data, but the file holds {data.Length}: trailing bytes.");
-            return file;
+            if (cursor != dataLength)
+                throw new InvalidDataException($"the tensors cover {cursor} bytes of data, but the file holds {dataLength}: trailing bytes.");
+            return entries;
         }
     }
 
@@ -220,16 +260,16 @@ public sealed class SafeTensorsFile
         return (dtype, shape, begin, end);
     }
 
-    private static long ByteSize(string name, DType dtype, int[] shape, int available)
+    private static long ByteSize(string name, DType dtype, int[] shape, long available)
     {
         if (shape.Contains(0)) return 0;
         long size = SafeTensor.ElementSize(dtype);
         foreach (int d in shape)
         {
-            size *= d; // at most available * int.MaxValue: no overflow
-            if (size > available)
+            if (size > available / d) // then size * d > available (checked before multiplying, so it cannot overflow)
                 throw new InvalidDataException(
                     $"tensor '{name}': dtype {dtype} and shape [{string.Join(", ", shape)}] need more bytes than the file's {available} bytes of data.");
+            size *= d;
         }
         return size;
     }
