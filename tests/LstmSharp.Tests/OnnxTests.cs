@@ -401,6 +401,29 @@ public class OnnxTests
     }
 
     [Fact]
+    public void LstmNodeWithNoOutputsIsRefusedByName()
+    {
+        var bytes = Edited(m => m.Graph.Nodes.Single(n => n.OpType == "LSTM").Outputs.Clear());
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("'lstm/l0' (LSTM)", e.Message);
+        Assert.Contains("no outputs", e.Message);
+    }
+
+    [Theory]
+    [InlineData(4L, 1L << 62)]         // 2^64 elements: the running product wrapped to 0 and the empty data was accepted
+    [InlineData(1L << 31, 1L << 31)]
+    [InlineData(3L, long.MaxValue)]
+    public void TensorDimsWhoseProductOverflowsAreRefused(long d0, long d1)
+    {
+        var bytes = Edited(m => m.Graph.Initializers.Add(new OnnxTensorProto { Name = "bogus", DataType = OnnxDataType.Float, Dims = [d0, d1] }));
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("'bogus'", e.Message);
+        Assert.Contains("too large", e.Message);
+        // A zero dimension makes a tensor empty, whatever the others are.
+        OnnxImporter.Parse<float>(Edited(m => m.Graph.Initializers.Add(new OnnxTensorProto { Name = "empty", DataType = OnnxDataType.Float, Dims = [d0, 0, d1] })));
+    }
+
+    [Fact]
     public void LstmWeightOfTheWrongShapeIsRefused()
     {
         var bytes = Edited(m =>

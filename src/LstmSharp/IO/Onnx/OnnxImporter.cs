@@ -205,6 +205,8 @@ public static class OnnxImporter
 
         private LstmLayer ReadLayer(OnnxNodeProto n)
         {
+            if (n.Outputs.Count == 0)
+                throw new InvalidDataException($"ONNX: LSTM node {n.Describe()} has no outputs; expected Y, and Y_h and Y_c when used.");
             string direction = n.Attribute("direction")?.StringValue ?? "forward";
             int dirs = direction switch
             {

@@ -532,11 +532,13 @@ internal sealed class OnnxTensorProto
         int size = ElementSize(t.DataType);
         if (size == 0)
             throw new NotSupportedException($"ONNX: tensor {name} has element type {t.DataType} ({(int)t.DataType}), which is not supported.");
-        long count = 1;
+        long count = t.Dims.Contains(0) ? 0 : 1; // a zero dimension makes it empty, whatever the others are
         foreach (long d in t.Dims)
         {
+            if (count == 0) break;
+            if (count > int.MaxValue / d) // then count * d > int.MaxValue: checked before multiplying, so it cannot wrap
+                throw new InvalidDataException($"ONNX: tensor {name} with dims [{string.Join(", ", t.Dims)}] is too large.");
             count *= d;
-            if (count > int.MaxValue) throw new InvalidDataException($"ONNX: tensor {name} with dims [{string.Join(", ", t.Dims)}] is too large.");
         }
         t.RawData = raw ?? Encode(t.DataType, size, floats, doubles, ints);
         if (t.RawData.Length != count * size)
