@@ -224,6 +224,21 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void ANullMetadataValueIsRefusedAtSaveByKey()
+    {
+        string path = Path.Combine(_dir, "null.safetensors");
+        var f = new SafeTensorsFile(new Dictionary<string, string> { ["fine"] = "yes", ["note"] = null! });
+        f.Add(SafeTensor.From("w", Tensor<float>.Zeros(2)));
+        var e = Assert.Throws<ArgumentException>(() => f.Save(path));
+        Assert.Contains("'note'", e.Message);
+        Assert.False(File.Exists(path)); // was written with "note": null, which Load refuses
+        Assert.Empty(Directory.GetFiles(_dir));
+        f.Metadata["note"] = "";
+        f.Save(path);
+        Assert.Equal("", SafeTensorsFile.Load(path).Metadata["note"]);
+    }
+
+    [Fact]
     public void LstmSavesAndLoadsWithItsOptions()
     {
         string path = Path.Combine(_dir, "m.safetensors");

@@ -175,13 +175,21 @@ public sealed class SafeTensorsFile
         }
     }
 
-    /// <summary>Writes the file atomically: a temporary file, flushed, then renamed over <paramref name="path"/>.</summary>
-    public void Save(string path) => AtomicFile.Write(path, WriteTo);
+    /// <summary>
+    /// Writes the file atomically: a temporary file, flushed, then renamed over <paramref name="path"/>. A null metadata
+    /// value is refused (an <see cref="ArgumentException"/> naming its key), as the format has only strings.
+    /// </summary>
+    public void Save(string path)
+    {
+        CheckMetadata();
+        AtomicFile.Write(path, WriteTo);
+    }
 
-    /// <summary>Writes the file's bytes to <paramref name="stream"/>.</summary>
+    /// <summary>Writes the file's bytes to <paramref name="stream"/>; a null metadata value is refused, naming its key.</summary>
     public void WriteTo(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        CheckMetadata();
         using var json = new MemoryStream();
         using (var w = new Utf8JsonWriter(json))
         {
@@ -218,6 +226,14 @@ public sealed class SafeTensorsFile
         json.CopyTo(stream);
         for (int i = 0; i < pad; i++) stream.WriteByte((byte)' ');
         foreach (var t in _tensors.Values) stream.Write(t.Data);
+    }
+
+    private void CheckMetadata()
+    {
+        foreach (var (k, v) in _metadata)
+            if (v is null)
+                throw new ArgumentException(
+                    $"Metadata: the value of '{k}' is null; metadata values must be strings (\"\" for none), or a reader refuses the file.", nameof(Metadata));
     }
 
     private static void ReadMetadata(JsonElement e, Dictionary<string, string> into)
