@@ -266,6 +266,27 @@ public class ModelTests
     }
 
     [Fact]
+    public void ExtraMetadataCannotOverwriteTheConfiguration()
+    {
+        var model = new SequenceModel<float>(Config(ModelKind.Regression, hidden: 6), seed: 1);
+        string path = Path.Combine(Path.GetTempPath(), $"lstmsharp-model-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var e = Assert.Throws<ArgumentException>(() => model.Save(path, new Dictionary<string, string> { ["note"] = "x", ["model.hidden_size"] = "9" }));
+            Assert.Equal("extraMetadata", e.ParamName);
+            Assert.Contains("'model.hidden_size'", e.Message);
+            Assert.False(File.Exists(path));
+            model.Save(path, new Dictionary<string, string> { ["cli.task"] = "regress", ["modelling"] = "fine" });
+            Assert.Equal("regress", SafeTensorsFile.Load(path).Metadata["cli.task"]);
+            Assert.Equal(model.Config, SequenceModel<float>.Load(path).Config);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void SequenceToOneReadsEachSequencesLastValidStep()
     {
         // A padded sequence must give the same prediction as the same sequence alone, unpadded.

@@ -204,11 +204,20 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     }
 
     /// <summary>Saves the model as one safetensors <c>state_dict</c> with its configuration in the metadata (atomic).</summary>
+    /// <param name="path">The destination file.</param>
+    /// <param name="extraMetadata">More metadata strings; keys starting with <c>model.</c> are the configuration's and are refused.</param>
     public void Save(string path, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
         var metadata = Config.ToMetadata();
         if (extraMetadata is not null)
-            foreach (var (k, v) in extraMetadata) metadata[k] = v;
+            foreach (var (k, v) in extraMetadata)
+            {
+                if (k.StartsWith("model.", StringComparison.Ordinal))
+                    throw new ArgumentException(
+                        $"extraMetadata: the key '{k}' is reserved; keys starting with 'model.' hold the configuration that Load rebuilds the model from. Use another prefix.",
+                        nameof(extraMetadata));
+                metadata[k] = v;
+            }
         SaveStateDict(path, metadata);
     }
 
