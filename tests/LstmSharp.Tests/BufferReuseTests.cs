@@ -94,6 +94,30 @@ public class BufferReuseTests
         Assert.Same(arrays[120], recycler.Rent(120, next));
     }
 
+    /// <summary>
+    /// Arrays a call gives back early (an inference layer's cache, a consumed input) count toward what is worth keeping:
+    /// with no floor, the next call still finds all of them.
+    /// </summary>
+    [Fact]
+    public void ArraysGivenBackEarlyAreKeptForTheNextCall()
+    {
+        var recycler = new BufferRecycler<float>(floorBytes: 0);
+        var call = new CacheLease<float>();
+        var layer = new CacheLease<float>();
+        var cache = recycler.Rent(100, layer);
+        var output = recycler.Rent(300, call);
+        recycler.Release(layer, call);
+        var nextLayer = new CacheLease<float>();
+        Assert.Same(cache, recycler.Rent(100, nextLayer));  // the next layer reuses it
+        recycler.Release(nextLayer, call);
+        recycler.Return(output, call);
+        recycler.Retire(call);
+        var next = new CacheLease<float>();
+        Assert.Same(cache, recycler.Rent(100, next));
+        Assert.Same(output, recycler.Rent(300, next));
+        Assert.Throws<ArgumentException>(() => recycler.Return(new float[5], next));
+    }
+
     [Fact]
     public void ACacheLivesUntilTheForwardAfterItsBackward()
     {
@@ -142,10 +166,15 @@ public class BufferReuseTests
         {
             var options = new LstmOptions { InputSize = 3, HiddenSize = 8, NumLayers = layers, BatchFirst = batchFirst, Bidirectional = bidirectional };
             var lstm = new Lstm<float>(options, seed: 2);
+            var recycler = new BufferRecycler<float>(floorBytes: 0);  // no floor: the call's own footprint must keep its buffers
+            field.SetValue(lstm, recycler);
             var reference = new Lstm<float>(options, seed: 2) { Kernel = ReferenceLstmKernel<float>.Instance };
             var result = lstm.Infer(x);
             TestUtil.AssertClose($"{layers} layers", reference.Infer(x).Output, result.Output, 1e-5);
-            return ((BufferRecycler<float>)field.GetValue(lstm)!).AllocatedElements;
+            long first = recycler.AllocatedElements;
+            lstm.Infer(x);
+            Assert.Equal(first, recycler.AllocatedElements);  // the next call finds every buffer it needs
+            return first;
         }
         long three = Footprint(3);
         Assert.True(three > 0);

@@ -17,6 +17,12 @@ internal sealed class CacheLease<T>
 
     /// <summary>At least one of its arrays has been handed out again: the cache can no longer be used.</summary>
     public bool Overwritten { get; set; }
+
+    /// <summary>
+    /// The arrays given back before it retired (<see cref="BufferRecycler{T}.Return"/>, <see cref="BufferRecycler{T}.Release"/>),
+    /// each once however often it was reused: with <see cref="Arrays"/>, the memory its call used.
+    /// </summary>
+    public HashSet<T[]> Returned { get; } = new(ReferenceEqualityComparer.Instance);
 }
 
 /// <summary>
@@ -85,7 +91,12 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
         _retired = lease;
         lease.Retired = true;
         long elements = 0;
-        foreach (var a in lease.Arrays) elements += Give(a);
+        foreach (var a in lease.Returned) elements += a.Length;  // what the call gave back early counts toward the buffers worth keeping
+        foreach (var a in lease.Arrays)
+        {
+            Give(a);
+            if (!lease.Returned.Contains(a)) elements += a.Length;  // an array given back and rented again counts once
+        }
         if (scratch is not null)
             foreach (var a in scratch) elements += Give(a);
         _limit = Math.Max(_limit, Math.Max(2 * elements, _floorBytes / Unsafe.SizeOf<T>()));
@@ -104,14 +115,22 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     public void Return(T[] array, CacheLease<T> lease)
     {
         if (!lease.Arrays.Remove(array)) throw new ArgumentException("array: expected one of the lease's arrays.", nameof(array));
+        lease.Returned.Add(array);
         Give(array);
     }
 
-    /// <summary>Makes all of <paramref name="lease"/>'s arrays free for reuse, for a lease that no Backward can take back (inference).</summary>
-    public void Release(CacheLease<T> lease)
+    /// <summary>
+    /// Makes all of <paramref name="part"/>'s arrays free for reuse, for a lease no Backward can take back (an inference
+    /// layer's), recording them in <paramref name="owner"/>, the lease of the whole call, which retires later.
+    /// </summary>
+    public void Release(CacheLease<T> part, CacheLease<T> owner)
     {
-        foreach (var a in lease.Arrays) Give(a);
-        lease.Arrays.Clear();
+        foreach (var a in part.Arrays)
+        {
+            owner.Returned.Add(a);
+            Give(a);
+        }
+        part.Arrays.Clear();
     }
 
     /// <summary>Elements of all the arrays this recycler has allocated (not counting reuse): its footprint, for tests.</summary>

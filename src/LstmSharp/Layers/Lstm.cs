@@ -275,7 +275,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             // that a deep stack holds one layer's cache and two [T, B, D*P] outputs at a time, not one per layer.
             if (infer)
             {
-                _recycler.Release(layerLease);
+                _recycler.Release(layerLease, lease);
                 if (!ReferenceEquals(x, input.Data)) _recycler.Return(x, lease);
             }
             x = layerOut;
