@@ -151,5 +151,8 @@ public class InputValidationTests
         Throws(() => LstmSharp.Training.SequenceDataset<double>.ForRegression([new double[3]], 3, [null!]), "targets", "targets[0]");
         var embedding = new Embedding<double>(7, 2, seed: 1);
         Throws(() => embedding.Forward([1, 2, 3, 4, 5, 6, 0, 1], 3, 3), "shape", "8", "[3, 3]");
+        Throws(() => embedding.Forward([], -1, 0), "shape", "(0)", "[-1, 0]");
+        Assert.Equal(new[] { 0, 5, 2 }, embedding.Forward([], 0, 5).Shape);  // no ids, an empty batch: a shape of product 0 is fine
+        Assert.Equal(new[] { 2, 4, 2 }, embedding.Forward([1, 2, 3, 4, 5, 6, 0, 1], 2, 4).Shape);
     }
 }

@@ -377,6 +377,21 @@ public class OnnxTests
         Assert.Contains("opset 9", e.Message);
     }
 
+    /// <summary>The exporter's Clip of a language model's ids is taken back; one that would change ids of the table is refused by name.</summary>
+    [Fact]
+    public void AnIdClipThatChangesIdsIsRefused()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.LanguageModel, outputSize: 7, hidden: 4), seed: 1);
+        var proto = OnnxModelProto.Parse(model.ToOnnxBytes(false));
+        Assert.Contains(proto.Graph.Nodes, n => n.OpType == "Clip");
+        Assert.Equal(7, OnnxImporter.Parse<float>(proto.ToBytes()).Embedding!.NumEmbeddings);
+        int at = proto.Graph.Initializers.FindIndex(t => t.Name == "embedding.max_id");
+        proto.Graph.Initializers[at] = OnnxTensorProto.FromInt64s("embedding.max_id", [2]);
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(proto.ToBytes()));
+        Assert.Contains("embedding/clip", e.Message);
+        Assert.Contains("[0, 2]", e.Message);
+    }
+
     [Fact]
     public void UnknownOperatorIsRefusedByName()
     {

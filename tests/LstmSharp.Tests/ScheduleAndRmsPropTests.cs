@@ -42,7 +42,7 @@ public class ScheduleAndRmsPropTests
         foreach (var (make, name) in new (Func<LearningRateSchedule>, string)[]
         {
             (() => new StepSchedule(2, gamma: -0.5), "gamma"), (() => new ExponentialSchedule(double.NaN), "gamma"),
-            (() => new CosineSchedule(10, etaMin: -1), "etaMin"), (() => new LinearWarmupSchedule(4, startFactor: -0.1), "startFactor"),
+            (() => new CosineSchedule(10, etaMin: -1), "etaMin"), (() => new LinearWarmupSchedule(4, startFactor: 0), "startFactor"),
             (() => new LinearWarmupSchedule(4, endFactor: 1.5), "endFactor"),
         })
             Assert.Equal(name, Assert.Throws<ArgumentException>(() => make()).ParamName);

@@ -203,7 +203,7 @@ public class TrainingBlocksTests
 
     /// <summary>
     /// As PyTorch's clip_grad_norm_: a NaN norm makes every gradient NaN, an infinite one zeroes the finite gradients;
-    /// a norm that is not positive is refused.
+    /// a max norm of 0 zeroes them, a negative one is refused.
     /// </summary>
     [Fact]
     public void ClipGradNormPassesNoNonFiniteGradientOnAsClipped()
@@ -220,7 +220,10 @@ public class TrainingBlocksTests
         Assert.True(double.IsNaN(a.Grad.Data[0]));
         Assert.Equal(0.0, a.Grad.Data[1]);
         Assert.Equal(0.0, a.Grad.Data[2], 0.0);
-        var e = Assert.Throws<ArgumentException>(() => GradientClipping.ClipGradNorm([a], 0));
+        a.Grad.Data[0] = 1;
+        GradientClipping.ClipGradNorm([a], 0);
+        Assert.All(a.Grad.Data, g => Assert.Equal(0.0, g));
+        var e = Assert.Throws<ArgumentException>(() => GradientClipping.ClipGradNorm([a], -1));
         Assert.Equal("maxNorm", e.ParamName);
     }
 

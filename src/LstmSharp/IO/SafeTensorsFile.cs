@@ -69,11 +69,13 @@ public sealed class SafeTensorsFile
             stream.ReadExactly(header);
             var file = new SafeTensorsFile();
             long dataStart = 8 + headerLength;
-            foreach (var (name, dtype, shape, begin, end) in ParseHeader(header, length - dataStart, file._metadata))
-            {
+            var entries = ParseHeader(header, length - dataStart, file._metadata);
+            foreach (var (name, dtype, shape, begin, end) in entries)  // all checked before any tensor's memory is taken
                 if (end - begin > maxTensorBytes)
                     throw new InvalidDataException(
                         $"tensor '{name}' of dtype {dtype} and shape [{string.Join(", ", shape)}] holds {end - begin} bytes, more than the {maxTensorBytes} bytes one array can hold; it cannot be loaded.");
+            foreach (var (name, dtype, shape, begin, end) in entries)
+            {
                 var data = new byte[end - begin];
                 stream.Position = dataStart + begin;
                 stream.ReadExactly(data);
@@ -84,6 +86,10 @@ public sealed class SafeTensorsFile
         catch (InvalidDataException e)
         {
             throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException($"{path}: the file ended early while it was read (changed or truncated meanwhile).", e);
         }
     }
 

@@ -34,7 +34,7 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
         CheckIds(ids);
         ArgumentNullException.ThrowIfNull(shape);
         long count = 1;
-        foreach (int d in shape) count = d < 0 || count > ids.Length ? -1 : count * d;
+        foreach (int d in shape) count = d < 0 || count < 0 ? -1 : Math.Min(count * d, ids.Length + 1L);  // capped: no overflow
         if (shape.Length > 0 && count != ids.Length)
             throw new ArgumentException($"shape: expected dimensions whose product is the number of ids ({ids.Length}), got {ShapeUtil.Format(shape)}.", nameof(shape));
         int e = EmbeddingDim;

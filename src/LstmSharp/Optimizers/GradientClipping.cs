@@ -11,12 +11,12 @@ public static class GradientClipping
     /// <summary>
     /// Scales all gradients by max_norm / (norm + 1e-6) when the global L2 norm exceeds <paramref name="maxNorm"/>.
     /// Returns the norm before clipping. As PyTorch, a NaN norm makes every gradient NaN and an infinite one zeroes the
-    /// finite ones, so a non-finite gradient is never passed on as if clipped.
+    /// finite ones, so a non-finite gradient is never passed on as if clipped; a max norm of 0 zeroes every gradient.
     /// </summary>
     public static double ClipGradNorm<T>(IEnumerable<Parameter<T>> parameters, double maxNorm) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (!(maxNorm > 0)) throw new ArgumentException($"maxNorm: expected a positive norm, got {maxNorm}.", nameof(maxNorm));
+        if (!(maxNorm >= 0)) throw new ArgumentException($"maxNorm: expected a non-negative norm, got {maxNorm}.", nameof(maxNorm));
         var ps = parameters.ToArray();
         double sum = 0;
         foreach (var p in ps) sum += SumOfSquares<T>(p.Grad.Data);

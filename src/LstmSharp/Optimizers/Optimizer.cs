@@ -19,7 +19,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private double _learningRate;
 
     /// <summary>Throws unless <paramref name="value"/> is ≥ 0 (NaN is not): for rates, decays and epsilons, as PyTorch checks them.</summary>
-    protected static void NonNegative(double value, string name)
+    private protected static void NonNegative(double value, string name)
     {
         if (!(value >= 0)) throw new ArgumentException($"{name}: expected a non-negative value, got {value}.", name);
     }

@@ -10,7 +10,7 @@ public abstract class LearningRateSchedule
     public abstract double RateAt(long step, double baseRate);
 
     /// <summary><paramref name="value"/> if ≥ 0 (NaN is not), else an ArgumentException naming <paramref name="name"/>.</summary>
-    protected static double NonNegative(double value, string name) => value >= 0 ? value
+    private protected static double NonNegative(double value, string name) => value >= 0 ? value
         : throw new ArgumentException($"{name}: expected a non-negative value, got {value}.", name);
 }
 
@@ -57,12 +57,13 @@ public sealed class LinearWarmupSchedule(int totalSteps, double startFactor = 1.
     private readonly int _total = totalSteps > 0 ? totalSteps
         : throw new ArgumentException($"totalSteps: expected a positive count, got {totalSteps}.", nameof(totalSteps));
 
-    private readonly double _start = Factor(startFactor, nameof(startFactor)), _end = Factor(endFactor, nameof(endFactor));
+    private readonly double _start = startFactor is > 0 and <= 1 ? startFactor  // as PyTorch: (0, 1]
+        : throw new ArgumentException($"startFactor: expected a factor in (0, 1], got {startFactor}.", nameof(startFactor));
+
+    private readonly double _end = endFactor is >= 0 and <= 1 ? endFactor
+        : throw new ArgumentException($"endFactor: expected a factor in [0, 1], got {endFactor}.", nameof(endFactor));
 
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) =>
         baseRate * (_start + (_end - _start) * Math.Min(step, _total) / _total);
-
-    private static double Factor(double value, string name) => value is >= 0 and <= 1 ? value
-        : throw new ArgumentException($"{name}: expected a factor in [0, 1], got {value}.", name);
 }

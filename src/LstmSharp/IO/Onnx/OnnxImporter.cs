@@ -305,6 +305,7 @@ public static class OnnxImporter
                     case "Identity" or "Cast":
                         break;
                     case "Clip" when embedding is not null:  // ids clipped into the table (padding): LstmSharp checks valid ids itself
+                        CheckIdClip(p, embedding.NumEmbeddings);
                         break;
                     case "Transpose":
                         long[] perm = Ints(p, "perm");
@@ -664,6 +665,20 @@ public static class OnnxImporter
             t.DataType is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 ? t.ToDoubles().All(v => v == 0) : t.ToInt64s().All(v => v == 0);
 
         private OnnxTensorProto? Constant(string name) => _constants.GetValueOrDefault(SkipIdentity(name));
+
+        /// <summary>A Clip of embedding ids is taken only when it leaves every id of the table as it is: min ≤ 0, max ≥ V - 1 (or absent).</summary>
+        private void CheckIdClip(OnnxNodeProto clip, int vocabulary)
+        {
+            long Bound(int index, string what, long absent)
+            {
+                if (clip.Input(index).Length == 0) return absent;
+                long[] v = ConstInts(clip, index, what);
+                return v.Length == 1 ? v[0] : throw Unsupported(clip, $"its {what} is not a scalar.");
+            }
+            long min = Bound(1, "min", long.MinValue), max = Bound(2, "max", long.MaxValue);
+            if (min > 0 || max < vocabulary - 1)
+                throw Unsupported(clip, $"it clips the embedding's ids to [{min}, {max}], which changes ids of its table [0, {vocabulary - 1}].");
+        }
 
         private long[] ConstInts(OnnxNodeProto n, int index, string what)
         {
