@@ -28,11 +28,7 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
     {
         if (inputSize <= 0) throw new ArgumentException($"inputSize: expected a positive size, got {inputSize}.", nameof(inputSize));
         if (hiddenSize <= 0) throw new ArgumentException($"hiddenSize: expected a positive size, got {hiddenSize}.", nameof(hiddenSize));
-        long elements = LstmOptions.SideBySideElements(hiddenSize, inputSize, hiddenSize);
-        if (elements > Array.MaxLength)
-            throw new ArgumentException(
-                $"hiddenSize, inputSize: the weights side by side, [W_ih | W_hh | bias] of 4·H × (I + H + 1) = {elements} elements " +
-                $"(H = {hiddenSize}, I = {inputSize}), exceed the limit of {Array.MaxLength} elements of one array.", nameof(hiddenSize));
+        LstmOptions.CheckWeightsFit(hiddenSize, inputSize, hiddenSize, "hiddenSize, inputSize", "the input", nameof(hiddenSize));
         InputSize = inputSize;
         HiddenSize = hiddenSize;
         _p = LstmDirectionParameters<T>.Create(inputSize, hiddenSize, 0, bias, "");

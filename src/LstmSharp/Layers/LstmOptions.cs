@@ -51,22 +51,21 @@ public sealed record LstmOptions
         if (ProjSize < 0 || ProjSize >= HiddenSize)
             throw new ArgumentException($"ProjSize: expected 0 (no projection) or a size in [1, HiddenSize = {HiddenSize}), got {ProjSize}.", nameof(ProjSize));
         long widest = NumLayers > 1 ? Math.Max(InputSize, (long)NumDirections * OutputHiddenSize) : InputSize;
-        long elements = SideBySideElements(HiddenSize, widest, OutputHiddenSize);
-        if (elements > Array.MaxLength)
-            throw new ArgumentException(
-                $"HiddenSize, InputSize, ProjSize: a layer's weights side by side, [W_ih | W_hh | bias] of 4·H × (I + P + 1) = {elements} elements " +
-                $"(H = {HiddenSize}, I = {widest}, the widest layer input, P = {OutputHiddenSize}), exceed the limit of {Array.MaxLength} elements of one array.",
-                nameof(HiddenSize));
+        CheckWeightsFit(HiddenSize, widest, OutputHiddenSize, "HiddenSize, InputSize, ProjSize", "the widest layer input", nameof(HiddenSize));
     }
 
     /// <summary>
-    /// 4H·(I + P + 1), the elements of a layer's [W_ih | W_hh | bias] side by side, which holds more than any one weight;
-    /// saturated at <see cref="long.MaxValue"/> instead of overflowing.
+    /// Throws unless a layer's [W_ih | W_hh | bias] side by side, 4H·(I + P + 1) elements (more than any one weight),
+    /// fits in one array; computed in 128 bits, so no size overflows.
     /// </summary>
-    internal static long SideBySideElements(long hiddenSize, long inputSize, long outputSize)
+    internal static void CheckWeightsFit(long hiddenSize, long inputSize, long outputSize, string settings, string inputIs, string paramName)
     {
-        Int128 n = 4 * (Int128)hiddenSize * (inputSize + outputSize + 1);
-        return n > long.MaxValue ? long.MaxValue : (long)n;
+        Int128 elements = 4 * (Int128)hiddenSize * (inputSize + outputSize + 1);
+        if (elements > Array.MaxLength)
+            throw new ArgumentException(
+                $"{settings}: a layer's weights side by side, [W_ih | W_hh | bias] of 4·H × (I + P + 1) = {elements} elements " +
+                $"(H = {hiddenSize}, I = {inputSize}, {inputIs}, P = {outputSize}), exceed the limit of {Array.MaxLength} elements of one array.",
+                paramName);
     }
 
     /// <summary>The options as safetensors metadata, with PyTorch's argument names (<c>input_size</c>, <c>hidden_size</c>, ...).</summary>
