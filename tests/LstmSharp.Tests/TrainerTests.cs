@@ -180,10 +180,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void CheckpointOfAnotherConfigurationOrOptimizerIsRefused()
     {
-        var config = DropoutConfig(ModelKind.Regression);
-        var data = ModelTests.RandomData<float>(ModelKind.Regression, 6, 3, 2, 4, seed: 2);
-        string path = Path.Combine(_dir, "config.safetensors");
-        Make(config, Options(1, path)).Trainer.Fit(data);
+        var (config, path) = EpochCheckpoint("config.safetensors");
 
         var (wider, widerModel) = Make(config with { HiddenSize = 8 }, Options(2));
         var before = widerModel.Parameters[0].Value.Data.ToArray();
@@ -297,13 +294,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void ResumingMidEpochWithOtherBatchingIsRefused()
     {
-        var config = DropoutConfig(ModelKind.Regression);
-        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
-        string path = Path.Combine(_dir, "batching.safetensors");
-        using var source = new CancellationTokenSource();
-        var (first, _) = Make(config, Options(3, path));
-        first.Observers.Add(new CancelAfter(source, step: 3));
-        first.Fit(data, cancellationToken: source.Token);
+        var (config, path) = MidEpochCheckpoint("batching.safetensors");
         var (second, _) = Make(config, Options(3, path) with { BatchSize = 4 });
         var e = Assert.Throws<InvalidDataException>(() => second.LoadCheckpoint(path));
         Assert.Contains("batch=5", e.Message);
@@ -334,13 +325,7 @@ public sealed class TrainerTests : IDisposable
     [MemberData(nameof(CorruptCheckpoints))]
     public void CorruptCheckpointMetadataIsRefusedNamingThePathAndKey(string key, string? value, long[]? order)
     {
-        var config = DropoutConfig(ModelKind.Regression);
-        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
-        string good = Path.Combine(_dir, "good.safetensors");
-        using var source = new CancellationTokenSource();
-        var (first, _) = Make(config, Options(3, good));
-        first.Observers.Add(new CancelAfter(source, step: 3)); // stops inside the first epoch: the checkpoint holds the order
-        first.Fit(data, cancellationToken: source.Token);
+        var (config, good) = MidEpochCheckpoint("good.safetensors");
 
         var file = SafeTensorsFile.Load(good);
         Assert.True(file.Tensors.ContainsKey("trainer.order") && file.Metadata.ContainsKey("trainer.plateau"));
@@ -364,10 +349,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void CheckpointMissingAModelTensorIsRefusedNamingThePath()
     {
-        var config = DropoutConfig(ModelKind.Regression);
-        var data = ModelTests.RandomData<float>(ModelKind.Regression, 6, 3, 2, 4, seed: 2);
-        string path = Path.Combine(_dir, "missing.safetensors");
-        Make(config, Options(1, path)).Trainer.Fit(data);
+        var (config, path) = EpochCheckpoint("missing.safetensors");
         var file = SafeTensorsFile.Load(path);
         var cut = new SafeTensorsFile(file.Metadata);
         foreach (var t in file.Tensors.Values.Where(t => t.Name != "model.head.bias")) cut.Add(t);
@@ -375,6 +357,27 @@ public sealed class TrainerTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => Make(config, Options(2)).Trainer.LoadCheckpoint(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("missing: head.bias", e.Message);
+    }
+
+    /// <summary>The checkpoint of one epoch of a small regression model, written to <paramref name="name"/> in the test's folder.</summary>
+    private (ModelConfig Config, string Path) EpochCheckpoint(string name)
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        string path = Path.Combine(_dir, name);
+        Make(config, Options(1, path)).Trainer.Fit(ModelTests.RandomData<float>(ModelKind.Regression, 6, 3, 2, 4, seed: 2));
+        return (config, path);
+    }
+
+    /// <summary>A checkpoint written inside the first epoch (cancelled after 3 steps, batch 5 of 21 sequences): it holds the epoch's order.</summary>
+    private (ModelConfig Config, string Path) MidEpochCheckpoint(string name)
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        string path = Path.Combine(_dir, name);
+        using var source = new CancellationTokenSource();
+        var (first, _) = Make(config, Options(3, path));
+        first.Observers.Add(new CancelAfter(source, step: 3));
+        first.Fit(ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6), cancellationToken: source.Token);
+        return (config, path);
     }
 
     [Fact]
