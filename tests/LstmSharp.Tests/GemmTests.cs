@@ -105,6 +105,77 @@ public class GemmTests
                 Check<T>(v, rng, m, n, k, transA: (t & 1) != 0, transB: (t & 2) != 0, Beta(t), tol);
     }
 
+    /// <summary>
+    /// One row of A times a row-major B (the matrix-vector product, <c>Gemv</c>): against the naive product, with B at
+    /// every offset from a 64-byte boundary (its rows 64 bytes apart or not), so that the columns before the first
+    /// aligned vector, the whole vectors and the columns after them all occur, across the 1024-column blocks and split
+    /// over two threads; and each column bitwise the same wherever B lies (its sum runs over k in order).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(VariantsAndTypes))]
+    public void OneRowMatchesNaiveWhereverBLies(string variant, string type)
+    {
+        var v = Enum.Parse<GemmVariant>(variant);
+        if (type == "float") OneRow<float>(v, 2e-6);
+        else OneRow<double>(v, 1e-14);
+    }
+
+    private static void OneRow<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(31);
+        int lanes = 64 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        bool wasEnabled = Worker.Enabled;
+        try
+        {
+            foreach (var (n, k, threads) in new[] { (1, 5, false), (15, 9, false), (17, 4, false), (33, 7, false), (64, 1, false), (70, 13, false),
+                                                     (2100, 6, false), (9000, 1000, true) })
+            {
+                Worker.Enabled = threads;  // 1 × 9000 × 1000 is above the threshold for splitting along N
+                foreach (int ldb in threads ? [n] : new[] { n, (n + lanes - 1) / lanes * lanes + lanes, n + 1 })
+                {
+                    var a = new T[3 * k];                                    // A^T [K, 1] with lda = 3 in the transposed case
+                    rng.FillUniform(T.CreateChecked(-1), T.One, a);
+                    var bData = new T[(k - 1) * ldb + n];                   // B [K, N] with row stride ldb
+                    rng.FillUniform(T.CreateChecked(-1), T.One, bData);
+                    var store = new T[bData.Length + lanes];                // B copied to offsets 0 .. lanes-1 of it
+                    T[]? first = null;
+                    foreach (int offset in threads ? [0, 3] : Enumerable.Range(0, lanes))
+                    {
+                        foreach (var (transA, beta) in new[] { (false, 0.0), (true, -0.5) })
+                        {
+                            var b = store.AsSpan(offset, bData.Length);
+                            bData.CopyTo(b);
+                            var c = new T[n];
+                            for (int j = 0; j < n; j++) c[j] = T.CreateChecked(j % 7 - 3);
+                            Gemm.Multiply<T>(v, transA, false, 1, n, k, T.CreateChecked(0.75), transA ? a : a.AsSpan(0, k), transA ? 3 : k,
+                                b, ldb, T.CreateChecked(beta), c, n);
+                            for (int j = 0; j < n; j++)
+                            {
+                                double sum = 0, scale = 0;
+                                for (int p = 0; p < k; p++)
+                                {
+                                    double xy = double.CreateChecked(a[transA ? 3 * p : p]) * double.CreateChecked(b[p * ldb + j]);
+                                    sum += xy;
+                                    scale += Math.Abs(xy);
+                                }
+                                double prior = beta * (j % 7 - 3), expected = 0.75 * sum + prior, actual = double.CreateChecked(c[j]);
+                                Assert.True(Math.Abs(actual - expected) <= tol * (1 + scale + Math.Abs(prior)) * Math.Sqrt(k),
+                                    $"{v} n={n} k={k} ldb={ldb} offset={offset} transA={transA}: C[{j}] = {actual}, expected {expected}");
+                            }
+                            if (transA) continue;
+                            if (first is null) first = c;
+                            else Assert.True(first.AsSpan().SequenceEqual(c), $"{v} n={n} k={k} ldb={ldb}: B at offset {offset} gave other bits than at 0");
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Worker.Enabled = wasEnabled;
+        }
+    }
+
     [Fact]
     public void TileRowsShareOutEveryBlockEvenly()
     {
@@ -206,7 +277,7 @@ public class GemmTests
                     Gemm.Multiply<T>(v, false, transB, m, n, k, T.One, a, k, b, transB ? k : n, beta, expected, n);
                     packed = Gemm.Pack<T>(v, transB, k, n, b, transB ? k : n, packed);  // reuses the storage
                     Gemm.Multiply<T>(false, m, T.One, a, k, packed, beta, actual, n);
-                    Assert.Equal(expected, actual);  // same blocking, same order of operations: bitwise equal
+                    Assert.Equal(expected, actual);  // same blocking, same order of operations: bitwise equal (m = 1, k = 1: one product either way)
                     Assert.DoesNotContain(actual, x => T.IsNaN(x));
                 }
             }

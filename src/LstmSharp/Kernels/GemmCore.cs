@@ -20,7 +20,8 @@ namespace LstmSharp.Kernels;
 /// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR], zero padded
 /// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). An A block's rows
 /// are shared out evenly over its micro-panels (<see cref="TileRows"/>). With few rows of A (up to 2·MC) a row-major B is
-/// not packed: the micro-kernel reads each NR-column strip where it lies, row after row. Hot methods are compiled fully
+/// not packed: the micro-kernel reads each NR-column strip where it lies, row after row; a single row of A with a
+/// row-major B is a matrix-vector product, left to <see cref="Gemv{T, TVec, TOps}"/>. Hot methods are compiled fully
 /// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
 /// </summary>
 internal static class GemmCore<T, TVec, TOps>
@@ -93,6 +94,12 @@ internal static class GemmCore<T, TVec, TOps>
             }
         }
         if (nothingToAdd) return;
+        if (m == 1 && packedB.IsEmpty && !transB)
+        {
+            // One row of A (a matrix-vector product): B is read in its own order (see Gemv).
+            Gemv<T, TVec, TOps>.Run(k, alpha, a, transA ? lda : 1, b, ldb, overwrite, c, n0, n1);
+            return;
+        }
 
         int mr = MR, nr = NR, nc = NC;
         // Few rows of A do not repay packing B: a row-major B is then read where it lies, a whole NR-column strip of
