@@ -19,7 +19,7 @@ internal static class Compare
         new("", 32, 100, 64, 256, 2, 1), new("", 32, 100, 64, 256, 1, 2), new("", 64, 128, 128, 512, 1, 1),
     ];
 
-    public static int Run(string? jsonPath, bool quick, double secondsPerContender, bool stepOnly = false)
+    public static int Run(string? jsonPath, bool quick, double secondsPerContender, string? only = null)
     {
         var machine = Machine();
         Console.WriteLine($"Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["os"]}, .NET {machine["dotnet"]}, {machine["date"]}");
@@ -31,7 +31,7 @@ internal static class Compare
         double peak = peak2; // ours may use every core; the percentage is of the whole machine's peak
         var rows = new List<Dictionary<string, object?>>();
         var grid = quick ? Grid.Take(3).ToArray() : Grid;
-        foreach (var mode in stepOnly ? ["step"] : new[] { "inference", "training", "step" })
+        foreach (var mode in new[] { "inference", "training", "step" }.Where(m => only is null || only == m))
         {
             Console.WriteLine();
             Console.WriteLine($"## {mode}");
@@ -102,11 +102,8 @@ internal static class Compare
                 }
             }
         }
-        if (!stepOnly)
-        {
-            Sgemm(torch, grid, peak1, rows, secondsPerContender);
-            Memory(torch, grid, rows);
-        }
+        if (only is null or "sgemm") Sgemm(torch, grid, peak1, rows, secondsPerContender);
+        if (only is null or "memory") Memory(torch, grid, rows);
         if (jsonPath is not null)
         {
             var doc = new Dictionary<string, object?> { ["machine"] = machine, ["peak_gflops"] = peak, ["peak_gflops_1t"] = peak1, ["rows"] = rows };

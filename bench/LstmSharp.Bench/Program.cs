@@ -5,7 +5,7 @@ using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 
-// `compare [--json FILE] [--quick] [--seconds S] [--step-only]`: ours against ONNX Runtime and PyTorch, side by side
+// `compare [--json FILE] [--quick] [--seconds S] [--only inference|training|step|sgemm|memory] [--step-only]`: ours against ONNX Runtime and PyTorch, side by side
 // in one run, with this CPU's peak FMA rate (`peak` alone measures that).
 // Timing harness (Release build; run on an otherwise idle machine):
 //   gemm   [avx512|avx2|vector128] [1|2]        GFLOP/s of square and LSTM-shaped float products, and one double
@@ -38,7 +38,8 @@ return 0;
 static int CompareMain(string[] args)
 {
     string? json = null;
-    bool quick = false, stepOnly = false;
+    bool quick = false;
+    string? only = null;
     double seconds = 3;
     for (int i = 1; i < args.Length; i++)
     {
@@ -46,14 +47,15 @@ static int CompareMain(string[] args)
         {
             case "--json" when i + 1 < args.Length: json = args[++i]; break;
             case "--quick": quick = true; break;
-            case "--step-only": stepOnly = true; break;
+            case "--step-only": only = "step"; break;
+            case "--only" when i + 1 < args.Length && args[i + 1] is "inference" or "training" or "step" or "sgemm" or "memory": only = args[++i]; break;
             case "--seconds" when i + 1 < args.Length: seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
             default:
-                Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S, --step-only.");
+                Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S, --only inference|training|step|sgemm|memory, --step-only (= --only step).");
                 return 2;
         }
     }
-    return Compare.Run(json, quick, seconds, stepOnly);
+    return Compare.Run(json, quick, seconds, only);
 }
 
 static double Median(Action run, int reps, int warmup = 2)
