@@ -243,6 +243,12 @@ public class ModelTests
             Assert.Contains(path, e.Message);
             Assert.Contains("'head.bias'", e.Message);
             Assert.Contains("'extra'", e.Message);
+
+            new SequenceModel<double>(model.Config, seed: 1).Save(path);
+            e = Assert.Throws<InvalidDataException>(() => SequenceModel<float>.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("expected dtype F32 for Single weights, but 'lstm.weight_ih_l0' is F64", e.Message);
+            Assert.Contains("(load it as double)", e.Message);
         }
         finally
         {

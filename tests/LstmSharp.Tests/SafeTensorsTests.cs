@@ -249,7 +249,25 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal(o, back.Options);
         foreach (var p in lstm.Parameters) Assert.Equal(p.Value.Data, back.GetParameter(p.Name).Value.Data);
         Assert.Equal("weight_hr_l1_reverse", SafeTensorsFile.Load(path).Tensors.Keys.Last());
-        var e = Assert.Throws<ArgumentException>(() => Lstm<float>.Load(path));
-        Assert.Contains("expected dtype F32, got F64", e.Message);
+        var e = Assert.Throws<InvalidDataException>(() => Lstm<float>.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.True(e.Message.Contains("expected dtype F32 for Single weights, but 'weight_ih_l0' is F64, 'weight_hh_l0' is F64, 'weight_hr_l0' is F64 and 9 more (load it as double)"), e.Message);
+    }
+
+    /// <summary>Metadata that cannot be LSTM options is refused by Load as a bad file (naming the path), not as a bad argument.</summary>
+    [Fact]
+    public void LstmLoadRefusesBadOptionsInTheMetadataNamingThePath()
+    {
+        string path = Path.Combine(_dir, "bad.safetensors");
+        foreach (var (key, value, expected) in new[] { ("hidden_size", "four", "'hidden_size' must be an integer, got 'four'."), ("num_layers", "0", "NumLayers: expected at least 1, got 0.") })
+        {
+            new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4 }, seed: 1).Save(path);
+            var file = SafeTensorsFile.Load(path);
+            file.Metadata[key] = value;
+            file.Save(path);
+            var e = Assert.Throws<InvalidDataException>(() => Lstm<float>.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.True(e.Message.Contains(expected), e.Message);
+        }
     }
 }

@@ -95,14 +95,24 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>
     /// Rebuilds an LSTM from a file written by <see cref="Save"/> (or any safetensors file whose metadata carries the options).
-    /// The file's tensor names and shapes are checked against the options before the LSTM is built
-    /// (an <see cref="InvalidDataException"/> naming the path and tensor).
+    /// The options in its metadata, and the file's tensor names, shapes and dtype (F32 for float, F64 for double) are checked
+    /// before the LSTM is built (an <see cref="InvalidDataException"/> naming the path and the key or tensor).
     /// </summary>
     public static Lstm<T> Load(string path)
     {
         var file = SafeTensorsFile.Load(path);
-        var options = LstmOptions.FromMetadata(file.Metadata);
+        LstmOptions options;
+        try
+        {
+            options = LstmOptions.FromMetadata(file.Metadata);
+        }
+        catch (ArgumentException e)
+        {
+            string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new InvalidDataException($"'{path}': the LSTM options in its metadata are invalid: {why}", e);
+        }
         CheckTensorShapes(file, ParameterShapes(options), path);
+        CheckTensorDTypes(file, path);
         var lstm = new Lstm<T>(options);
         lstm.LoadStateDict(file);
         return lstm;

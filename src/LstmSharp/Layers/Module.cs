@@ -106,6 +106,21 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
                 $"'{path}': the tensors do not match the configuration in its metadata: {string.Join("; ", problems)}.");
     }
 
+    /// <summary>
+    /// Checks that every tensor of <paramref name="file"/> has <typeparamref name="T"/>'s dtype (F32 for float, F64 for
+    /// double), before a module is built from it: nothing is converted, so that a model is never narrowed silently.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A tensor of another dtype; names the path, the first few such tensors and the element type to load it with.</exception>
+    internal static void CheckTensorDTypes(SafeTensorsFile file, string path)
+    {
+        var expected = SafeTensor.DTypeOf<T>();
+        var wrong = file.Tensors.Values.Where(t => t.DType != expected).ToList();
+        if (wrong.Count == 0) return;
+        string which = string.Join(", ", wrong.Take(3).Select(t => $"'{t.Name}' is {t.DType}")) + (wrong.Count > 3 ? $" and {wrong.Count - 3} more" : "");
+        string hint = wrong[0].DType switch { DType.F64 => " (load it as double)", DType.F32 => " (load it as float)", _ => "" };
+        throw new InvalidDataException($"'{path}': expected dtype {expected} for {typeof(T).Name} weights, but {which}{hint}.");
+    }
+
     /// <summary>Saves the parameters as a safetensors <c>state_dict</c>, atomically (temporary file, flush, rename).</summary>
     /// <param name="path">Destination file.</param>
     /// <param name="metadata">Extra string metadata to store in the header.</param>

@@ -223,8 +223,8 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
 
     /// <summary>
     /// Rebuilds a model from a file written by <see cref="Save"/>: the configuration comes from its metadata. The file's
-    /// tensor names and shapes are checked against that configuration before the model is built (an
-    /// <see cref="InvalidDataException"/> naming the path and tensor).
+    /// tensor names, shapes and dtype (F32 for float, F64 for double) are checked against that configuration before the model
+    /// is built (an <see cref="InvalidDataException"/> naming the path and tensor).
     /// </summary>
     public static SequenceModel<T> Load(string path)
     {
@@ -239,6 +239,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             throw new InvalidDataException($"'{path}': {e.Message}", e);
         }
         CheckTensorShapes(file, ParameterShapes(config), path);
+        CheckTensorDTypes(file, path);
         var model = new SequenceModel<T>(config);
         model.LoadStateDict(file);
         return model;
