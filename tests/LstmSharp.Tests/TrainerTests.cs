@@ -291,6 +291,35 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(Eval(13), Eval(5), 12);
     }
 
+    /// <summary>Loss options that cannot work are refused when the trainer is made, not at the first batch of a run.</summary>
+    [Theory]
+    [InlineData("HuberDelta", "HuberDelta: expected a finite δ > 0, got 0")]
+    [InlineData("LabelSmoothing", "LabelSmoothing: expected ε in [0, 1], got 1.5")]
+    [InlineData("Regression", "Regression: expected one of Mse, L1, Huber, got 7")]
+    [InlineData("NegativeWeight", "ClassWeights: expected finite weights >= 0, got ClassWeights[1] = -1")]
+    [InlineData("WeightCount", "ClassWeights: expected 2 weights, one per class, got 3")]
+    public void BadLossOptionsAreRefusedWhenTheTrainerIsMade(string which, string message)
+    {
+        var config = ModelTests.Config(ModelKind.Classification, inputSize: 3, outputSize: 2);
+        var model = new SequenceModel<double>(config, 1);
+        var loss = which switch
+        {
+            "HuberDelta" => new LossOptions { HuberDelta = 0 },
+            "LabelSmoothing" => new LossOptions { LabelSmoothing = 1.5 },
+            "Regression" => new LossOptions { Regression = (RegressionLoss)7 },
+            "NegativeWeight" => new LossOptions { ClassWeights = [1.0, -1.0] },
+            _ => new LossOptions { ClassWeights = [1.0, 1.0, 1.0] },
+        };
+        var e = Assert.Throws<ArgumentException>(() => new Trainer<double>(model, new Adam<double>(model.Parameters), new TrainerOptions { Loss = loss }));
+        Assert.True(e.Message.StartsWith(message, StringComparison.Ordinal), e.Message);
+        // SequenceModel.Loss checks the same, before any computing.
+        var data = ModelTests.RandomData<double>(ModelKind.Classification, 4, 3, 2, 5, seed: 4);
+        var batch = data.MakeBatch([0, 1, 2, 3]);
+        var output = model.Forward(batch);
+        e = Assert.Throws<ArgumentException>(() => model.Loss(output, batch, loss));
+        Assert.True(e.Message.StartsWith(message, StringComparison.Ordinal), e.Message);
+    }
+
     [Fact]
     public void ResumingMidEpochWithOtherBatchingIsRefused()
     {

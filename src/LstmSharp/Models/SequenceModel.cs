@@ -150,6 +150,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         options ??= new LossOptions();
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(batch);
+        options.Validate(Config.IsCategorical ? Config.HeadOutputSize : null);
         int b = batch.Size, o = Config.HeadOutputSize;
         int[] expectedShape = Config.IsSequenceToOne ? [b, o] : [b, batch.Steps, o];
         if (!output.Output.HasShape(expectedShape))
@@ -172,11 +173,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
                 if ((uint)targets[n] >= (uint)o)
                     throw new ArgumentException($"batch: expected each label of a valid step in 0..{o - 1}, got labels[{rows[n]}] = {targets[n]} (padded steps are left out by lengths, not by an ignore index).", nameof(batch));
             Tensor<T>? weights = null;
-            if (options.ClassWeights is { } w)
-            {
-                if (w.Count != o) throw new ArgumentException($"options: expected {o} class weights, got {w.Count}.", nameof(options));
-                weights = new Tensor<T>(w.Select(T.CreateChecked).ToArray(), o);
-            }
+            if (options.ClassWeights is { } w) weights = new Tensor<T>(w.Select(T.CreateChecked).ToArray(), o);
             loss = rows.Length == 0 ? new LossResult<T>(0, Tensor<T>.Zeros(0, o))
                 : CrossEntropyLoss.Compute(pred, targets, weight: weights, labelSmoothing: options.LabelSmoothing);
             if (options.ClassWeights is { } cw) weight = targets.Sum(t => cw[t]);   // the weighted mean's divisor

@@ -26,6 +26,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options.Loss.Validate(model.Config.IsCategorical ? model.Config.HeadOutputSize : null);
         var mine = model.Parameters.Select(p => p.Value).ToHashSet(ReferenceEqualityComparer.Instance);
         var stray = optimizer.Parameters.FirstOrDefault(p => !mine.Contains(p.Value));
         if (stray is not null)
