@@ -106,7 +106,7 @@ internal static class Compare
         if (only is null or "memory") Memory(torch, grid, rows);
         if (jsonPath is not null)
         {
-            var doc = new Dictionary<string, object?> { ["machine"] = machine, ["peak_gflops"] = peak, ["peak_gflops_1t"] = peak1, ["rows"] = rows };
+            var doc = new Dictionary<string, object?> { ["machine"] = machine, ["peak_gflops"] = peak, ["peak_gflops_1t"] = peak1, ["tables"] = only ?? "all", ["rows"] = rows };
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"\nWrote {jsonPath}.");
         }

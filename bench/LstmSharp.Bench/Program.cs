@@ -49,6 +49,9 @@ static int CompareMain(string[] args)
             case "--quick": quick = true; break;
             case "--step-only": only = "step"; break;
             case "--only" when i + 1 < args.Length && args[i + 1] is "inference" or "training" or "step" or "sgemm" or "memory": only = args[++i]; break;
+            case "--only":
+                Console.Error.WriteLine($"compare: --only expects one of inference, training, step, sgemm, memory; got {(i + 1 < args.Length ? $"'{args[i + 1]}'" : "nothing")}.");
+                return 2;
             case "--seconds" when i + 1 < args.Length: seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
             default:
                 Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S, --only inference|training|step|sgemm|memory, --step-only (= --only step).");

@@ -259,7 +259,8 @@ public sealed class SafeTensorsTests : IDisposable
     public void LstmLoadRefusesBadOptionsInTheMetadataNamingThePath()
     {
         string path = Path.Combine(_dir, "bad.safetensors");
-        foreach (var (key, value, expected) in new[] { ("hidden_size", "four", "'hidden_size' must be an integer, got 'four'."), ("num_layers", "0", "NumLayers: expected at least 1, got 0.") })
+        foreach (var (key, value, expected) in new[] { ("hidden_size", "four", "bad.safetensors': metadata: 'hidden_size' must be an integer, got 'four'."),
+                                                                 ("num_layers", "0", "bad.safetensors': metadata: 'num_layers' ('0') is invalid: NumLayers: expected at least 1, got 0.") })
         {
             new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4 }, seed: 1).Save(path);
             var file = SafeTensorsFile.Load(path);

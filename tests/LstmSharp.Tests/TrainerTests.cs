@@ -298,6 +298,11 @@ public sealed class TrainerTests : IDisposable
     [InlineData("Regression", "Regression: expected one of Mse, L1, Huber, got 7")]
     [InlineData("NegativeWeight", "ClassWeights: expected finite weights >= 0, got ClassWeights[1] = -1")]
     [InlineData("WeightCount", "ClassWeights: expected 2 weights, one per class, got 3")]
+    [InlineData("NaNDelta", "HuberDelta: expected a finite δ > 0, got NaN")]
+    [InlineData("InfiniteDelta", "HuberDelta: expected a finite δ > 0, got ")]
+    [InlineData("NaNSmoothing", "LabelSmoothing: expected ε in [0, 1], got NaN")]
+    [InlineData("NaNWeight", "ClassWeights: expected finite weights >= 0, got ClassWeights[0] = NaN")]
+    [InlineData("InfiniteWeight", "ClassWeights: expected finite weights >= 0, got ClassWeights[1] = ")]
     public void BadLossOptionsAreRefusedWhenTheTrainerIsMade(string which, string message)
     {
         var config = ModelTests.Config(ModelKind.Classification, inputSize: 3, outputSize: 2);
@@ -308,6 +313,11 @@ public sealed class TrainerTests : IDisposable
             "LabelSmoothing" => new LossOptions { LabelSmoothing = 1.5 },
             "Regression" => new LossOptions { Regression = (RegressionLoss)7 },
             "NegativeWeight" => new LossOptions { ClassWeights = [1.0, -1.0] },
+            "NaNDelta" => new LossOptions { HuberDelta = double.NaN },
+            "InfiniteDelta" => new LossOptions { HuberDelta = double.PositiveInfinity },
+            "NaNSmoothing" => new LossOptions { LabelSmoothing = double.NaN },
+            "NaNWeight" => new LossOptions { ClassWeights = [double.NaN, 1.0] },
+            "InfiniteWeight" => new LossOptions { ClassWeights = [1.0, double.PositiveInfinity] },
             _ => new LossOptions { ClassWeights = [1.0, 1.0, 1.0] },
         };
         var e = Assert.Throws<ArgumentException>(() => new Trainer<double>(model, new Adam<double>(model.Parameters), new TrainerOptions { Loss = loss }));
@@ -318,6 +328,20 @@ public sealed class TrainerTests : IDisposable
         var output = model.Forward(batch);
         e = Assert.Throws<ArgumentException>(() => model.Loss(output, batch, loss));
         Assert.True(e.Message.StartsWith(message, StringComparison.Ordinal), e.Message);
+    }
+
+    /// <summary>Null loss options are refused by name; class weights on a regression model are checked as values, not counted.</summary>
+    [Fact]
+    public void NullLossOptionsAreRefusedAndRegressionWeightsAreNotCounted()
+    {
+        var model = new SequenceModel<double>(ModelTests.Config(ModelKind.Classification, inputSize: 3, outputSize: 2), 1);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer<double>(model, new Adam<double>(model.Parameters), new TrainerOptions { Loss = null! }));
+        Assert.StartsWith("Loss: expected loss options", e.Message);
+        var regression = new SequenceModel<double>(ModelTests.Config(ModelKind.SequenceRegression, inputSize: 3, outputSize: 2), 1);
+        _ = new Trainer<double>(regression, new Adam<double>(regression.Parameters), new TrainerOptions { Loss = new LossOptions { ClassWeights = [1.0, 1.0, 1.0] } });
+        e = Assert.Throws<ArgumentException>(() => new Trainer<double>(regression, new Adam<double>(regression.Parameters),
+            new TrainerOptions { Loss = new LossOptions { ClassWeights = [-1.0] } }));
+        Assert.StartsWith("ClassWeights: expected finite weights >= 0", e.Message);
     }
 
     [Fact]

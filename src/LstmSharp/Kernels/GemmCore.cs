@@ -21,7 +21,8 @@ namespace LstmSharp.Kernels;
 /// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). An A block's rows
 /// are shared out evenly over its micro-panels (<see cref="TileRows"/>). With few rows of A (up to 2·MC) a row-major B is
 /// not packed: the micro-kernel reads each NR-column strip where it lies, row after row; a single row of A with a
-/// row-major B is a matrix-vector product, left to <see cref="Gemv{T, TVec, TOps}"/>. Hot methods are compiled fully
+/// row-major B is a matrix-vector product, left to <see cref="Gemv{T, TVec, TOps}"/> (which sums in another order: the
+/// same product with B pre-packed agrees within rounding, not bit for bit). Hot methods are compiled fully
 /// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
 /// </summary>
 internal static class GemmCore<T, TVec, TOps>

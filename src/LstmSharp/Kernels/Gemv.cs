@@ -10,11 +10,14 @@ namespace LstmSharp.Kernels;
 /// product is bound by reading B: B is read in the order it lies, four rows at a time, a block of columns of each,
 /// into a row of sums held in L1 (GEMM's micro-tile instead walks down all K rows of one 2-vector strip, a row's stride
 /// per load, which the prefetchers serve poorly: 1 × 512 × 128 took twice as long that way). Each column's sum runs
-/// over k in order (<c>y = fma(a[k], B[k, j], y)</c>, k = 0, 1, ...), whichever block or thread it falls in.
+/// over k in order (<c>y = fma(a[k], B[k, j], y)</c>, k = 0, 1, ...), whichever block or thread it falls in; that is
+/// not the micro-kernel's order (even and odd k apart, then added), so a one-row product with B pre-packed, or with B
+/// transposed, or as one row of several, is equal to this one within rounding, not bit for bit.
 /// </summary>
 /// <remarks>
 /// Where B's rows are all aligned alike (the row stride a multiple of 64 bytes), the whole vectors are loaded from
-/// 64-byte boundaries: a load across two cache lines costs both, which measured a quarter slower. The columns before
+/// boundaries of their own size (64 bytes with AVX-512), so that none crosses a cache line: a load across two lines
+/// costs both, which measured a quarter slower. The columns before
 /// the first boundary and after the last whole vector are each summed in one more vector register, loaded where they
 /// start (or end), of which only those columns are kept; below one vector of columns, one scalar at a time.
 /// </remarks>
@@ -30,7 +33,7 @@ internal static unsafe class Gemv<T, TVec, TOps>
     /// c[j] = alpha · Σ_k a[k] B[k, j] for j in [n0, n1), stored (<paramref name="overwrite"/>) or added to c[j].
     /// a[k] is <c>a[k · inc]</c> (inc = lda for a transposed A of one column); B [K, ≥ n1] row-major with stride ldb.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     public static void Run(int k, T alpha, ReadOnlySpan<T> a, int inc, ReadOnlySpan<T> b, int ldb, bool overwrite, Span<T> c, int n0, int n1)
     {
         int w = TOps.Count, size = sizeof(T), n = n1 - n0;
@@ -39,13 +42,16 @@ internal static unsafe class Gemv<T, TVec, TOps>
         ref T cr = ref Unsafe.Add(ref MemoryMarshal.GetReference(c), n0);
         if (n < w)
         {
-            for (int j = 0; j < n; j++)
+            // Narrower than a vector: the n sums side by side (independent chains), row after row.
+            T* sums = stackalloc T[n];                                                 // [n]
+            for (int j = 0; j < n; j++) sums[j] = T.Zero;
+            for (int p = 0; p < k; p++)
             {
-                T sum = T.Zero;
-                for (int p = 0; p < k; p++) sum = Fma(Unsafe.Add(ref ar, p * inc), Unsafe.Add(ref br, p * ldb + j), sum);
-                ref T cj = ref Unsafe.Add(ref cr, j);
-                cj = overwrite ? alpha * sum : Fma(alpha, sum, cj);
+                T s = Unsafe.Add(ref ar, p * inc);
+                ref T row = ref Unsafe.Add(ref br, p * ldb);
+                for (int j = 0; j < n; j++) sums[j] = Fma(s, Unsafe.Add(ref row, j), sums[j]);
             }
+            for (int j = 0; j < n; j++) Store(alpha, sums[j], overwrite, ref Unsafe.Add(ref cr, j));
             return;
         }
         // Columns [0, head) before the first vector boundary (where every row has it at the same column), then whole
@@ -130,7 +136,11 @@ internal static unsafe class Gemv<T, TVec, TOps>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(T alpha, T sum, bool overwrite, ref T c) => c = overwrite ? alpha * sum : Fma(alpha, sum, c);
 
-    /// <summary>a · b + c rounded once, as the vector FMA (the columns of a product narrower than a vector).</summary>
+    /// <summary>
+    /// a · b + c rounded once, as the vector FMA where the hardware has one (the columns of a product narrower than a
+    /// vector; without FMA hardware, where the portable vectors multiply and add apart, this is slower and may differ in
+    /// the last bit from a vector lane).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T Fma(T a, T b, T c)
     {

@@ -108,8 +108,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         }
         catch (ArgumentException e)
         {
-            string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            throw new InvalidDataException($"'{path}': the LSTM options in its metadata are invalid: {why}", e);
+            throw new InvalidDataException($"'{path}': metadata: {LstmOptions.MetadataProblem(e, file.Metadata)}", e);
         }
         CheckTensorShapes(file, ParameterShapes(options), path);
         CheckTensorDTypes(file, path);

@@ -81,6 +81,23 @@ public sealed record LstmOptions
         ["proj_size"] = ProjSize.ToString(CultureInfo.InvariantCulture),
     };
 
+    /// <summary>The metadata key of an option's property, as <see cref="ToMetadata"/> writes it: HiddenSize → hidden_size.</summary>
+    internal static string MetadataKey(string property) =>
+        string.Concat(property.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    /// <summary>
+    /// The message of an <see cref="ArgumentException"/> from <see cref="FromMetadata"/> as a problem of a file's
+    /// metadata: without the parameter suffix, and naming the key and its value where an option failed validation.
+    /// </summary>
+    internal static string MetadataProblem(ArgumentException e, IReadOnlyDictionary<string, string> metadata, string prefix = "")
+    {
+        string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+        if (e.ParamName is null || e.ParamName == "metadata") return why.StartsWith("metadata: ", StringComparison.Ordinal) ? why["metadata: ".Length..] : why;
+        string key = prefix + MetadataKey(e.ParamName);
+        string value = metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "";
+        return $"'{key}'{value} is invalid: {why}";
+    }
+
     /// <summary>Reads options written by <see cref="ToMetadata"/> (or by the golden files' generator); absent keys take PyTorch's defaults.</summary>
     /// <param name="metadata">String metadata; <c>input_size</c> and <c>hidden_size</c> are required.</param>
     public static LstmOptions FromMetadata(IReadOnlyDictionary<string, string> metadata)

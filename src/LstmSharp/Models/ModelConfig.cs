@@ -161,7 +161,7 @@ public sealed record ModelConfig
         {
             // Name the metadata key of the invalid setting (HiddenSize → model.hidden_size); a language model's LSTM input is E.
             string setting = kind == ModelKind.LanguageModel && e.ParamName == nameof(InputSize) ? nameof(EmbeddingSize) : e.ParamName ?? "";
-            string key = "model." + string.Concat(setting.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+            string key = "model." + LstmOptions.MetadataKey(setting);
             string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
             string value = metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "";
             throw new InvalidDataException($"metadata: '{key}'{value} is invalid: {why}", e);

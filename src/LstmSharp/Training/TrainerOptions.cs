@@ -63,6 +63,7 @@ public sealed record TrainerOptions
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
+        if (Loss is null) throw new ArgumentException("Loss: expected loss options (new LossOptions() for the defaults), got null.", nameof(Loss));
         if (Epochs < 0) throw new ArgumentException($"Epochs: expected a non-negative count, got {Epochs}.", nameof(Epochs));
         if (BatchSize <= 0) throw new ArgumentException($"BatchSize: expected a positive size, got {BatchSize}.", nameof(BatchSize));
         if (EvaluationBatchSize <= 0) throw new ArgumentException($"EvaluationBatchSize: expected a positive size, got {EvaluationBatchSize}.", nameof(EvaluationBatchSize));
