@@ -17,9 +17,9 @@ namespace LstmSharp.Kernels;
 /// <remarks>
 /// Where B's rows are all aligned alike (the row stride a multiple of 64 bytes), the whole vectors are loaded from
 /// boundaries of their own size (64 bytes with AVX-512), so that none crosses a cache line: a load across two lines
-/// costs both, which measured a quarter slower. The columns before
-/// the first boundary and after the last whole vector are each summed in one more vector register, loaded where they
-/// start (or end), of which only those columns are kept; below one vector of columns, one scalar at a time.
+/// costs both, which measured a quarter slower. The columns before the first boundary and after the last whole vector
+/// are each summed in one more vector register, loaded where they start (or end), of which only those columns are kept;
+/// a product narrower than one vector sums its columns as scalars, side by side.
 /// </remarks>
 internal static unsafe class Gemv<T, TVec, TOps>
     where T : unmanaged, INumberBase<T>

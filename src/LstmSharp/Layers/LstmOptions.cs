@@ -89,11 +89,11 @@ public sealed record LstmOptions
     /// The message of an <see cref="ArgumentException"/> from <see cref="FromMetadata"/> as a problem of a file's
     /// metadata: without the parameter suffix, and naming the key and its value where an option failed validation.
     /// </summary>
-    internal static string MetadataProblem(ArgumentException e, IReadOnlyDictionary<string, string> metadata, string prefix = "")
+    internal static string MetadataProblem(ArgumentException e, IReadOnlyDictionary<string, string> metadata)
     {
         string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
         if (e.ParamName is null || e.ParamName == "metadata") return why.StartsWith("metadata: ", StringComparison.Ordinal) ? why["metadata: ".Length..] : why;
-        string key = prefix + MetadataKey(e.ParamName);
+        string key = MetadataKey(e.ParamName);
         string value = metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "";
         return $"'{key}'{value} is invalid: {why}";
     }
