@@ -108,10 +108,9 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"'{path}': metadata: {LstmOptions.MetadataProblem(e, file.Metadata)}", e);
+            throw new InvalidDataException($"'{path}': {LstmOptions.MetadataProblem(e, file.Metadata)}", e);
         }
-        CheckTensorShapes(file, ParameterShapes(options), path);
-        CheckTensorDTypes(file, path);
+        CheckTensors(file, ParameterShapes(options), path);
         var lstm = new Lstm<T>(options);
         lstm.LoadStateDict(file);
         return lstm;

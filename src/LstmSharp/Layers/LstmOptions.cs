@@ -86,17 +86,19 @@ public sealed record LstmOptions
         string.Concat(property.Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
 
     /// <summary>
-    /// The message of an <see cref="ArgumentException"/> from <see cref="FromMetadata"/> as a problem of a file's
-    /// metadata: without the parameter suffix, and naming the key and its value where an option failed validation.
+    /// The message of an <see cref="ArgumentException"/> from <see cref="FromMetadata"/> as a problem of a file's metadata
+    /// ("metadata: ..."): a key that is missing or malformed as it says; an option that failed validation by its key.
     /// </summary>
-    internal static string MetadataProblem(ArgumentException e, IReadOnlyDictionary<string, string> metadata)
-    {
-        string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-        if (e.ParamName is null || e.ParamName == "metadata") return why.StartsWith("metadata: ", StringComparison.Ordinal) ? why["metadata: ".Length..] : why;
-        string key = MetadataKey(e.ParamName);
-        string value = metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "";
-        return $"'{key}'{value} is invalid: {why}";
-    }
+    internal static string MetadataProblem(ArgumentException e, IReadOnlyDictionary<string, string> metadata) =>
+        e.ParamName is null or "metadata" ? WithoutParameter(e) : InvalidSetting(e, metadata, MetadataKey(e.ParamName));
+
+    /// <summary>"metadata: 'key' ('value') is invalid: why", for an option (stored under <paramref name="key"/>) that failed validation.</summary>
+    internal static string InvalidSetting(ArgumentException e, IReadOnlyDictionary<string, string> metadata, string key) =>
+        $"metadata: '{key}'{(metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "")} is invalid: {WithoutParameter(e)}";
+
+    /// <summary>The exception's message without the " (Parameter 'name')" that .NET appends.</summary>
+    private static string WithoutParameter(ArgumentException e) =>
+        e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>Reads options written by <see cref="ToMetadata"/> (or by the golden files' generator); absent keys take PyTorch's defaults.</summary>
     /// <param name="metadata">String metadata; <c>input_size</c> and <c>hidden_size</c> are required.</param>

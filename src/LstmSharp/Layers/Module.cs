@@ -81,14 +81,19 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// Checks that <paramref name="file"/> holds exactly the tensors <paramref name="expected"/> names, with those shapes, before
-    /// a module is built from its metadata: a small corrupt file then cannot make it allocate the weights of a huge model.
+    /// Checks that <paramref name="file"/> holds exactly the tensors <paramref name="expected"/> names, with those shapes and
+    /// <typeparamref name="T"/>'s dtype (F32 for float, F64 for double), before a module is built from its metadata: a small
+    /// corrupt file then cannot make it allocate the weights of a huge model, and nothing is converted, so that a model is
+    /// never narrowed silently.
     /// </summary>
     /// <param name="file">The parsed file.</param>
     /// <param name="expected">The names and shapes the metadata's configuration implies, in <c>state_dict</c> order.</param>
     /// <param name="path">The file's path, for the error.</param>
-    /// <exception cref="InvalidDataException">A tensor is missing, unexpected or of another shape; names the path, tensors and shapes.</exception>
-    internal static void CheckTensorShapes(SafeTensorsFile file, IEnumerable<(string Name, long[] Shape)> expected, string path)
+    /// <exception cref="InvalidDataException">
+    /// A tensor is missing, unexpected or of another shape (names the path, tensors and shapes), or of another dtype (names the
+    /// path, the first few such tensors and the element type to load it with).
+    /// </exception>
+    internal static void CheckTensors(SafeTensorsFile file, IEnumerable<(string Name, long[] Shape)> expected, string path)
     {
         var problems = new List<string>();
         var names = new HashSet<string>();
@@ -104,21 +109,13 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (problems.Count > 0)
             throw new InvalidDataException(
                 $"'{path}': the tensors do not match the configuration in its metadata: {string.Join("; ", problems)}.");
-    }
 
-    /// <summary>
-    /// Checks that every tensor of <paramref name="file"/> has <typeparamref name="T"/>'s dtype (F32 for float, F64 for
-    /// double), before a module is built from it: nothing is converted, so that a model is never narrowed silently.
-    /// </summary>
-    /// <exception cref="InvalidDataException">A tensor of another dtype; names the path, the first few such tensors and the element type to load it with.</exception>
-    internal static void CheckTensorDTypes(SafeTensorsFile file, string path)
-    {
-        var expected = SafeTensor.DTypeOf<T>();
-        var wrong = file.Tensors.Values.Where(t => t.DType != expected).ToList();
+        var dtype = SafeTensor.DTypeOf<T>();
+        var wrong = file.Tensors.Values.Where(t => t.DType != dtype).ToList();
         if (wrong.Count == 0) return;
         string which = string.Join(", ", wrong.Take(3).Select(t => $"'{t.Name}' is {t.DType}")) + (wrong.Count > 3 ? $" and {wrong.Count - 3} more" : "");
         string hint = wrong[0].DType switch { DType.F64 => " (load it as double)", DType.F32 => " (load it as float)", _ => "" };
-        throw new InvalidDataException($"'{path}': expected dtype {expected} for {typeof(T).Name} weights, but {which}{hint}.");
+        throw new InvalidDataException($"'{path}': expected dtype {dtype} for {typeof(T).Name} weights, but {which}{hint}.");
     }
 
     /// <summary>Saves the parameters as a safetensors <c>state_dict</c>, atomically (temporary file, flush, rename).</summary>

@@ -161,10 +161,7 @@ public sealed record ModelConfig
         {
             // Name the metadata key of the invalid setting (HiddenSize → model.hidden_size); a language model's LSTM input is E.
             string setting = kind == ModelKind.LanguageModel && e.ParamName == nameof(InputSize) ? nameof(EmbeddingSize) : e.ParamName ?? "";
-            string key = "model." + LstmOptions.MetadataKey(setting);
-            string why = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            string value = metadata.TryGetValue(key, out var v) ? $" ('{v}')" : "";
-            throw new InvalidDataException($"metadata: '{key}'{value} is invalid: {why}", e);
+            throw new InvalidDataException(LstmOptions.InvalidSetting(e, metadata, "model." + LstmOptions.MetadataKey(setting)), e);
         }
         return config;
     }

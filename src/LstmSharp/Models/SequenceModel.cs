@@ -235,8 +235,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         {
             throw new InvalidDataException($"'{path}': {e.Message}", e);
         }
-        CheckTensorShapes(file, ParameterShapes(config), path);
-        CheckTensorDTypes(file, path);
+        CheckTensors(file, ParameterShapes(config), path);
         var model = new SequenceModel<T>(config);
         model.LoadStateDict(file);
         return model;
