@@ -185,11 +185,7 @@ public sealed class SafeTensorsFile
     /// Writes the file atomically: a temporary file, flushed, then renamed over <paramref name="path"/>. A null metadata
     /// value is refused (an <see cref="ArgumentException"/> naming its key), as the format has only strings.
     /// </summary>
-    public void Save(string path)
-    {
-        CheckMetadata();
-        AtomicFile.Write(path, WriteTo);
-    }
+    public void Save(string path) => AtomicFile.Write(path, WriteTo);  // WriteTo checks the metadata; a refusal leaves the old file
 
     /// <summary>Writes the file's bytes to <paramref name="stream"/>; a null metadata value is refused, naming its key.</summary>
     public void WriteTo(Stream stream)
