@@ -22,7 +22,15 @@ internal sealed class CacheLease<T>
     /// The arrays given back before it retired (<see cref="BufferRecycler{T}.Return"/>, <see cref="BufferRecycler{T}.Release"/>),
     /// each once however often it was reused: with <see cref="Arrays"/>, the memory its call used.
     /// </summary>
-    public HashSet<T[]> Returned { get; } = new(ReferenceEqualityComparer.Instance);
+    public IReadOnlyCollection<T[]> Returned => (IReadOnlyCollection<T[]>?)_returned ?? [];
+
+    private HashSet<T[]>? _returned;  // made at the first array given back: a training call's lease has none
+
+    /// <summary>Whether <paramref name="array"/> is among <see cref="Returned"/>.</summary>
+    public bool WasReturned(T[] array) => _returned?.Contains(array) == true;
+
+    /// <summary>Adds <paramref name="array"/> to <see cref="Returned"/> (once, however often it is given back).</summary>
+    public void AddReturned(T[] array) => (_returned ??= new(ReferenceEqualityComparer.Instance)).Add(array);
 }
 
 /// <summary>
@@ -95,7 +103,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
         foreach (var a in lease.Arrays)
         {
             Give(a);
-            if (!lease.Returned.Contains(a)) elements += a.Length;  // an array given back and rented again counts once
+            if (!lease.WasReturned(a)) elements += a.Length;  // an array given back and rented again counts once
         }
         if (scratch is not null)
             foreach (var a in scratch) elements += Give(a);
@@ -115,7 +123,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     public void Return(T[] array, CacheLease<T> lease)
     {
         if (!lease.Arrays.Remove(array)) throw new ArgumentException("array: expected one of the lease's arrays.", nameof(array));
-        lease.Returned.Add(array);
+        lease.AddReturned(array);
         Give(array);
     }
 
@@ -127,7 +135,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     {
         foreach (var a in part.Arrays)
         {
-            owner.Returned.Add(a);
+            owner.AddReturned(a);
             Give(a);
         }
         part.Arrays.Clear();
