@@ -26,8 +26,8 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentException($"beta1: expected a value in [0, 1), got {beta1}.", nameof(beta1));
         if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentException($"beta2: expected a value in [0, 1), got {beta2}.", nameof(beta2));
-        NonNegative(epsilon, nameof(epsilon));
-        NonNegative(weightDecay, nameof(weightDecay));
+        Arguments.NonNegative(epsilon, nameof(epsilon));
+        Arguments.NonNegative(weightDecay, nameof(weightDecay));
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;

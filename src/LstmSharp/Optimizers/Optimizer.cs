@@ -11,18 +11,11 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        NonNegative(learningRate, nameof(learningRate));
         Parameters = parameters.ToArray();
-        _learningRate = learningRate;
+        _learningRate = Arguments.NonNegative(learningRate, nameof(learningRate));
     }
 
     private double _learningRate;
-
-    /// <summary>Throws unless <paramref name="value"/> is ≥ 0 (NaN is not): for rates, decays and epsilons, as PyTorch checks them.</summary>
-    private protected static void NonNegative(double value, string name)
-    {
-        if (!(value >= 0)) throw new ArgumentException($"{name}: expected a non-negative value, got {value}.", name);
-    }
 
     /// <summary>The parameters updated.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
@@ -31,11 +24,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public double LearningRate
     {
         get => _learningRate;
-        set
-        {
-            NonNegative(value, nameof(LearningRate));
-            _learningRate = value;
-        }
+        set => _learningRate = Arguments.NonNegative(value, nameof(LearningRate));
     }
 
     /// <summary>Steps taken so far.</summary>

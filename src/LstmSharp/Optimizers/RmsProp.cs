@@ -17,9 +17,9 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
         double weightDecay = 0, double momentum = 0, bool centered = false) : base(parameters, learningRate)
     {
         if (!(alpha >= 0 && alpha < 1)) throw new ArgumentException($"alpha: expected a value in [0, 1), got {alpha}.", nameof(alpha));
-        NonNegative(momentum, nameof(momentum));
-        NonNegative(epsilon, nameof(epsilon));
-        NonNegative(weightDecay, nameof(weightDecay));
+        Arguments.NonNegative(momentum, nameof(momentum));
+        Arguments.NonNegative(epsilon, nameof(epsilon));
+        Arguments.NonNegative(weightDecay, nameof(weightDecay));
         Alpha = alpha;
         Epsilon = epsilon;
         WeightDecay = weightDecay;

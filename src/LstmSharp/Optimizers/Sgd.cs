@@ -15,8 +15,8 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
     public Sgd(IEnumerable<Parameter<T>> parameters, double learningRate, double momentum = 0, double dampening = 0,
         bool nesterov = false, double weightDecay = 0) : base(parameters, learningRate)
     {
-        NonNegative(momentum, nameof(momentum));
-        NonNegative(weightDecay, nameof(weightDecay));
+        Arguments.NonNegative(momentum, nameof(momentum));
+        Arguments.NonNegative(weightDecay, nameof(weightDecay));
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new ArgumentException($"nesterov: needs momentum > 0 and dampening = 0, got momentum {momentum} and dampening {dampening}.", nameof(nesterov));
         Momentum = momentum;

@@ -8,10 +8,6 @@ public abstract class LearningRateSchedule
 {
     /// <summary>The rate at step <paramref name="step"/> (0-based) for base rate <paramref name="baseRate"/>.</summary>
     public abstract double RateAt(long step, double baseRate);
-
-    /// <summary><paramref name="value"/> if ≥ 0 (NaN is not), else an ArgumentException naming <paramref name="name"/>.</summary>
-    private protected static double NonNegative(double value, string name) => value >= 0 ? value
-        : throw new ArgumentException($"{name}: expected a non-negative value, got {value}.", name);
 }
 
 /// <summary>PyTorch's <c>StepLR</c>: base · γ^⌊t / stepSize⌋.</summary>
@@ -20,7 +16,7 @@ public sealed class StepSchedule(int stepSize, double gamma = 0.1) : LearningRat
     private readonly int _stepSize = stepSize > 0 ? stepSize
         : throw new ArgumentException($"stepSize: expected a positive count, got {stepSize}.", nameof(stepSize));
 
-    private readonly double _gamma = NonNegative(gamma, nameof(gamma));
+    private readonly double _gamma = Arguments.NonNegative(gamma, nameof(gamma));
 
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(_gamma, step / _stepSize);
@@ -29,7 +25,7 @@ public sealed class StepSchedule(int stepSize, double gamma = 0.1) : LearningRat
 /// <summary>PyTorch's <c>ExponentialLR</c>: base · γ^t.</summary>
 public sealed class ExponentialSchedule(double gamma) : LearningRateSchedule
 {
-    private readonly double _gamma = NonNegative(gamma, nameof(gamma));
+    private readonly double _gamma = Arguments.NonNegative(gamma, nameof(gamma));
 
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(_gamma, step);
@@ -44,7 +40,7 @@ public sealed class CosineSchedule(int tMax, double etaMin = 0) : LearningRateSc
     private readonly int _tMax = tMax > 0 ? tMax
         : throw new ArgumentException($"tMax: expected a positive count, got {tMax}.", nameof(tMax));
 
-    private readonly double _etaMin = NonNegative(etaMin, nameof(etaMin));
+    private readonly double _etaMin = Arguments.NonNegative(etaMin, nameof(etaMin));
 
     /// <inheritdoc/>
     public override double RateAt(long step, double baseRate) =>
