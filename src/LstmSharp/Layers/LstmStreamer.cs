@@ -38,7 +38,8 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         int h = o.HiddenSize, p = o.OutputHiddenSize;
         _layers = new LayerWeights[o.NumLayers];
         for (int l = 0; l < o.NumLayers; l++)
-            _layers[l] = new LayerWeights(new T[(o.LayerInputSize(l) + p) * 4 * h], new T[4 * h], o.ProjSize > 0 ? new T[h * p] : null);
+            _layers[l] = new LayerWeights(new AlignedBuffer<T>((o.LayerInputSize(l) + p) * 4 * h), new AlignedBuffer<T>(4 * h),
+                o.ProjSize > 0 ? new AlignedBuffer<T>(h * p) : null);
         _h = Enumerable.Range(0, o.NumLayers).Select(_ => new T[p]).ToArray();
         _c = Enumerable.Range(0, o.NumLayers).Select(_ => new T[h]).ToArray();
         _gates = new T[4 * h];
@@ -78,9 +79,9 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             var bias = new T[fourH];                                                   // [4H] b_ih + b_hh
             if (p.BiasIh is not null) TensorPrimitives.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias);
             if (_fused) (both, bias) = (Interleave(both, hidden, width), Interleave(bias, hidden, 1));
-            Pack(both, fourH, width, w.InputHiddenT);                                 // → [W_ih | W_hh]^T [I + P, 4H] in strips
-            bias.CopyTo(w.Bias, 0);
-            if (p.WeightHr is not null) Pack(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, w.ProjT!); // [P, H] → W_hr^T [H, P] in strips
+            Pack(both, fourH, width, w.InputHiddenT.Span);                            // → [W_ih | W_hh]^T [I + P, 4H] in strips
+            bias.CopyTo(w.Bias.Span);
+            if (p.WeightHr is not null) Pack(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, w.ProjT!.Span); // [P, H] → W_hr^T [H, P] in strips
         }
     }
 
@@ -142,13 +143,13 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             x.CopyTo(xh);
             h.CopyTo(xh.Slice(x.Length));
             var m = w.ProjT is null ? h : _scratch.AsSpan();
-            if (_fused) MultiplyCell(xh, w.InputHiddenT, w.Bias, _reverse, c, m);
+            if (_fused) MultiplyCell(xh, w.InputHiddenT.Span, w.Bias.Span, _reverse, c, m);
             else
             {
-                Multiply(xh, w.InputHiddenT, _reverse, gates);
-                CellForward(hidden, w.Bias, gates, c, m);
+                Multiply(xh, w.InputHiddenT.Span, _reverse, gates);
+                CellForward(hidden, w.Bias.Span, gates, c, m);
             }
-            if (w.ProjT is not null) Multiply(m, w.ProjT, _reverse, h[..p]); // h' = W_hr m
+            if (w.ProjT is not null) Multiply(m, w.ProjT.Span, _reverse, h[..p]); // h' = W_hr m
             x = h;
         }
         _reverse = !_reverse;
@@ -302,5 +303,6 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         s3 = TSimd.Add(y3, z3);
     }
 
-    private sealed record LayerWeights(T[] InputHiddenT, T[] Bias, T[]? ProjT); // [I + P, 4H], [4H], [H, P], packed in strips
+    /// <summary>A layer's packed weights, [I + P, 4H], [4H], [H, P], in strips from 64-byte boundaries (so that no vector load of them is split across two cache lines).</summary>
+    private sealed record LayerWeights(AlignedBuffer<T> InputHiddenT, AlignedBuffer<T> Bias, AlignedBuffer<T>? ProjT);
 }
