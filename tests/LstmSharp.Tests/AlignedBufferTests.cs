@@ -4,7 +4,7 @@ using Xunit;
 
 namespace LstmSharp.Tests;
 
-/// <summary>The streamer's weight buffers: the first element on a 64-byte boundary, at the length asked for.</summary>
+/// <summary>The buffers that kernels stream whole vectors from (the streamer's weights, packed GEMM operands): the first element on a 64-byte boundary, at the length asked for.</summary>
 public class AlignedBufferTests
 {
     [Theory]
@@ -28,6 +28,22 @@ public class AlignedBufferTests
         Assert.Equal(36.5f, Unsafe.Add(ref buffer.Reference, 36));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedBuffer<float>(-1));
     }
+
+    [Fact]
+    public void APackedMatrixStartsOnA64ByteBoundaryAsItGrows()
+    {
+        PackedMatrix<float>? packed = null;
+        foreach (var (k, n) in new[] { (3, 5), (128, 512), (7, 9), (300, 700) })
+        {
+            var b = new float[k * n];
+            packed = Gemm.Pack<float>(Gemm.Best, false, k, n, b, n, packed);
+            Assert.Equal(packed.Length, packed.Data.Length);
+            Assert.True(packed.Length >= k * n);
+            Assert.Equal(0L, Address(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(packed.Data)) % 64);
+        }
+    }
+
+    private static unsafe long Address<T>(ref T x) => (long)Unsafe.AsPointer(ref x);
 
     private static unsafe void Check<T>(AlignedBuffer<T> buffer, int length) where T : unmanaged
     {

@@ -379,7 +379,7 @@ internal sealed class FastLstmKernel<T, TVec, TOps> : ILstmKernel<T>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MultiplyPacked(int m, ReadOnlySpan<T> a, PackedMatrix<T> b, T beta, Span<T> c) =>
-        GemmCore<T, TVec, TOps>.Run(false, false, m, b.Columns, b.Rows, T.One, a, b.Rows, [], 0, b.Data.AsSpan(0, b.Length), beta, c, b.Columns, 0, b.Columns);
+        GemmCore<T, TVec, TOps>.Run(false, false, m, b.Columns, b.Rows, T.One, a, b.Rows, [], 0, b.Data, beta, c, b.Columns, 0, b.Columns);
 
     /// <summary>
     /// The rows [x | h_prev | 1] of <paramref name="n"/> sequences at one step into <paramref name="xh"/> [n, wide]: x from

@@ -81,7 +81,7 @@ internal static class Gemm
         int n = b.Columns, k = b.Rows;
         CheckOperand(a, transA ? k : m, transA ? m : k, lda, nameof(a));
         CheckOperand(c, m, n, ldc, nameof(c));
-        Dispatch(b.Variant, transA, false, m, n, k, alpha, a, lda, [], 0, b.Data.AsSpan(0, b.Length), beta, c, ldc);
+        Dispatch(b.Variant, transA, false, m, n, k, alpha, a, lda, [], 0, b.Data, beta, c, ldc);
     }
 
     /// <summary>
@@ -100,7 +100,7 @@ internal static class Gemm
         };
         var packed = into ?? new PackedMatrix<T>();
         packed.Reset(variant, k, n, length);
-        var dst = packed.Data.AsSpan(0, length);
+        var dst = packed.Data;
         switch (variant)
         {
             case GemmVariant.Avx512: GemmCore<T, Vector512<T>, Simd512<T>>.PackB(transB, k, n, b, ldb, dst); break;
@@ -212,15 +212,20 @@ internal sealed class PackedMatrix<T> where T : unmanaged
     /// <summary>N: columns of op(B).</summary>
     public int Columns { get; private set; }
 
-    /// <summary>Elements in use at the start of <see cref="Data"/>.</summary>
+    /// <summary>Elements in use, at the start of the buffer.</summary>
     public int Length { get; private set; }
 
-    /// <summary>The packed panels (possibly longer than <see cref="Length"/>).</summary>
-    public T[] Data { get; private set; } = [];
+    /// <summary>
+    /// The packed panels, [Length], from a 64-byte boundary: with one row of A (B = 1 in an LSTM's steps) a product
+    /// streams them from L2 a vector per FMA, and a load split across two cache lines would cost that stream.
+    /// </summary>
+    public Span<T> Data => _buffer.Span.Slice(0, Length);
+
+    private AlignedBuffer<T> _buffer = new(0);  // [≥ Length], grown to the longest packed
 
     internal void Reset(GemmVariant variant, int rows, int columns, int length)
     {
         (Variant, Rows, Columns, Length) = (variant, rows, columns, length);
-        if (Data.Length < length) Data = new T[length];
+        if (_buffer.Length < length) _buffer = new AlignedBuffer<T>(length);
     }
 }
