@@ -148,25 +148,9 @@ public class GemmTests
                             for (int j = 0; j < c.Length; j++) c[j] = j < n ? T.CreateChecked(j % 7 - 3) : sentinel;
                             RunOneVariant<T>(v, transA, n, k, T.CreateChecked(0.75), transA ? a : a.AsSpan(0, k), transA ? 3 : k,
                                 b, ldb, T.CreateChecked(beta), c, n0);
-                            for (int j = 0; j < c.Length; j++)
-                            {
-                                string where = $"{v} n={n} k={k} ldb={ldb} n0={n0} offset={offset} transA={transA}: C[{j}]";
-                                if (j < n0 || j >= n)
-                                {
-                                    Assert.True(c[j] == (j < n ? T.CreateChecked(j % 7 - 3) : sentinel), $"{where} = {c[j]} was written, outside [n0, n)");
-                                    continue;
-                                }
-                                double sum = 0, scale = 0;
-                                for (int p = 0; p < k; p++)
-                                {
-                                    double xy = double.CreateChecked(a[transA ? 3 * p : p]) * double.CreateChecked(b[p * ldb + j]);
-                                    sum += xy;
-                                    scale += Math.Abs(xy);
-                                }
-                                double prior = beta * (j % 7 - 3), expected = 0.75 * sum + prior, actual = double.CreateChecked(c[j]);
-                                Assert.True(Math.Abs(actual - expected) <= tol * (1 + scale + Math.Abs(prior)) * Math.Sqrt(k),
-                                    $"{where} = {actual}, expected {expected}");
-                            }
+                            for (int j = 0; j < c.Length; j++)  // (b holds bData's values)
+                                CheckOneRowColumn($"{v} n={n} k={k} ldb={ldb} n0={n0} offset={offset} transA={transA}", c, j, n0, n, sentinel, beta, k,
+                                    p => double.CreateChecked(a[transA ? 3 * p : p]) * double.CreateChecked(bData[p * ldb + j]), tol);
                             if (transA) continue;
                             if (first is null) first = c;
                             else Assert.True(first.AsSpan().SequenceEqual(c), $"{v} n={n} k={k} ldb={ldb} n0={n0}: B at offset {offset} gave other bits than at 0");
@@ -177,20 +161,99 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// One row of A times a transposed B (a dot product with each row of B: a Linear layer at one row): against the naive
+    /// product at every K from 1 to 40 and some longer (every remainder of K by the vector width, for float and double),
+    /// N leaving 0 to 3 rows after the groups of four, from a first column n0 &gt; 0; nothing written outside [n0, n);
+    /// each column bitwise the same whichever n0 its block starts from. A transposed A of one column with lda = 1 is a
+    /// contiguous row too; with lda &gt; 1 it takes the packed path (checked against the same naive sums).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(VariantsAndTypes))]
+    public void OneRowTimesTransposedBMatchesNaive(string variant, string type)
+    {
+        var v = Enum.Parse<GemmVariant>(variant);
+        if (type == "float") OneRowTransposed<float>(v, 2e-6);
+        else OneRowTransposed<double>(v, 1e-14);
+    }
+
+    private static void OneRowTransposed<T>(GemmVariant v, double tol) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(37);
+        T sentinel = T.CreateChecked(12345);
+        var ks = Enumerable.Range(1, 40).Concat([63, 64, 65, 127, 300]);
+        foreach (int k in ks)
+        {
+            foreach (int n in new[] { 1, 4, 7, 10, 37 })
+            {
+                int ldb = k + 3;                                         // B [N, K] with row stride k + 3
+                var a = new T[3 * k];                                    // [K], or A^T [K, 1] with lda = 3
+                rng.FillUniform(T.CreateChecked(-1), T.One, a);
+                var b = new T[(n - 1) * ldb + k];
+                rng.FillUniform(T.CreateChecked(-1), T.One, b);
+                T[]? first = null;
+                foreach (var (n0, transA, lda) in new[] { (0, false, k), (1, false, k), (5, true, 1), (0, true, 3) }.Where(x => x.Item1 < n))
+                {
+                    var c = new T[n + 3];                               // [N] and three sentinels after it
+                    for (int j = 0; j < c.Length; j++) c[j] = j < n ? T.CreateChecked(j % 7 - 3) : sentinel;
+                    int inc = transA ? lda : 1;                          // a[p] is aUsed[p · inc]
+                    var aUsed = inc == 3 ? a : a.AsSpan(0, k);
+                    RunOneVariant<T>(v, transA, true, n, k, T.CreateChecked(0.75), aUsed, lda, b, ldb, T.One, c, n0);
+                    var aAll = aUsed.ToArray();
+                    for (int j = 0; j < c.Length; j++)
+                        CheckOneRowColumn($"{v} n={n} k={k} n0={n0} transA={transA} lda={lda}", c, j, n0, n, sentinel, 1.0, k,
+                            p => double.CreateChecked(aAll[p * inc]) * double.CreateChecked(b[j * ldb + p]), tol);
+                    if (inc == 3) continue;
+                    if (first is null) first = c;
+                    else for (int j = n0; j < n; j++) Assert.True(first[j] == c[j], $"{v} n={n} k={k}: C[{j}] from n0 = {n0} gave other bits than from 0");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[j] of a one-row product with alpha = 0.75 over C[j] = j mod 7 - 3 (then beta times that), against the naive sum
+    /// of <paramref name="term"/>(p) over p &lt; k; outside [n0, n) (three sentinels after C), C[j] not written.
+    /// </summary>
+    private static void CheckOneRowColumn<T>(string what, T[] c, int j, int n0, int n, T sentinel, double beta, int k, Func<int, double> term, double tol)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string where = $"{what}: C[{j}]";
+        if (j < n0 || j >= n)
+        {
+            Assert.True(c[j] == (j < n ? T.CreateChecked(j % 7 - 3) : sentinel), $"{where} = {c[j]} was written, outside [n0, n)");
+            return;
+        }
+        double sum = 0, scale = 0;
+        for (int p = 0; p < k; p++)
+        {
+            double xy = term(p);
+            sum += xy;
+            scale += Math.Abs(xy);
+        }
+        double prior = beta * (j % 7 - 3), expected = 0.75 * sum + prior, actual = double.CreateChecked(c[j]);
+        Assert.True(Math.Abs(actual - expected) <= tol * (1 + scale + Math.Abs(prior)) * Math.Sqrt(k), $"{where} = {actual}, expected {expected}");
+    }
+
     /// <summary>Columns [n0, n) of the one-row product through the given variant's GemmCore (as a thread's half runs it).</summary>
     private static void RunOneVariant<T>(GemmVariant v, bool transA, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int n0) where T : unmanaged, IFloatingPointIeee754<T> =>
+        RunOneVariant(v, transA, false, n, k, alpha, a, lda, b, ldb, beta, c, n0);
+
+    /// <summary>Columns [n0, n) of the one-row product through the given variant's GemmCore (as a thread's half runs it).</summary>
+    private static void RunOneVariant<T>(GemmVariant v, bool transA, bool transB, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
         ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int n0) where T : unmanaged, IFloatingPointIeee754<T>
     {
         switch (v)
         {
             case GemmVariant.Avx512:
-                GemmCore<T, System.Runtime.Intrinsics.Vector512<T>, Simd512<T>>.Run(transA, false, 1, n, k, alpha, a, lda, b, ldb, [], beta, c, n, n0, n);
+                GemmCore<T, System.Runtime.Intrinsics.Vector512<T>, Simd512<T>>.Run(transA, transB, 1, n, k, alpha, a, lda, b, ldb, [], beta, c, n, n0, n);
                 break;
             case GemmVariant.Avx2:
-                GemmCore<T, System.Runtime.Intrinsics.Vector256<T>, Simd256<T>>.Run(transA, false, 1, n, k, alpha, a, lda, b, ldb, [], beta, c, n, n0, n);
+                GemmCore<T, System.Runtime.Intrinsics.Vector256<T>, Simd256<T>>.Run(transA, transB, 1, n, k, alpha, a, lda, b, ldb, [], beta, c, n, n0, n);
                 break;
             default:
-                GemmCore<T, System.Runtime.Intrinsics.Vector128<T>, Simd128<T>>.Run(transA, false, 1, n, k, alpha, a, lda, b, ldb, [], beta, c, n, n0, n);
+                GemmCore<T, System.Runtime.Intrinsics.Vector128<T>, Simd128<T>>.Run(transA, transB, 1, n, k, alpha, a, lda, b, ldb, [], beta, c, n, n0, n);
                 break;
         }
     }
@@ -296,10 +359,11 @@ public class GemmTests
                     Gemm.Multiply<T>(v, false, transB, m, n, k, T.One, a, k, b, transB ? k : n, beta, expected, n);
                     packed = Gemm.Pack<T>(v, transB, k, n, b, transB ? k : n, packed);  // reuses the storage
                     Gemm.Multiply<T>(false, m, T.One, a, k, packed, beta, actual, n);
-                    if (m == 1 && !transB)
+                    if (m == 1)
                     {
-                        // One row of an unpacked row-major B goes to Gemv, which sums over k in order; the packed micro-kernel
-                        // sums even and odd k apart: equal within rounding, not bitwise (except at k = 1).
+                        // One row of an unpacked B goes to Gemv, which sums over k in order (row-major B) or by vector lanes
+                        // (dot products with the rows of a transposed B); the packed micro-kernel sums even and odd k apart:
+                        // equal within rounding, not bitwise.
                         double unit = typeof(T) == typeof(float) ? 2e-6 : 1e-14;  // as the naive checks above
                         for (int j = 0; j < n; j++)
                         {

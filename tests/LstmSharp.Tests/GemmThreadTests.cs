@@ -7,7 +7,7 @@ namespace LstmSharp.Tests;
 
 /// <summary>
 /// A product gives the same bits on one thread and on two (split along M or N, which moves the micro-tiles' boundaries),
-/// and with B pre-packed or not (except one row of a row-major B, which Gemv sums in another order than the packed
+/// and with B pre-packed or not (except one row of an unpacked B, which Gemv sums in another order than the packed
 /// micro-kernel: there only the threads are compared). In the process-wide collection: it sets <see cref="Parallelism.MaxThreads"/>.
 /// </summary>
 [Collection(nameof(ProcessWideSettings))]
@@ -31,7 +31,8 @@ public sealed class GemmThreadTests : IDisposable
         var rng = new Rng(31);
         // Above Gemm's threshold for two threads: M > N splits along M (rows 120, 121 in short tiles of one half or
         // the other), M <= N along N (with a one-column edge strip in the second half).
-        // One row (Gemv) splits along N too: 1 × 9000 × 1000 (rows 64-byte multiples apart in float) and 1 × 9001 × 1000.
+        // One row (Gemv, and its dot products with a transposed B) splits along N too: 1 × 9000 × 1000 (rows 64-byte
+        // multiples apart in float) and 1 × 9001 × 1000.
         foreach (var (m, n, k) in new[] { (121, 100, 700), (122, 100, 700), (242, 100, 400), (40, 801, 300), (1, 9000, 1000), (1, 9001, 1000) })
         {
             foreach (var (transA, transB) in new[] { (false, false), (true, false), (false, true) })
@@ -49,7 +50,7 @@ public sealed class GemmThreadTests : IDisposable
                 Parallelism.MaxThreads = 2;
                 Gemm.Multiply<T>(v, transA, transB, m, n, k, T.One, a, lda, b, ldb, T.Zero, two, n);
                 Assert.Equal(one, two);
-                if (!transA && (m > 1 || transB))
+                if (!transA && m > 1)  // (one row, unpacked, sums in another order: see GemmTests.Packed)
                 {
                     var p = Gemm.Pack<T>(v, transB, k, n, b, ldb);  // a pre-packed B splits along N
                     Gemm.Multiply<T>(false, m, T.One, a, k, p, T.Zero, packed, n);

@@ -101,6 +101,13 @@ internal static class GemmCore<T, TVec, TOps>
             Gemv<T, TVec, TOps>.Run(k, alpha, a, transA ? lda : 1, b, ldb, overwrite, c, n0, n1);
             return;
         }
+        if (m == 1 && packedB.IsEmpty && (!transA || lda == 1))
+        {
+            // One contiguous row of A times Bᵀ: a dot product with each row of B, read where it lies (packing B would
+            // copy all of it for one use).
+            Gemv<T, TVec, TOps>.RunTransposed(k, alpha, a, b, ldb, overwrite, c, n0, n1);
+            return;
+        }
 
         int mr = MR, nr = NR, nc = NC;
         // Few rows of A do not repay packing B: a row-major B is then read where it lies, a whole NR-column strip of

@@ -5,8 +5,9 @@ using System.Runtime.InteropServices;
 namespace LstmSharp.Kernels;
 
 /// <summary>
-/// The product of one row of A with a row-major B (a matrix-vector product: an LSTM step at batch 1), for one vector
-/// width: <c>c[n0:n1] = alpha · a · B[:, n0:n1]</c> (+ c unless overwriting). Each weight is used for one FMA, so the
+/// The product of one row of A with an unpacked B, for one vector width: <see cref="Run"/> for a row-major B (a
+/// matrix-vector product: an LSTM step at batch 1), <see cref="RunTransposed"/> for a transposed one (dot products).
+/// <see cref="Run"/>: <c>c[n0:n1] = alpha · a · B[:, n0:n1]</c> (+ c unless overwriting). Each weight is used for one FMA, so the
 /// product is bound by reading B: B is read in the order it lies, four rows at a time, a block of columns of each,
 /// into a row of sums held in L1 (GEMM's micro-tile instead walks down all K rows of one 2-vector strip, a row's stride
 /// per load, which the prefetchers serve poorly: 1 × 512 × 128 took twice as long that way). Each column's sum runs
@@ -131,6 +132,84 @@ internal static unsafe class Gemv<T, TVec, TOps>
             TOps.Store(tv, ref Unsafe.AsRef<T>(lanes));
             for (int j = 0; j < tail; j++) Store(alpha, lanes[w - tail + j], overwrite, ref Unsafe.Add(ref cr, n - tail + j));
         }
+    }
+
+    /// <summary>
+    /// c[j] = alpha · Σ_p a[p] B[j, p] for j in [n0, n1), stored (<paramref name="overwrite"/>) or added to c[j]: one row
+    /// a [K] (contiguous) times a transposed B, B [≥ n1, K] row-major with stride ldb, so that each column of the product
+    /// is a dot product of a with a row of B (a Linear layer's forward at one row). Four rows of B at a time, each read
+    /// once in memory order: the whole vectors of the four rows against the same vector of a, into two registers each
+    /// (even and odd vectors: eight independent FMA chains), added; then the lanes summed, then the last K mod w products
+    /// added as scalars, in order. A column's sum is the same in
+    /// whatever block or thread it falls; it is not the micro-kernel's order, so a packed or several-row product agrees
+    /// within rounding, not bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunTransposed(int k, T alpha, ReadOnlySpan<T> a, ReadOnlySpan<T> b, int ldb, bool overwrite, Span<T> c, int n0, int n1)
+    {
+        int w = TOps.Count, body = k / w * w;
+        ref T ar = ref MemoryMarshal.GetReference(a);
+        ref T br = ref MemoryMarshal.GetReference(b);
+        ref T cr = ref MemoryMarshal.GetReference(c);
+        TVec zero = TOps.Splat(T.Zero);
+        int j = n0;
+        for (; j + 4 <= n1; j += 4)
+        {
+            ref T r0 = ref Unsafe.Add(ref br, (nint)j * ldb);  // B[j, 0]
+            ref T r1 = ref Unsafe.Add(ref r0, ldb);
+            ref T r2 = ref Unsafe.Add(ref r1, ldb);
+            ref T r3 = ref Unsafe.Add(ref r2, ldb);
+            TVec s0 = zero, s1 = zero, s2 = zero, s3 = zero, t0 = zero, t1 = zero, t2 = zero, t3 = zero;
+            int p = 0;
+            for (; p + 2 * w <= body; p += 2 * w)
+            {
+                TVec av = TOps.Load(ref Unsafe.Add(ref ar, p)), aw = TOps.Load(ref Unsafe.Add(ref ar, p + w));
+                s0 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r0, p)), s0);
+                s1 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r1, p)), s1);
+                s2 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r2, p)), s2);
+                s3 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r3, p)), s3);
+                t0 = TOps.MultiplyAdd(aw, TOps.Load(ref Unsafe.Add(ref r0, p + w)), t0);
+                t1 = TOps.MultiplyAdd(aw, TOps.Load(ref Unsafe.Add(ref r1, p + w)), t1);
+                t2 = TOps.MultiplyAdd(aw, TOps.Load(ref Unsafe.Add(ref r2, p + w)), t2);
+                t3 = TOps.MultiplyAdd(aw, TOps.Load(ref Unsafe.Add(ref r3, p + w)), t3);
+            }
+            if (p < body)
+            {
+                TVec av = TOps.Load(ref Unsafe.Add(ref ar, p));
+                s0 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r0, p)), s0);
+                s1 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r1, p)), s1);
+                s2 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r2, p)), s2);
+                s3 = TOps.MultiplyAdd(av, TOps.Load(ref Unsafe.Add(ref r3, p)), s3);
+            }
+            (s0, s1, s2, s3) = (TOps.Add(s0, t0), TOps.Add(s1, t1), TOps.Add(s2, t2), TOps.Add(s3, t3));
+            Store(alpha, RowTail(k, body, ref ar, ref r0, TOps.Sum(s0)), overwrite, ref Unsafe.Add(ref cr, j));
+            Store(alpha, RowTail(k, body, ref ar, ref r1, TOps.Sum(s1)), overwrite, ref Unsafe.Add(ref cr, j + 1));
+            Store(alpha, RowTail(k, body, ref ar, ref r2, TOps.Sum(s2)), overwrite, ref Unsafe.Add(ref cr, j + 2));
+            Store(alpha, RowTail(k, body, ref ar, ref r3, TOps.Sum(s3)), overwrite, ref Unsafe.Add(ref cr, j + 3));
+        }
+        for (; j < n1; j++)
+        {
+            // A row left over: summed as in a group of four (even and odd vectors apart, added), so the same bits.
+            ref T r0 = ref Unsafe.Add(ref br, (nint)j * ldb);
+            TVec s0 = zero, t0 = zero;
+            int p = 0;
+            for (; p + 2 * w <= body; p += 2 * w)
+            {
+                s0 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref ar, p)), TOps.Load(ref Unsafe.Add(ref r0, p)), s0);
+                t0 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref ar, p + w)), TOps.Load(ref Unsafe.Add(ref r0, p + w)), t0);
+            }
+            if (p < body) s0 = TOps.MultiplyAdd(TOps.Load(ref Unsafe.Add(ref ar, p)), TOps.Load(ref Unsafe.Add(ref r0, p)), s0);
+            s0 = TOps.Add(s0, t0);
+            Store(alpha, RowTail(k, body, ref ar, ref r0, TOps.Sum(s0)), overwrite, ref Unsafe.Add(ref cr, j));
+        }
+    }
+
+    /// <summary><paramref name="sum"/> + a[p] row[p] for p in [body, k), in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T RowTail(int k, int body, ref T a, ref T row, T sum)
+    {
+        for (int p = body; p < k; p++) sum = Fma(Unsafe.Add(ref a, p), Unsafe.Add(ref row, p), sum);
+        return sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

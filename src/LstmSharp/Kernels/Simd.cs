@@ -27,6 +27,9 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged
     /// <summary>a * b + c, fused where the hardware has it.</summary>
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
 
+    /// <summary>The sum of the lanes (in the runtime's fixed order).</summary>
+    static abstract T Sum(TVec v);
+
     /// <summary>max(a, x) with the hardware's semantics: x when x is NaN (so NaN passes through a clamp).</summary>
     static abstract TVec MaxNative(TVec a, TVec x);
 
@@ -61,6 +64,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         throw new NotSupportedException(typeof(T).Name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> v) => Vector128.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MaxNative(Vector128<T> a, Vector128<T> x) => Vector128.MaxNative(a, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MinNative(Vector128<T> a, Vector128<T> x) => Vector128.MinNative(a, x);
 
@@ -94,6 +98,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         throw new NotSupportedException(typeof(T).Name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Vector256.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MaxNative(Vector256<T> a, Vector256<T> x) => Vector256.MaxNative(a, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MinNative(Vector256<T> a, Vector256<T> x) => Vector256.MinNative(a, x);
 
@@ -127,6 +132,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         throw new NotSupportedException(typeof(T).Name);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Vector512.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MaxNative(Vector512<T> a, Vector512<T> x) => Vector512.MaxNative(a, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MinNative(Vector512<T> a, Vector512<T> x) => Vector512.MinNative(a, x);
 
