@@ -4,14 +4,12 @@ using LstmSharp.Tensors;
 namespace LstmSharp.Cli.Text;
 
 /// <summary>
-/// Streams a character-level language model one step at a time: each step is a <see cref="SequenceModel{T}.Predict"/>
-/// on a batch of one sequence of one token, carrying h and c from the previous step.
+/// Streams a character-level language model one step at a time (<see cref="ModelStreamer{T}"/>: each token fed runs
+/// one step, carrying the state, with no allocation), and draws the next token from the logits.
 /// </summary>
 public sealed class CharSampler
 {
-    private readonly SequenceModel<float> _model;
-    private Tensor<float>? _h, _c;                                               // [L, 1, P], [L, 1, H]
-    private float[]? _logits;                                                    // [V], after the last token fed
+    private readonly ModelStreamer<float> _streamer;
 
     /// <summary>A sampler of <paramref name="model"/> (a language model), from the zero state.</summary>
     public CharSampler(SequenceModel<float> model)
@@ -19,20 +17,14 @@ public sealed class CharSampler
         ArgumentNullException.ThrowIfNull(model);
         if (model.Config.Kind != ModelKind.LanguageModel)
             throw new ArgumentException($"model: expected a language model, got a {model.Config.Kind} model.", nameof(model));
-        _model = model;
+        _streamer = new ModelStreamer<float>(model);
     }
 
-    /// <summary>The logits [V] of the next token, after the last one fed (null before any).</summary>
-    public ReadOnlySpan<float> Logits => _logits;
+    /// <summary>The logits [V] of the next token, after the last one fed (empty before any), valid until the next.</summary>
+    public ReadOnlySpan<float> Logits => _streamer.Output;
 
     /// <summary>Feeds one token, updating the state and the next token's logits.</summary>
-    public void Feed(int token)
-    {
-        var batch = new SequenceBatch<float>([1], 1, tokens: [token]);
-        var output = _model.Predict(batch, _h, _c);                              // output [1, 1, V]
-        (_h, _c) = (output.HN, output.CN);
-        _logits = output.Output.Data;
-    }
+    public void Feed(int token) => _streamer.Step(token);
 
     /// <summary>
     /// Draws the next token from the current logits: argmax when <paramref name="temperature"/> is 0, else from
@@ -41,8 +33,8 @@ public sealed class CharSampler
     public int Sample(double temperature, int topK, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        if (_logits is null) throw new InvalidOperationException("Sample: feed at least one token first.");
-        return Sample(_logits, temperature, topK, rng);
+        if (Logits.IsEmpty) throw new InvalidOperationException("Sample: feed at least one token first.");
+        return Sample(Logits, temperature, topK, rng);
     }
 
     /// <summary>Draws an index from <paramref name="logits"/> [V] (see <see cref="Sample(double, int, Rng)"/>).</summary>

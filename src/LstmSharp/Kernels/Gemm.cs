@@ -149,15 +149,23 @@ internal static class Gemm
         // Spans cannot cross into the worker's lambda; the caller blocks until both halves finish, so pinning is safe.
         fixed (T* pa = a, pb = b, pp = packedB, pc = c)
         {
-            var job = new SplitJob<T, TVec, TOps>
+            // This thread's job object, reused (a streamed step's head at a large vocabulary splits at every step).
+            var job = SplitJob<T, TVec, TOps>.ThisThread ??= new SplitJob<T, TVec, TOps>();
+            (job.TransA, job.TransB, job.AlongN, job.M, job.N, job.K, job.Alpha, job.Beta) = (transA, transB, alongN, m, n, k, alpha, beta);
+            (job.ALength, job.Lda, job.BLength, job.Ldb, job.PackedLength, job.CLength, job.Ldc) = (a.Length, lda, b.Length, ldb, packedB.Length, c.Length, ldc);
+            job.A = pa;
+            job.B = pb;
+            job.PackedB = pp;
+            job.C = pc;
+            job.Cut = alongN ? (n / 2 + nr - 1) / nr * nr : (m / 2 + mr - 1) / mr * mr;
+            try
             {
-                TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha, Beta = beta,
-                A = pa, ALength = a.Length, Lda = lda, B = pb, BLength = b.Length, Ldb = ldb,
-                PackedB = pp, PackedLength = packedB.Length, C = pc, CLength = c.Length, Ldc = ldc,
-                AlongN = alongN,
-                Cut = alongN ? (n / 2 + nr - 1) / nr * nr : (m / 2 + mr - 1) / mr * mr,
-            };
-            Worker.RunPair(job);
+                Worker.RunPair(job);
+            }
+            finally
+            {
+                job.A = job.B = job.PackedB = job.C = null;  // unpinned from here on
+            }
         }
     }
 
@@ -169,6 +177,9 @@ internal static class Gemm
         public int M, N, K, Lda, Ldb, Ldc, ALength, BLength, PackedLength, CLength, Cut;
         public T Alpha, Beta;
         public T* A, B, PackedB, C;
+
+        /// <summary>The calling thread's job (it blocks until both halves are done, so one at a time).</summary>
+        [ThreadStatic] public static SplitJob<T, TVec, TOps>? ThisThread;
 
         public void Run(int part)
         {
