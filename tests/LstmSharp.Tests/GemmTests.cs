@@ -164,7 +164,8 @@ public class GemmTests
     /// <summary>
     /// One row of A times a transposed B (a dot product with each row of B: a Linear layer at one row): against the naive
     /// product at every K from 1 to 40 and some longer (every remainder of K by the vector width, for float and double),
-    /// N leaving 0 to 3 rows after the groups of four, from a first column n0 &gt; 0; nothing written outside [n0, n);
+    /// N leaving 0 to 3 rows after the groups of four, beta 1, 0 (C not read) and -0.5, from a first column n0 &gt; 0,
+    /// with NaN wherever a read past K would land; nothing written outside [n0, n);
     /// each column bitwise the same whichever n0 its block starts from. A transposed A of one column with lda = 1 is a
     /// contiguous row too; with lda &gt; 1 it takes the packed path (checked against the same naive sums).
     /// </summary>
@@ -186,26 +187,35 @@ public class GemmTests
         {
             foreach (int n in new[] { 1, 4, 7, 10, 37 })
             {
+                // NaN wherever a read past K would land: after a's K values, between A^T's strided values, in the 3
+                // columns between B's rows (so that such a read shows as NaN, not as a small error).
+                var aRow = new T[k + 5];                                 // [K] and 5 NaN
+                var aCol = new T[3 * k];                                 // A^T [K, 1] with lda = 3: aCol[3p]
+                aRow.AsSpan().Fill(T.NaN);
+                aCol.AsSpan().Fill(T.NaN);
+                rng.FillUniform(T.CreateChecked(-1), T.One, aRow.AsSpan(0, k));
+                for (int p = 0; p < k; p++) aCol[3 * p] = aRow[p];
                 int ldb = k + 3;                                         // B [N, K] with row stride k + 3
-                var a = new T[3 * k];                                    // [K], or A^T [K, 1] with lda = 3
-                rng.FillUniform(T.CreateChecked(-1), T.One, a);
                 var b = new T[(n - 1) * ldb + k];
-                rng.FillUniform(T.CreateChecked(-1), T.One, b);
-                T[]? first = null;
-                foreach (var (n0, transA, lda) in new[] { (0, false, k), (1, false, k), (5, true, 1), (0, true, 3) }.Where(x => x.Item1 < n))
+                b.AsSpan().Fill(T.NaN);
+                for (int j = 0; j < n; j++) rng.FillUniform(T.CreateChecked(-1), T.One, b.AsSpan(j * ldb, k));
+                foreach (double beta in new[] { 1.0, 0.0, -0.5 })
                 {
-                    var c = new T[n + 3];                               // [N] and three sentinels after it
-                    for (int j = 0; j < c.Length; j++) c[j] = j < n ? T.CreateChecked(j % 7 - 3) : sentinel;
-                    int inc = transA ? lda : 1;                          // a[p] is aUsed[p · inc]
-                    var aUsed = inc == 3 ? a : a.AsSpan(0, k);
-                    RunOneVariant<T>(v, transA, true, n, k, T.CreateChecked(0.75), aUsed, lda, b, ldb, T.One, c, n0);
-                    var aAll = aUsed.ToArray();
-                    for (int j = 0; j < c.Length; j++)
-                        CheckOneRowColumn($"{v} n={n} k={k} n0={n0} transA={transA} lda={lda}", c, j, n0, n, sentinel, 1.0, k,
-                            p => double.CreateChecked(aAll[p * inc]) * double.CreateChecked(b[j * ldb + p]), tol);
-                    if (inc == 3) continue;
-                    if (first is null) first = c;
-                    else for (int j = n0; j < n; j++) Assert.True(first[j] == c[j], $"{v} n={n} k={k}: C[{j}] from n0 = {n0} gave other bits than from 0");
+                    T[]? first = null;
+                    foreach (var (n0, transA, lda) in new[] { (0, false, k), (1, false, k), (5, true, 1), (0, true, 3) }.Where(x => x.Item1 < n))
+                    {
+                        var c = new T[n + 3];                           // [N] and three sentinels after it
+                        for (int j = 0; j < c.Length; j++) c[j] = j < n ? T.CreateChecked(j % 7 - 3) : sentinel;
+                        if (beta == 0) c.AsSpan(n0, n - n0).Fill(T.NaN); // beta = 0: C is overwritten, never read
+                        var aUsed = lda == 3 && transA ? aCol : aRow;
+                        RunOneVariant<T>(v, transA, true, n, k, T.CreateChecked(0.75), aUsed, lda, b, ldb, T.CreateChecked(beta), c, n0);
+                        for (int j = 0; j < c.Length; j++)
+                            CheckOneRowColumn($"{v} n={n} k={k} n0={n0} transA={transA} lda={lda} beta={beta}", c, j, n0, n, sentinel, beta, k,
+                                p => double.CreateChecked(aRow[p]) * double.CreateChecked(b[j * ldb + p]), tol);
+                        if (lda == 3 && transA) continue;
+                        if (first is null) first = c;
+                        else for (int j = n0; j < n; j++) Assert.True(first[j] == c[j], $"{v} n={n} k={k} beta={beta}: C[{j}] from n0 = {n0} gave other bits than from 0");
+                    }
                 }
             }
         }

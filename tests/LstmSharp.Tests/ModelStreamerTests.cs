@@ -92,13 +92,27 @@ public class ModelStreamerTests
         for (int i = 0; i < 100; i++) { lm.Step(i % 65); forecaster.Step(x); }   // warm up (JIT tiers)
         Assert.Equal(0, TestUtil.AllocatedInAllButOneRound(() => { for (int i = 0; i < 1000; i++) lm.Step(i % 65); }));
         Assert.Equal(0, TestUtil.AllocatedInAllButOneRound(() => { for (int i = 0; i < 1000; i++) forecaster.Step(x); }));
-        // A head of V·P = 33000 · 256 multiply-adds (over Gemm's threshold) splits over two threads at every step.
-        var large = new ModelStreamer<float>(new SequenceModel<float>(new ModelConfig
-        {
-            Kind = ModelKind.LanguageModel, VocabSize = 33_000, EmbeddingSize = 4, HiddenSize = 256,
-        }, seed: 1));
-        for (int i = 0; i < 20; i++) large.Step(i);
-        Assert.Equal(0, TestUtil.AllocatedInAllButOneRound(() => { for (int i = 0; i < 20; i++) large.Step(i); }));
+    }
+
+    [Fact]
+    public void RefreshKeepsTheStateAndEmptiesTheOutput()
+    {
+        var model = new SequenceModel<double>(Config(ModelKind.Regression, 1, 0), seed: 6);
+        var streamer = new ModelStreamer<double>(model);
+        var x = new double[] { 0.5, -1, 2, 0.25, 0, 1 };
+        streamer.Step(x);
+        var (h, c) = streamer.GetState();
+        model.Lstm.Parameters[0].Value.Data[0] += 1;                          // a weight changed: re-pack
+        streamer.Refresh();
+        Assert.True(streamer.Output.IsEmpty, "the output came from the old weights");
+        var (h2, c2) = streamer.GetState();
+        Assert.Equal(h.Data, h2.Data);
+        Assert.Equal(c.Data, c2.Data);
+        var after = streamer.Step(x).ToArray();                               // the new weights from the kept state
+        var expected = model.Predict(new SequenceBatch<double>([1], 1, features: new Tensor<double>(x, 1, 1, 6)), h, c).Output;
+        TestUtil.AssertClose("after refresh", expected, new Tensor<double>(after, 1, 3), 1e-12);
+        Assert.Equal(6, streamer.InputSize);
+        Assert.Equal(0, new ModelStreamer<double>(new SequenceModel<double>(Config(ModelKind.LanguageModel, 1, 0))).InputSize);
     }
 
     [Fact]
@@ -131,5 +145,30 @@ public class ModelStreamerTests
         if (kind == ModelKind.LanguageModel) return new SequenceBatch<T>([steps], steps, tokens: tokens[..steps]);
         int i = x.Dim(2);
         return new SequenceBatch<T>([steps], steps, features: new Tensor<T>(x.Data[..(steps * i)], 1, steps, i));
+    }
+}
+
+/// <summary>
+/// A streamed head of V·P = 33000 · 256 multiply-adds (over Gemm's threshold) splits over two threads at every step and
+/// still allocates nothing. In the process-wide collection: it asks for two threads (and no other test's product holds
+/// the worker meanwhile).
+/// </summary>
+[Collection(nameof(ProcessWideSettings))]
+public sealed class ModelStreamerSplitTests : IDisposable
+{
+    private readonly int _before = LstmSharp.Kernels.Parallelism.MaxThreads;
+
+    public void Dispose() => LstmSharp.Kernels.Parallelism.MaxThreads = _before;
+
+    [Fact]
+    public void ALargeHeadSplitOverTwoThreadsAllocatesNothingPerStep()
+    {
+        LstmSharp.Kernels.Parallelism.MaxThreads = 2;
+        var large = new ModelStreamer<float>(new SequenceModel<float>(new ModelConfig
+        {
+            Kind = ModelKind.LanguageModel, VocabSize = 33_000, EmbeddingSize = 4, HiddenSize = 256,
+        }, seed: 1));
+        for (int i = 0; i < 20; i++) large.Step(i);
+        Assert.Equal(0, TestUtil.AllocatedInAllButOneRound(() => { for (int i = 0; i < 20; i++) large.Step(i); }));
     }
 }

@@ -230,13 +230,13 @@ internal sealed class PackedMatrix<T> where T : unmanaged
     /// The packed panels, [Length], from a 64-byte boundary: with one row of A (B = 1 in an LSTM's steps) a product
     /// streams them from L2 a vector per FMA, and a load split across two cache lines would cost that stream.
     /// </summary>
-    public Span<T> Data => _buffer.Span.Slice(0, Length);
+    public Span<T> Data => _buffer is null ? [] : _buffer.Span.Slice(0, Length);
 
-    private AlignedBuffer<T> _buffer = new(0);  // [≥ Length], grown to the longest packed
+    private AlignedBuffer<T>? _buffer;  // [≥ Length], grown to the longest packed
 
     internal void Reset(GemmVariant variant, int rows, int columns, int length)
     {
         (Variant, Rows, Columns, Length) = (variant, rows, columns, length);
-        if (_buffer.Length < length) _buffer = new AlignedBuffer<T>(length);
+        if (_buffer is null || _buffer.Length < length) _buffer = new AlignedBuffer<T>(length);
     }
 }

@@ -20,9 +20,9 @@ namespace LstmSharp.Kernels;
 /// Packed layouts: an A micro-panel is [kc][MR] (MR values of one k together), a B micro-panel is [kc][NR], zero padded
 /// to NR columns (the micro-kernel loads whole vectors of B; of A it reads only the rows it computes). An A block's rows
 /// are shared out evenly over its micro-panels (<see cref="TileRows"/>). With few rows of A (up to 2·MC) a row-major B is
-/// not packed: the micro-kernel reads each NR-column strip where it lies, row after row; a single row of A with a
-/// row-major B is a matrix-vector product, left to <see cref="Gemv{T, TVec, TOps}"/> (which sums in another order: the
-/// same product with B pre-packed agrees within rounding, not bit for bit). Hot methods are compiled fully
+/// not packed: the micro-kernel reads each NR-column strip where it lies, row after row; a single row of A with an
+/// unpacked B is a matrix-vector product, left to <see cref="Gemv{T, TVec, TOps}"/>: B read where it lies, row-major or
+/// transposed (each sums in another order: the same product with B pre-packed agrees within rounding, not bit for bit). Hot methods are compiled fully
 /// optimised at once (AggressiveOptimization): a product is often over before tiered compilation would catch up.
 /// </summary>
 internal static class GemmCore<T, TVec, TOps>
@@ -73,7 +73,7 @@ internal static class GemmCore<T, TVec, TOps>
     /// <summary>
     /// C [M, N] = alpha · op(A) · op(B) + beta · C for a column range [n0, n1) of C (multiple of NR at n0).
     /// op(B) comes either from <paramref name="b"/> (packed here, or read in place when A has few rows and B is not
-    /// transposed) or from <paramref name="packedB"/> (made by <see cref="PackB"/>).
+    /// transposed, or A has one row) or from <paramref name="packedB"/> (made by <see cref="PackB"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha,

@@ -10,7 +10,7 @@ namespace LstmSharp.Models;
 /// a language model), carrying every layer's state between calls, with no allocation per step. Each step returns the
 /// head's output for the sequence so far: the next token's logits (language model), the class logits or the values of a
 /// sequence-to-one model, or this step's values (per-step regression), as <see cref="SequenceModel{T}.Predict"/> gives
-/// for that sequence (at its last step). Text generation, live sensor classification and online forecasting run this
+/// for that sequence (at its last step), within rounding (a step's products sum in another order than a batch's). Text generation, live sensor classification and online forecasting run this
 /// way. Unidirectional models only (a bidirectional one reads each sequence from its end).
 /// </summary>
 /// <remarks>
@@ -41,6 +41,9 @@ public sealed class ModelStreamer<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>The model streamed.</summary>
     public SequenceModel<T> Model => _model;
 
+    /// <summary>I: the features each <see cref="Step(ReadOnlySpan{T})"/> reads (0 for a language model, which reads token ids).</summary>
+    public int InputSize => _model.Embedding is null ? _lstm.InputSize : 0;
+
     /// <summary>O: the size of each step's output (values, classes, or the vocabulary V).</summary>
     public int OutputSize => _output.Length;
 
@@ -69,7 +72,7 @@ public sealed class ModelStreamer<T> where T : unmanaged, IFloatingPointIeee754<
         var embedding = _model.Embedding
             ?? throw new InvalidOperationException($"Step: a {_model.Config.Kind} model reads features; call Step(features) with I = {_lstm.InputSize} values.");
         if ((uint)token >= (uint)embedding.NumEmbeddings)
-            throw new ArgumentOutOfRangeException(nameof(token), token, $"token: expected an id in 0..{embedding.NumEmbeddings - 1}, got {token}.");
+            throw new ArgumentOutOfRangeException(nameof(token), $"token: expected an id in 0..{embedding.NumEmbeddings - 1}, got {token}.");
         int e = _embedded.Length;
         embedding.Weight.Value.Data.AsSpan(token * e, e).CopyTo(_embedded);
         return Head(_lstm.Step(_embedded));
@@ -120,6 +123,13 @@ public sealed class ModelStreamer<T> where T : unmanaged, IFloatingPointIeee754<
         return (h.Reshape(h.Dim(0), 1, h.Dim(1)), c.Reshape(c.Dim(0), 1, c.Dim(1)));
     }
 
-    /// <summary>Re-packs the LSTM's weights (after training or loading into the model).</summary>
-    public void Refresh() => _lstm.Refresh();
+    /// <summary>
+    /// Re-packs the LSTM's weights (after training or loading into the model). The state is kept (call
+    /// <see cref="Reset"/> to start over); <see cref="Output"/> is empty until the next step, as it came from the old weights.
+    /// </summary>
+    public void Refresh()
+    {
+        _lstm.Refresh();
+        _stepped = false;
+    }
 }
