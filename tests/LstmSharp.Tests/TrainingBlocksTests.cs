@@ -39,6 +39,10 @@ public class TrainingBlocksTests
         var dy = TestUtil.Random<double>(rng, 1, rows, outFeatures);
         lin.Weight.Grad.Data[0] = 0.5;  // gradients accumulate
         var y = lin.Forward(x);
+        var into = new double[rows * outFeatures];
+        into.AsSpan().Fill(double.NaN);                                   // overwritten, never read
+        lin.Forward(x.Data, into);
+        Assert.Equal(y.Data, into);                                       // the span form: the same sums, the same bits
         var dx = lin.Backward(x, dy);
         Assert.Equal([1, rows, outFeatures], y.Shape.ToArray());
         Assert.Equal([1, rows, inFeatures], dx.Shape.ToArray());
@@ -108,6 +112,11 @@ public class TrainingBlocksTests
         var e = Assert.Throws<ArgumentException>(() => emb.Backward([1, 7], Tensor<float>.Zeros(2, 2)));
         Assert.Contains("ids[1] = 7", e.Message);
         Assert.All(emb.Weight.Grad.Data, v => Assert.Equal(0f, v)); // nothing half-applied
+        Assert.Contains("0..4, got 5", Assert.Throws<ArgumentOutOfRangeException>("id", () => emb.Row(5)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>("id", () => emb.Row(-1));
+        Assert.Equal(emb.Weight.Value.Data[6..8], emb.Row(3).ToArray());
+        Assert.Contains("in = 3 values, got 7", Assert.Throws<ArgumentException>("input", () => lin.Forward(new float[7], new float[4])).Message);
+        Assert.Contains("[2, 2] = 4 values, got 3", Assert.Throws<ArgumentException>("output", () => lin.Forward(new float[6], new float[3])).Message);
     }
 
     [Fact]

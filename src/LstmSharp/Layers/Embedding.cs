@@ -28,6 +28,14 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => [Weight];
 
+    /// <summary>The embedding [E] of <paramref name="id"/> (in 0..V-1): its row of the weight, not a copy.</summary>
+    public ReadOnlySpan<T> Row(int id)
+    {
+        if ((uint)id >= (uint)NumEmbeddings)
+            throw new ArgumentOutOfRangeException(nameof(id), $"id: expected an id in 0..{NumEmbeddings - 1}, got {id}.");
+        return Weight.Value.Data.AsSpan(id * EmbeddingDim, EmbeddingDim);
+    }
+
     /// <summary>ids (any shape S, each in 0..V-1) → [S..., E].</summary>
     public Tensor<T> Forward(ReadOnlySpan<int> ids, params int[] shape)
     {
@@ -39,7 +47,7 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
             throw new ArgumentException($"shape: expected dimensions whose product is the number of ids ({ids.Length}), got {ShapeUtil.Format(shape)}.", nameof(shape));
         int e = EmbeddingDim;
         var y = new T[ids.Length * e];
-        for (int n = 0; n < ids.Length; n++) Weight.Value.Data.AsSpan(ids[n] * e, e).CopyTo(y.AsSpan(n * e));
+        for (int n = 0; n < ids.Length; n++) Row(ids[n]).CopyTo(y.AsSpan(n * e));
         return new Tensor<T>(y, shape.Length == 0 ? [ids.Length, e] : [.. shape, e]);
     }
 

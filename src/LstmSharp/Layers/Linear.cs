@@ -48,19 +48,32 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     public Tensor<T> Forward(Tensor<T> input)
     {
         CheckInput(input);
-        int rows = input.Length / InFeatures;
-        var y = new T[rows * OutFeatures];         // [N, out]
-        if (Bias is not null)
-            for (int n = 0; n < rows; n++) Bias.Value.Data.CopyTo(y, n * OutFeatures);
-        if (rows > 0)
-        {
-            // y [N, out] (+)= x [N, in] · W^T, W [out, in]
-            Gemm.Multiply<T>(false, true, rows, OutFeatures, InFeatures, T.One, input.Data.AsSpan(0, input.Length), InFeatures,
-                Weight.Value.Data, InFeatures, Bias is null ? T.Zero : T.One, y, OutFeatures);
-        }
+        var y = new T[input.Length / InFeatures * OutFeatures];  // [N, out]
+        Forward(input.Data.AsSpan(0, input.Length), y);
         int[] shape = [.. input.Shape];
         shape[^1] = OutFeatures;
         return new Tensor<T>(y, shape);
+    }
+
+    /// <summary>
+    /// y [N, out] = x [N, in] Wᵀ + b into <paramref name="output"/>, allocating nothing (a streamed step's head); nothing
+    /// is kept for backward. The same sums as <see cref="Forward(Tensor{T})"/>.
+    /// </summary>
+    public void Forward(ReadOnlySpan<T> input, Span<T> output)
+    {
+        int rows = input.Length / InFeatures;
+        if (input.Length != rows * InFeatures)
+            throw new ArgumentException($"input: expected rows of in = {InFeatures} values, got {input.Length} values.", nameof(input));
+        if (output.Length != rows * OutFeatures)
+            throw new ArgumentException($"output: expected [N, out] = [{rows}, {OutFeatures}] = {rows * OutFeatures} values, got {output.Length}.", nameof(output));
+        if (Bias is not null)
+            for (int n = 0; n < rows; n++) Bias.Value.Data.CopyTo(output.Slice(n * OutFeatures));
+        if (rows > 0)
+        {
+            // y [N, out] (+)= x [N, in] · W^T, W [out, in]
+            Gemm.Multiply<T>(false, true, rows, OutFeatures, InFeatures, T.One, input, InFeatures,
+                Weight.Value.Data, InFeatures, Bias is null ? T.Zero : T.One, output, OutFeatures);
+        }
     }
 
     /// <summary>Given the forward input and dL/dy, adds dL/dW and dL/db into the gradients and returns dL/dx.</summary>

@@ -1,5 +1,4 @@
 using System.Numerics;
-using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 
@@ -23,7 +22,6 @@ public sealed class ModelStreamer<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly SequenceModel<T> _model;
     private readonly LstmStreamer<T> _lstm;
     private readonly T[] _output;    // [O] the head's output after the last step
-    private readonly T[] _embedded;  // [E] the current token's embedding (language model), else empty
     private bool _stepped;           // whether _output holds a step's output (none since made, reset or a state set)
 
     /// <summary>A streamer over <paramref name="model"/>, starting from zero state.</summary>
@@ -35,7 +33,6 @@ public sealed class ModelStreamer<T> where T : unmanaged, IFloatingPointIeee754<
         _model = model;
         _lstm = new LstmStreamer<T>(model.Lstm);
         _output = new T[model.Head.OutFeatures];
-        _embedded = model.Embedding is null ? [] : new T[model.Embedding.EmbeddingDim];
     }
 
     /// <summary>The model streamed.</summary>
@@ -73,18 +70,13 @@ public sealed class ModelStreamer<T> where T : unmanaged, IFloatingPointIeee754<
             ?? throw new InvalidOperationException($"Step: a {_model.Config.Kind} model reads features; call Step(features) with I = {_lstm.InputSize} values.");
         if ((uint)token >= (uint)embedding.NumEmbeddings)
             throw new ArgumentOutOfRangeException(nameof(token), $"token: expected an id in 0..{embedding.NumEmbeddings - 1}, got {token}.");
-        int e = _embedded.Length;
-        embedding.Weight.Value.Data.AsSpan(token * e, e).CopyTo(_embedded);
-        return Head(_lstm.Step(_embedded));
+        return Head(_lstm.Step(embedding.Row(token)));
     }
 
-    /// <summary>y = W h + b [O] from the top layer's h [P], as <see cref="Linear{T}.Forward"/> computes one row.</summary>
+    /// <summary>The head's output [O] from the top layer's h [P].</summary>
     private ReadOnlySpan<T> Head(ReadOnlySpan<T> h)
     {
-        var head = _model.Head;
-        int o = head.OutFeatures, f = head.InFeatures;
-        if (head.Bias is not null) head.Bias.Value.Data.CopyTo(_output, 0);
-        Gemm.Multiply<T>(false, true, 1, o, f, T.One, h, f, head.Weight.Value.Data, f, head.Bias is null ? T.Zero : T.One, _output, o);
+        _model.Head.Forward(h, _output);
         _stepped = true;
         return _output;
     }
