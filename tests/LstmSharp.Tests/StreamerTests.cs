@@ -1,9 +1,11 @@
+using LstmSharp.Kernels;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 using Xunit;
 
 namespace LstmSharp.Tests;
 
+/// <summary>The streamer against Forward, in every vector width this CPU runs (<see cref="Gemm.Variants"/>).</summary>
 public class StreamerTests
 {
     [Theory]
@@ -19,16 +21,41 @@ public class StreamerTests
         var lstm = new Lstm<double>(new LstmOptions { InputSize = inputSize, HiddenSize = hidden, NumLayers = layers, ProjSize = proj }, seed: 3) { Training = false };
         var x = TestUtil.Random<double>(new Rng(5), 9, inputSize);                 // [T, I] unbatched
         var expected = lstm.Forward(x);
-        var streamer = new LstmStreamer<double>(lstm);
-        int p = streamer.OutputSize;
-        for (int t = 0; t < 9; t++)
+        foreach (var variant in Gemm.Variants)
         {
-            var h = streamer.Step(x.Data.AsSpan(t * inputSize, inputSize));
-            for (int k = 0; k < p; k++) Assert.True(Math.Abs(expected.Output[t, k] - h[k]) <= 1e-12, $"t={t} k={k}: {h[k]} vs {expected.Output[t, k]}");
+            var streamer = new LstmStreamer<double>(lstm, variant);
+            int p = streamer.OutputSize;
+            for (int t = 0; t < 9; t++)
+            {
+                var h = streamer.Step(x.Data.AsSpan(t * inputSize, inputSize));
+                for (int k = 0; k < p; k++) Assert.True(Math.Abs(expected.Output[t, k] - h[k]) <= 1e-12, $"{variant} t={t} k={k}: {h[k]} vs {expected.Output[t, k]}");
+            }
+            var (hN, cN) = streamer.GetState();
+            TestUtil.AssertClose($"{variant} h_n", expected.HN, hN, 1e-12);
+            TestUtil.AssertClose($"{variant} c_n", expected.CN, cN, 1e-12);
         }
-        var (hN, cN) = streamer.GetState();
-        TestUtil.AssertClose("h_n", expected.HN, hN, 1e-12);
-        TestUtil.AssertClose("c_n", expected.CN, cN, 1e-12);
+    }
+
+    /// <summary>Float too: every width, fused (H = 32) or not (H = 20), a tail of columns past the last strip (P = 5).</summary>
+    [Theory]
+    [InlineData(32, 0)]
+    [InlineData(20, 0)]
+    [InlineData(32, 5)]
+    public void FloatStepsMatchForwardInEveryWidth(int hidden, int proj)
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 11, HiddenSize = hidden, NumLayers = 2, ProjSize = proj }, seed: 6) { Training = false };
+        var x = TestUtil.Random<float>(new Rng(7), 8, 11);                         // [T, I] unbatched
+        var expected = lstm.Forward(x);
+        foreach (var variant in Gemm.Variants)
+        {
+            var streamer = new LstmStreamer<float>(lstm, variant);
+            int p = streamer.OutputSize;
+            for (int t = 0; t < 8; t++)
+            {
+                var h = streamer.Step(x.Data.AsSpan(t * 11, 11));
+                for (int k = 0; k < p; k++) Assert.True(Math.Abs(expected.Output[t, k] - h[k]) <= 1e-5f, $"{variant} t={t} k={k}: {h[k]} vs {expected.Output[t, k]}");
+            }
+        }
     }
 
     /// <summary>The fused strips (H a multiple of the vector width) give the bits of the product then the gate pass.</summary>
@@ -44,22 +71,25 @@ public class StreamerTests
     private static void FusedSameBits<T>(int hidden, int proj) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var lstm = new Lstm<T>(new LstmOptions { InputSize = 7, HiddenSize = hidden, NumLayers = 2, ProjSize = proj }, seed: 4) { Training = false };
-        var fused = new LstmStreamer<T>(lstm);
-        var plain = new LstmStreamer<T>(lstm);
-        var flag = typeof(LstmStreamer<T>).GetField("_fused", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        Assert.True((bool)flag.GetValue(fused)!, "H is a multiple of every vector width: the fused strips should be used");
-        flag.SetValue(plain, false);
-        plain.Refresh();
-        var x = TestUtil.Random<T>(new Rng(8), 6, 7);
-        for (int t = 0; t < 6; t++)
+        foreach (var variant in Gemm.Variants)
         {
-            var a = fused.Step(x.Data.AsSpan(t * 7, 7)).ToArray();
-            var b = plain.Step(x.Data.AsSpan(t * 7, 7)).ToArray();
-            Assert.True(a.AsSpan().SequenceEqual(b), $"{typeof(T).Name} step {t}");
+            var fused = new LstmStreamer<T>(lstm, variant);
+            var plain = new LstmStreamer<T>(lstm, variant);
+            var flag = typeof(LstmStreamer<T>).GetField("_fused", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+            Assert.True((bool)flag.GetValue(fused)!, "H is a multiple of every vector width: the fused strips should be used");
+            flag.SetValue(plain, false);
+            plain.Refresh();
+            var x = TestUtil.Random<T>(new Rng(8), 6, 7);
+            for (int t = 0; t < 6; t++)
+            {
+                var a = fused.Step(x.Data.AsSpan(t * 7, 7)).ToArray();
+                var b = plain.Step(x.Data.AsSpan(t * 7, 7)).ToArray();
+                Assert.True(a.AsSpan().SequenceEqual(b), $"{typeof(T).Name} {variant} step {t}");
+            }
+            var (h1, c1) = fused.GetState();
+            var (h2, c2) = plain.GetState();
+            Assert.True(h1.Data.AsSpan().SequenceEqual(h2.Data) && c1.Data.AsSpan().SequenceEqual(c2.Data), $"{typeof(T).Name} {variant} state");
         }
-        var (h1, c1) = fused.GetState();
-        var (h2, c2) = plain.GetState();
-        Assert.True(h1.Data.AsSpan().SequenceEqual(h2.Data) && c1.Data.AsSpan().SequenceEqual(c2.Data), $"{typeof(T).Name} state");
     }
 
     [Theory]
@@ -85,11 +115,14 @@ public class StreamerTests
     public void AStepAllocatesNothing()
     {
         var lstm = new Lstm<float>(new LstmOptions { InputSize = 32, HiddenSize = 128 }, seed: 1);
-        var streamer = new LstmStreamer<float>(lstm);
         var x = new float[32];
-        for (int i = 0; i < 100; i++) streamer.Step(x);                              // warm up (JIT tiers)
-        // Any allocation in a step shows as at least 24 KB in every round of 1000 steps.
-        Assert.Equal(0, TestUtil.AllocatedInAllButOneRound(() => { for (int i = 0; i < 1000; i++) streamer.Step(x); }));
+        foreach (var variant in Gemm.Variants)
+        {
+            var streamer = new LstmStreamer<float>(lstm, variant);
+            for (int i = 0; i < 100; i++) streamer.Step(x);                          // warm up (JIT tiers)
+            // Any allocation in a step shows as at least 24 KB in every round of 1000 steps.
+            Assert.Equal(0, TestUtil.AllocatedInAllButOneRound(() => { for (int i = 0; i < 1000; i++) streamer.Step(x); }));
+        }
     }
 
     [Fact]

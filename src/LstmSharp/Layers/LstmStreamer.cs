@@ -24,13 +24,22 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly T[] _gates;    // [4H]
     private readonly T[] _scratch;  // [H]
     private readonly T[] _xh;       // [max over layers of I_l + P] the inputs of a step's product, [x | h]
+    private readonly GemmVariant _variant; // the vector width of the step's loops
+    private readonly int _strip;    // columns of a strip: four vectors of that width
     private readonly bool _fused;   // whether a strip holds the four gates of one vector of hidden units (see Refresh)
     private bool _reverse;          // whether this step reads the weight strips last to first (see Multiply)
 
     /// <summary>A streamer over <paramref name="lstm"/>, starting from zero state.</summary>
-    public LstmStreamer(Lstm<T> lstm)
+    public LstmStreamer(Lstm<T> lstm) : this(lstm, Gemm.Best) { }
+
+    /// <summary>A streamer whose loops use the vectors of <paramref name="variant"/> (tests run every variant the CPU has).</summary>
+    internal LstmStreamer(Lstm<T> lstm, GemmVariant variant)
     {
         ArgumentNullException.ThrowIfNull(lstm);
+        if (!Gemm.Variants.Contains(variant))
+            throw new ArgumentException($"variant: this CPU runs {string.Join(", ", Gemm.Variants)}, not {variant}.", nameof(variant));
+        _variant = variant;
+        _strip = 4 * variant switch { GemmVariant.Avx512 => Vector512<T>.Count, GemmVariant.Avx2 => Vector256<T>.Count, _ => Vector128<T>.Count };
         if (lstm.Options.Bidirectional)
             throw new ArgumentException("lstm: a bidirectional LSTM reads each sequence backwards from its end and cannot stream step by step; expected Bidirectional = false.", nameof(lstm));
         _lstm = lstm;
@@ -45,7 +54,7 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
         _gates = new T[4 * h];
         _scratch = new T[h];
         _xh = new T[Enumerable.Range(0, o.NumLayers).Max(l => o.LayerInputSize(l)) + p];
-        _fused = h % (Strip / 4) == 0;
+        _fused = h % (_strip / 4) == 0;
         Refresh();
     }
 
@@ -78,17 +87,16 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             p.CopyWeightsSideBySide(both, width);
             var bias = new T[fourH];                                                   // [4H] b_ih + b_hh
             if (p.BiasIh is not null) TensorPrimitives.Add(p.BiasIh.Value.Data, p.BiasHh!.Value.Data, bias);
-            if (_fused) (both, bias) = (Interleave(both, hidden, width), Interleave(bias, hidden, 1));
-            Pack(both, fourH, width, w.InputHiddenT.Span);                            // → [W_ih | W_hh]^T [I + P, 4H] in strips
+            if (_fused) (both, bias) = (Interleave(both, hidden, width, _strip / 4), Interleave(bias, hidden, 1, _strip / 4));
+            Pack(both, fourH, width, _strip, w.InputHiddenT.Span);                    // → [W_ih | W_hh]^T [I + P, 4H] in strips
             bias.CopyTo(w.Bias.Span);
-            if (p.WeightHr is not null) Pack(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, w.ProjT!.Span); // [P, H] → W_hr^T [H, P] in strips
+            if (p.WeightHr is not null) Pack(p.WeightHr.Value.Data, o.OutputHiddenSize, o.HiddenSize, _strip, w.ProjT!.Span); // [P, H] → W_hr^T [H, P] in strips
         }
     }
 
-    /// <summary>Rows [4H, width] in gate order i, f, g, o → the four gates' rows of units [0, w), then [w, 2w), ... (w = Strip / 4).</summary>
-    private static T[] Interleave(T[] rows, int hidden, int width)
+    /// <summary>Rows [4H, width] in gate order i, f, g, o → the four gates' rows of units [0, w), then [w, 2w), ... (w, a vector's width).</summary>
+    private static T[] Interleave(T[] rows, int hidden, int width, int w)
     {
-        int w = Strip / 4;
         var result = new T[rows.Length];
         for (int u = 0; u < hidden; u += w)
             for (int gate = 0; gate < 4; gate++)
@@ -143,49 +151,53 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
             x.CopyTo(xh);
             h.CopyTo(xh.Slice(x.Length));
             var m = w.ProjT is null ? h : _scratch.AsSpan();
-            if (_fused) MultiplyCell(xh, w.InputHiddenT.Span, w.Bias.Span, _reverse, c, m);
+            if (_fused) MultiplyCell(_variant, xh, w.InputHiddenT.Span, w.Bias.Span, _reverse, c, m);
             else
             {
-                Multiply(xh, w.InputHiddenT.Span, _reverse, gates);
-                CellForward(hidden, w.Bias.Span, gates, c, m);
+                Multiply(_variant, xh, w.InputHiddenT.Span, _reverse, gates);
+                CellForward(_variant, hidden, w.Bias.Span, gates, c, m);
             }
-            if (w.ProjT is not null) Multiply(m, w.ProjT.Span, _reverse, h[..p]); // h' = W_hr m
+            if (w.ProjT is not null) Multiply(_variant, m, w.ProjT.Span, _reverse, h[..p]); // h' = W_hr m
             x = h;
         }
         _reverse = !_reverse;
         return _h[^1];
     }
 
-    private static void CellForward(int hidden, ReadOnlySpan<T> bias, Span<T> gates, Span<T> c, Span<T> m)
+    private static void CellForward(GemmVariant variant, int hidden, ReadOnlySpan<T> bias, Span<T> gates, Span<T> c, Span<T> m)
     {
-        if (Vector512.IsHardwareAccelerated) FastCellMath<T, Vector512<T>, Simd512<T>>.Forward(hidden, bias, gates, c, c, m);
-        else if (Vector256.IsHardwareAccelerated) FastCellMath<T, Vector256<T>, Simd256<T>>.Forward(hidden, bias, gates, c, c, m);
-        else FastCellMath<T, Vector128<T>, Simd128<T>>.Forward(hidden, bias, gates, c, c, m);
+        switch (variant)
+        {
+            case GemmVariant.Avx512: FastCellMath<T, Vector512<T>, Simd512<T>>.Forward(hidden, bias, gates, c, c, m); break;
+            case GemmVariant.Avx2: FastCellMath<T, Vector256<T>, Simd256<T>>.Forward(hidden, bias, gates, c, c, m); break;
+            default: FastCellMath<T, Vector128<T>, Simd128<T>>.Forward(hidden, bias, gates, c, c, m); break;
+        }
     }
 
     /// <summary>y = v M, M [len(v), len(y)] packed by <see cref="Pack"/>, its strips in reverse order when <paramref name="reverse"/>.</summary>
-    private static void Multiply(ReadOnlySpan<T> v, ReadOnlySpan<T> m, bool reverse, Span<T> y)
+    private static void Multiply(GemmVariant variant, ReadOnlySpan<T> v, ReadOnlySpan<T> m, bool reverse, Span<T> y)
     {
-        if (Vector512.IsHardwareAccelerated) Multiply<Vector512<T>, Simd512<T>>(v, m, reverse, y);
-        else if (Vector256.IsHardwareAccelerated) Multiply<Vector256<T>, Simd256<T>>(v, m, reverse, y);
-        else Multiply<Vector128<T>, Simd128<T>>(v, m, reverse, y);
+        switch (variant)
+        {
+            case GemmVariant.Avx512: Multiply<Vector512<T>, Simd512<T>>(v, m, reverse, y); break;
+            case GemmVariant.Avx2: Multiply<Vector256<T>, Simd256<T>>(v, m, reverse, y); break;
+            default: Multiply<Vector128<T>, Simd128<T>>(v, m, reverse, y); break;
+        }
     }
 
-    /// <summary>Columns of a strip: four of the vectors <see cref="Multiply(ReadOnlySpan{T}, ReadOnlySpan{T}, bool, Span{T})"/> uses.</summary>
-    private static readonly int Strip = 4 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count
-        : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
-
     /// <summary>
-    /// M = W^T [K, N] from W [N, K], in strips of <see cref="Strip"/> columns, each strip [K][Strip] contiguous (so that a
-    /// step reads the weights as one sequential stream), then the last N mod Strip columns as [K][N mod Strip].
+    /// M = W^T [K, N] from W [N, K], in strips of <paramref name="strip"/> columns (four of the vectors
+    /// <see cref="Multiply(GemmVariant, ReadOnlySpan{T}, ReadOnlySpan{T}, bool, Span{T})"/> uses), each strip [K][strip]
+    /// contiguous (so that a step reads the weights as one sequential stream), then the last N mod strip columns as
+    /// [K][N mod strip].
     /// </summary>
-    private static void Pack(ReadOnlySpan<T> w, int n, int k, Span<T> packed)
+    private static void Pack(ReadOnlySpan<T> w, int n, int k, int strip, Span<T> packed)
     {
-        int strips = n / Strip, tail = n - strips * Strip;
+        int strips = n / strip, tail = n - strips * strip;
         for (int c = 0; c < n; c++)
         {
-            int s = c / Strip, width = s < strips ? Strip : tail, col = c - s * Strip;
-            var block = packed.Slice(s * k * Strip);  // [K][width]
+            int s = c / strip, width = s < strips ? strip : tail, col = c - s * strip;
+            var block = packed.Slice(s * k * strip);  // [K][width]
             for (int r = 0; r < k; r++) block[r * width + col] = w[c * k + r];
         }
     }
@@ -237,11 +249,14 @@ public sealed class LstmStreamer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// The fused step for weights and bias packed interleaved (see <see cref="Refresh"/>): per strip, the four gates of
     /// w hidden units from <see cref="StripSums"/>, then c ← f * c + i * g and m = o * tanh(c) for those units.
     /// </summary>
-    private static void MultiplyCell(ReadOnlySpan<T> v, ReadOnlySpan<T> m, ReadOnlySpan<T> bias, bool reverse, Span<T> c, Span<T> h)
+    private static void MultiplyCell(GemmVariant variant, ReadOnlySpan<T> v, ReadOnlySpan<T> m, ReadOnlySpan<T> bias, bool reverse, Span<T> c, Span<T> h)
     {
-        if (Vector512.IsHardwareAccelerated) MultiplyCell<Vector512<T>, Simd512<T>>(v, m, bias, reverse, c, h);
-        else if (Vector256.IsHardwareAccelerated) MultiplyCell<Vector256<T>, Simd256<T>>(v, m, bias, reverse, c, h);
-        else MultiplyCell<Vector128<T>, Simd128<T>>(v, m, bias, reverse, c, h);
+        switch (variant)
+        {
+            case GemmVariant.Avx512: MultiplyCell<Vector512<T>, Simd512<T>>(v, m, bias, reverse, c, h); break;
+            case GemmVariant.Avx2: MultiplyCell<Vector256<T>, Simd256<T>>(v, m, bias, reverse, c, h); break;
+            default: MultiplyCell<Vector128<T>, Simd128<T>>(v, m, bias, reverse, c, h); break;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
