@@ -66,11 +66,13 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
     public override void Step()
     {
         long t = StepCount + 1;
-        T lr = T.CreateChecked(LearningRate), b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2);
-        T eps = T.CreateChecked(Epsilon), wd = T.CreateChecked(WeightDecay), one = T.One;
-        T stepSize = lr / T.CreateChecked(1 - Math.Pow(Beta1, t));
+        // As PyTorch: every factor worked out in double and rounded once to T (1 - β2 from the float β2 would be
+        // 0.00099998713 in float, not 0.001: every update 6e-6 too large).
+        T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), c1 = T.CreateChecked(1 - Beta1), c2 = T.CreateChecked(1 - Beta2);
+        T eps = T.CreateChecked(Epsilon), wd = T.CreateChecked(WeightDecay);
+        T stepSize = T.CreateChecked(LearningRate / (1 - Math.Pow(Beta1, t)));
         T sqrtBc2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, t)));
-        T decay = one - lr * wd;
+        T decay = T.CreateChecked(1 - LearningRate * WeightDecay);
         for (int k = 0; k < Parameters.Count; k++)
         {
             var p = Parameters[k].Value.Data;
@@ -79,14 +81,14 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
             var v = _v[k];
             int i = 0;
             if (!AmsGrad && Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
-                i = UpdateVectors(p, grad, m, v, _decoupled, WeightDecay != 0, wd, decay, b1, b2, stepSize, sqrtBc2, eps);
+                i = UpdateVectors(p, grad, m, v, _decoupled, WeightDecay != 0, wd, decay, b1, b2, c1, c2, stepSize, sqrtBc2, eps);
             for (; i < p.Length; i++)
             {
                 T g = grad[i];
                 if (_decoupled) p[i] *= decay;
                 else if (WeightDecay != 0) g += wd * p[i];
-                m[i] = b1 * m[i] + (one - b1) * g;
-                v[i] = b2 * v[i] + (one - b2) * g * g;
+                m[i] = b1 * m[i] + c1 * g;
+                v[i] = b2 * v[i] + c2 * g * g;
                 T vHat = v[i];
                 if (AmsGrad) vHat = _vMax[k][i] = T.Max(_vMax[k][i], v[i]);
                 p[i] -= stepSize * m[i] / (T.Sqrt(vHat) / sqrtBc2 + eps);
@@ -101,11 +103,11 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
     /// leading elements it updated; the scalar loop does the rest. (p, grad, m, v: [n], one parameter's.)
     /// </summary>
     private static int UpdateVectors(Span<T> p, ReadOnlySpan<T> grad, Span<T> m, Span<T> v, bool decoupled, bool anyDecay,
-        T wd, T decay, T b1, T b2, T stepSize, T sqrtBc2, T eps)
+        T wd, T decay, T b1, T b2, T c1, T c2, T stepSize, T sqrtBc2, T eps)
     {
         int w = Vector<T>.Count, i = 0;
         bool l2 = !decoupled && anyDecay;  // as the scalar loop: decided on the double, even when wd rounds to 0 in T
-        Vector<T> vb1 = new(b1), vb2 = new(b2), c1 = new(T.One - b1), c2 = new(T.One - b2), vWd = new(wd), vDecay = new(decay),
+        Vector<T> vb1 = new(b1), vb2 = new(b2), vc1 = new(c1), vc2 = new(c2), vWd = new(wd), vDecay = new(decay),
             vStep = new(stepSize), vBc2 = new(sqrtBc2), vEps = new(eps);
         for (; i + w <= p.Length; i += w)
         {
@@ -113,8 +115,8 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
             var pi = new Vector<T>(p.Slice(i, w));
             if (decoupled) pi *= vDecay;
             else if (l2) g += vWd * pi;
-            var mi = vb1 * new Vector<T>(m.Slice(i, w)) + c1 * g;
-            var vi = vb2 * new Vector<T>(v.Slice(i, w)) + c2 * g * g;
+            var mi = vb1 * new Vector<T>(m.Slice(i, w)) + vc1 * g;
+            var vi = vb2 * new Vector<T>(v.Slice(i, w)) + vc2 * g * g;
             pi -= vStep * mi / (Vector.SquareRoot(vi) / vBc2 + vEps);
             mi.CopyTo(m.Slice(i, w));
             vi.CopyTo(v.Slice(i, w));

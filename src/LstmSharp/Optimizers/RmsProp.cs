@@ -57,7 +57,7 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
     public override void Step()
     {
         T lr = T.CreateChecked(LearningRate), a = T.CreateChecked(Alpha), eps = T.CreateChecked(Epsilon);
-        T wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum), one = T.One;
+        T wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum), oneMinusA = T.CreateChecked(1 - Alpha); // as PyTorch: 1 - α in double, rounded once
         for (int k = 0; k < Parameters.Count; k++)
         {
             var p = Parameters[k].Value.Data;
@@ -67,12 +67,12 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
             {
                 T g = grad[i];
                 if (WeightDecay != 0) g += wd * p[i];
-                s[i] = a * s[i] + (one - a) * g * g;
+                s[i] = a * s[i] + oneMinusA * g * g;
                 T variance = s[i];
                 if (Centered)
                 {
                     var m = _mean[k];
-                    m[i] = a * m[i] + (one - a) * g;
+                    m[i] = a * m[i] + oneMinusA * g;
                     variance -= m[i] * m[i];
                 }
                 T denom = T.Sqrt(variance) + eps;
