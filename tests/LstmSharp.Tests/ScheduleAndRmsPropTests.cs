@@ -46,6 +46,13 @@ public class ScheduleAndRmsPropTests
             (() => new LinearWarmupSchedule(4, endFactor: 1.5), "endFactor"),
         })
             Assert.Equal(name, Assert.Throws<ArgumentException>(() => make()).ParamName);
+        // A negative step or a base rate that is negative or not finite: refused by every schedule, naming it.
+        foreach (var schedule in new LearningRateSchedule[] { step, new ExponentialSchedule(0.9), cos, warm })
+        {
+            Assert.Contains("got -5", Assert.Throws<ArgumentOutOfRangeException>("step", () => schedule.RateAt(-5, 0.1)).Message);
+            Assert.Throws<ArgumentException>("baseRate", () => schedule.RateAt(0, -0.1));
+            Assert.Throws<ArgumentException>("baseRate", () => schedule.RateAt(0, double.NaN));
+        }
     }
 
     [Fact]

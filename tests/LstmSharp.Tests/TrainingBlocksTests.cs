@@ -273,7 +273,11 @@ public class TrainingBlocksTests
         Assert.Equal("maxNorm", e.ParamName);
     }
 
-    /// <summary>Negative rates, decays and epsilons are refused, as PyTorch refuses them, in the constructors and the rate's setter.</summary>
+    /// <summary>
+    /// Negative rates, decays and epsilons are refused, as PyTorch refuses them, in the constructors and the rate's
+    /// setter; so are infinite ones, a non-finite dampening, an empty parameter list (as PyTorch) and a clip value that
+    /// is negative or NaN (which would clamp every gradient to NaN).
+    /// </summary>
     [Fact]
     public void OptimizersRefuseNegativeSettings()
     {
@@ -287,6 +291,12 @@ public class TrainingBlocksTests
             (() => new RmsProp<double>(ps, weightDecay: double.NaN), "weightDecay"),
             (() => new Sgd<double>(ps, 0.1).LearningRate = -1, "LearningRate"),
             (() => new Adam<double>(ps).LearningRate = double.NaN, "LearningRate"),
+            (() => new Adam<double>(ps, learningRate: double.PositiveInfinity), "learningRate"),
+            (() => new Sgd<double>(ps, 0.1, momentum: 0.9, dampening: double.NaN), "dampening"),
+            (() => new Adam<double>([]), "parameters"),
+            (() => new Sgd<double>([], 0.1), "parameters"),
+            (() => GradientClipping.ClipGradValue(ps, -1), "clipValue"),
+            (() => GradientClipping.ClipGradValue(ps, double.NaN), "clipValue"),
         })
             Assert.Equal(name, Assert.Throws<ArgumentException>(make).ParamName);
     }

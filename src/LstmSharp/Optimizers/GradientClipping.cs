@@ -61,11 +61,11 @@ public static class GradientClipping
         return sum;
     }
 
-    /// <summary>Clamps every gradient element into [-clipValue, clipValue].</summary>
+    /// <summary>Clamps every gradient element into [-clipValue, clipValue] (clipValue finite and ≥ 0).</summary>
     public static void ClipGradValue<T>(IEnumerable<Parameter<T>> parameters, double clipValue) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        T hi = T.CreateChecked(Math.Abs(clipValue));
+        T hi = T.CreateChecked(Arguments.NonNegative(clipValue, nameof(clipValue)));
         foreach (var p in parameters)
             for (int i = 0; i < p.Grad.Length; i++) p.Grad.Data[i] = T.Clamp(p.Grad.Data[i], -hi, hi);
     }

@@ -12,6 +12,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters.ToArray();
+        if (Parameters.Count == 0)
+            throw new ArgumentException("parameters: the optimizer got an empty parameter list; expected at least one parameter (as PyTorch).", nameof(parameters));
         _learningRate = Arguments.NonNegative(learningRate, nameof(learningRate));
     }
 

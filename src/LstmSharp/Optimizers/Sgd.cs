@@ -17,6 +17,7 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
     {
         Arguments.NonNegative(momentum, nameof(momentum));
         Arguments.NonNegative(weightDecay, nameof(weightDecay));
+        Arguments.Finite(dampening, nameof(dampening));
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new ArgumentException($"nesterov: needs momentum > 0 and dampening = 0, got momentum {momentum} and dampening {dampening}.", nameof(nesterov));
         Momentum = momentum;

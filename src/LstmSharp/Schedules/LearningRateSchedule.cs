@@ -6,8 +6,15 @@ namespace LstmSharp.Schedules;
 /// </summary>
 public abstract class LearningRateSchedule
 {
-    /// <summary>The rate at step <paramref name="step"/> (0-based) for base rate <paramref name="baseRate"/>.</summary>
-    public abstract double RateAt(long step, double baseRate);
+    /// <summary>The rate at step <paramref name="step"/> (0-based, ≥ 0) for base rate <paramref name="baseRate"/> (finite, ≥ 0).</summary>
+    public double RateAt(long step, double baseRate)
+    {
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, $"step: expected a step count ≥ 0, got {step}.");
+        return Rate(step, Arguments.NonNegative(baseRate, nameof(baseRate)));
+    }
+
+    /// <summary>The rate at step <paramref name="step"/> (≥ 0) for base rate <paramref name="baseRate"/> (finite, ≥ 0), both checked.</summary>
+    protected abstract double Rate(long step, double baseRate);
 }
 
 /// <summary>PyTorch's <c>StepLR</c>: base · γ^⌊t / stepSize⌋.</summary>
@@ -19,7 +26,7 @@ public sealed class StepSchedule(int stepSize, double gamma = 0.1) : LearningRat
     private readonly double _gamma = Arguments.NonNegative(gamma, nameof(gamma));
 
     /// <inheritdoc/>
-    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(_gamma, step / _stepSize);
+    protected override double Rate(long step, double baseRate) => baseRate * Math.Pow(_gamma, step / _stepSize);
 }
 
 /// <summary>PyTorch's <c>ExponentialLR</c>: base · γ^t.</summary>
@@ -28,7 +35,7 @@ public sealed class ExponentialSchedule(double gamma) : LearningRateSchedule
     private readonly double _gamma = Arguments.NonNegative(gamma, nameof(gamma));
 
     /// <inheritdoc/>
-    public override double RateAt(long step, double baseRate) => baseRate * Math.Pow(_gamma, step);
+    protected override double Rate(long step, double baseRate) => baseRate * Math.Pow(_gamma, step);
 }
 
 /// <summary>
@@ -43,7 +50,7 @@ public sealed class CosineSchedule(int tMax, double etaMin = 0) : LearningRateSc
     private readonly double _etaMin = Arguments.NonNegative(etaMin, nameof(etaMin));
 
     /// <inheritdoc/>
-    public override double RateAt(long step, double baseRate) =>
+    protected override double Rate(long step, double baseRate) =>
         _etaMin + (baseRate - _etaMin) * (1 + Math.Cos(Math.PI * step / _tMax)) / 2;
 }
 
@@ -60,6 +67,6 @@ public sealed class LinearWarmupSchedule(int totalSteps, double startFactor = 1.
         : throw new ArgumentException($"endFactor: expected a factor in [0, 1], got {endFactor}.", nameof(endFactor));
 
     /// <inheritdoc/>
-    public override double RateAt(long step, double baseRate) =>
+    protected override double Rate(long step, double baseRate) =>
         baseRate * (_start + (_end - _start) * Math.Min(step, _total) / _total);
 }
