@@ -156,6 +156,50 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(good, File.ReadAllBytes(path));
     }
 
+    /// <summary>
+    /// Finite loss and gradients, but a rate too large for float: the first update makes the weights infinite. Caught at
+    /// that step, naming the parameter; the message does not speak of a checkpoint that was never written.
+    /// </summary>
+    [Fact]
+    public void AnUpdateThatOverflowsTheWeightsStopsTrainingAtItsStep()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
+        string path = Path.Combine(_dir, "never.safetensors");
+        var model = new SequenceModel<float>(config, 1);
+        var trainer = new Trainer<float>(model, new Sgd<float>(model.Parameters, 1e39),
+            new TrainerOptions { Epochs = 2, BatchSize = 5, Shuffle = false, CheckpointPath = path });
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
+        Assert.Equal(1, e.Step);
+        Assert.Equal(1, e.Batch);
+        Assert.Contains(e.Tensor, model.Parameters.Select(p => p.Name));
+        Assert.Contains($"the update made {e.Tensor} NaN or infinite", e.Message);
+        Assert.Contains("holds this step's weights", e.Message);
+        Assert.Contains("no checkpoint had been written yet", e.Message);
+        Assert.False(File.Exists(path));
+    }
+
+    /// <summary>A validation loss that is NaN stops training at the end of its epoch, before that epoch's checkpoint is written.</summary>
+    [Fact]
+    public void ANaNValidationLossStopsTrainingBeforeTheCheckpoint()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
+        var samples = ModelTests.RandomData<float>(ModelKind.Regression, 4, 2, 1, 4, seed: 3).Samples.ToList();
+        var poisoned = samples[2].Features!.ToArray();
+        poisoned[1] = float.NaN;
+        samples[2] = samples[2] with { Features = poisoned };
+        var validation = new SequenceDataset<float>(ModelKind.Regression, 2, 1, samples);
+        string path = Path.Combine(_dir, "val.safetensors");
+        var (trainer, _) = Make(config, new TrainerOptions { Epochs = 2, BatchSize = 5, Shuffle = false, CheckpointPath = path });
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data, validation));
+        Assert.Equal("validation loss", e.Tensor);
+        Assert.Equal(2, e.Step);                                                   // two batches of 5 in epoch 1
+        Assert.Equal(1, e.Epoch);
+        Assert.Contains("validation loss after epoch 1 is NaN", e.Message);
+        Assert.False(File.Exists(path));
+    }
+
     [Fact]
     public void InterruptedCheckpointWriteLeavesThePreviousOneIntact()
     {

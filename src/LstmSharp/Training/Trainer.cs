@@ -84,7 +84,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     /// <paramref name="validation"/> when given.
     /// </summary>
     /// <remarks>Batches run in training mode (dropout on); the model's <c>Training</c> is set back as it was on return.</remarks>
-    /// <exception cref="TrainingDivergedException">The loss or a gradient became NaN or infinite.</exception>
+    /// <exception cref="TrainingDivergedException">The loss, a gradient, a weight after an update or the validation loss became NaN or infinite.</exception>
     public TrainingResult Fit(SequenceDataset<T> train, SequenceDataset<T>? validation = null, CancellationToken cancellationToken = default)
     {
         bool training = Model.Training;
@@ -214,6 +214,10 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             if (Options.ClipNorm is { } clipNorm) GradientClipping.ClipGradNorm(Model.Parameters, clipNorm);
             Optimizer.LearningRate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
             Optimizer.Step();
+            // Finite gradients can still make infinite weights (a rate too large for T): caught here, at the step that did it.
+            foreach (var p in Model.Parameters)
+                if (!AllFinite(p.Value.Data))
+                    throw Diverged(step, batchNumber, p.Name, $"the update made {p.Name} NaN or infinite (learning rate {Optimizer.LearningRate}, loss {loss.Value})", applied: true);
             _state.Step = step;
             (h, c) = (output.HN, output.CN);
             sum += loss.Value * loss.Weight;
@@ -234,6 +238,9 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         double trainLoss = _state.EpochWeight == 0 ? 0 : _state.EpochLoss / _state.EpochWeight;
         double? trainAccuracy = Model.Config.IsCategorical ? (double)_state.EpochCorrect / Math.Max(_state.EpochCount, 1) : null;
         var val = validation is null ? null : Evaluate(validation);
+        if (val is not null && !double.IsFinite(val.Loss))
+            throw Diverged(_state.Step, _state.Batch, "validation loss",
+                $"the validation loss after epoch {_state.Epoch + 1} is {val.Loss} (training loss {trainLoss}): the model overflows on the validation data, or that data holds NaN or infinity", applied: true);
         double monitored = val?.Loss ?? trainLoss;
         if (Options.Plateau is { } plateau)
         {
@@ -283,10 +290,13 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
 
     private TrainingResult Result(StopReason reason) => new(reason, _state.History.ToArray(), _state.BestEpoch, _state.BestLoss);
 
-    private TrainingDivergedException Diverged(long step, int batch, string tensor, string what) =>
+    /// <summary>The exception for a NaN or infinity found at <paramref name="step"/>, saying whether the model in memory holds that step (<paramref name="applied"/>).</summary>
+    private TrainingDivergedException Diverged(long step, int batch, string tensor, string what, bool applied = false) =>
         new(step, _state.Epoch + 1, batch, tensor,
-            $"Training diverged at step {step} (epoch {_state.Epoch + 1}, batch {batch}): {what}. This step was not applied and nothing was saved; " +
-            (Options.CheckpointPath is { } p ? $"the last good checkpoint '{p}' is unchanged. " : "") +
+            $"Training diverged at step {step} (epoch {_state.Epoch + 1}, batch {batch}): {what}. " +
+            (applied ? "The model in memory holds this step's weights; nothing was saved" : "This step was not applied and nothing was saved") +
+            (Options.CheckpointPath is not { } p ? ". "
+                : File.Exists(p) ? $"; the last good checkpoint '{p}' is unchanged. " : $"; no checkpoint had been written yet ('{p}'). ") +
             "Try a lower learning rate, gradient clipping (ClipNorm), or check the data for NaN.");
 
     /// <summary>Whether no value is NaN or ±Inf: the largest magnitude is finite (NaN propagates through it, IEEE 754's maximumMagnitude).</summary>

@@ -1,8 +1,10 @@
 namespace LstmSharp.Training;
 
 /// <summary>
-/// Thrown when the loss or a gradient becomes NaN or infinite. Training stops before the optimizer applies the bad
-/// step, and no checkpoint is written, so the last good checkpoint stays as it was.
+/// Thrown when the loss, a gradient, a weight after an update or the validation loss becomes NaN or infinite. A NaN
+/// loss or gradient stops training before the optimizer applies the step; a weight or validation loss is found after
+/// it (the model in memory holds the bad weights). Either way no checkpoint is written, so the last good checkpoint
+/// stays as it was.
 /// </summary>
 public sealed class TrainingDivergedException : Exception
 {
@@ -25,6 +27,6 @@ public sealed class TrainingDivergedException : Exception
     /// <summary>1-based batch within the epoch.</summary>
     public int Batch { get; }
 
-    /// <summary><c>loss</c>, or <c>grad of</c> a parameter's name.</summary>
+    /// <summary><c>loss</c>, <c>grad of</c> a parameter's name, a parameter's name (its weights after the update), or <c>validation loss</c>.</summary>
     public string Tensor { get; }
 }
