@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using LstmSharp.Cli;
 using LstmSharp.Cli.Commands;
@@ -205,7 +206,8 @@ public sealed class CliCommandTests : IDisposable
     [Fact]
     public void BadInputIsOneLineAndANonZeroExit()
     {
-        string ragged = P("ragged.csv"), words = P("words.csv"), empty = P("empty.txt"), shortCsv = P("short.csv");
+        string ragged = P("ragged.csv"), words = P("words.csv"), empty = P("empty.txt"), shortCsv = P("short.csv"), latin1 = P("latin1.txt");
+        File.WriteAllBytes(latin1, [.. Encoding.ASCII.GetBytes("caf"), 0xE9, .. Encoding.ASCII.GetBytes(" au lait\n")]);  // "café" in Latin-1
         File.WriteAllText(ragged, "t,value\n1,2\n2,3,4\n");
         File.WriteAllText(words, "t,value\n1,2\n2,lots\n");
         File.WriteAllText(empty, "");
@@ -220,6 +222,9 @@ public sealed class CliCommandTests : IDisposable
             (["train", "classify", "--idx", P("no-such-dir")], "no-such-dir: directory not found."),
             (["generate", "--model", P("nothing"), "--prompt", "a"], "file not found"),
             (["train", "forecast", "--epochs", "0"], "--epochs: expected at least 1, got 0."),
+            (["train", "text", "--file", latin1], "latin1.txt: not UTF-8 text: invalid bytes (E9"),
+            (["train", "forecast", "--max-minutes", "1e300"], "--max-minutes: expected a positive number of minutes up to 1000000000, got 1E+300."),
+            (["train", "forecast", "--lr", "Infinity"], "--lr: expected a positive finite rate, got Infinity."),
         ];
         foreach (var (args, message) in cases)
         {
@@ -232,6 +237,24 @@ public sealed class CliCommandTests : IDisposable
         var verbose = Run("train", "forecast", "--csv", words, "--column", "value", "--verbose");
         Assert.Equal(ExitCodes.BadInput, verbose.Code);
         Assert.Contains("   at ", verbose.Err);                                   // the stack trace, asked for
+    }
+
+    /// <summary>
+    /// A text whose first character lies outside the BMP (a surrogate pair in .NET) trains and samples from that whole
+    /// character; markup-like brackets in the vocabulary are shown as they are by info.
+    /// </summary>
+    [Fact]
+    public void TextStartingWithAnEmojiAndHoldingBracketsTrainsAndIsShown()
+    {
+        string text = P("emoji.txt"), run = P("emoji");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("😀 open [ bracket only line here.\n", 6)));
+        var (code, output, error) = Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", run, .. Tiny]);
+        Assert.True(code == 0, error);
+        Assert.Contains("\n😀", output);                                          // the sample's prompt: the whole first character
+        var info = Run("info", "--model", run);
+        Assert.True(info.Code == 0, info.Err);
+        Assert.Contains("[", info.Out);
+        Assert.Contains("😀", info.Out);
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public static class InfoCommand
             console.Line(string.Create(CultureInfo.InvariantCulture,
                 $"Forecaster: window {f.Window}, horizon {f.Horizon}, season {f.Season}, {(f.Log ? "log, " : "")}seasonal differences scaled by mean {f.ScalerMean:G6} and std {f.ScalerStd:G6}; trained with the last {f.Test} values held out of {(f.Csv is null ? "the built-in airline series" : $"column '{f.Column}' of {f.Csv}")}."));
         if (s.Text is { } t)
-            console.Line($"Vocabulary: {t.Vocabulary.Count} characters: {Markup.Remove(string.Concat(t.Vocabulary.Select(c => c == "\n" ? "\\n" : c == "\r" ? "\\r" : c == "\t" ? "\\t" : c)))}; sequences of {t.SequenceLength}.");
+            console.Line($"Vocabulary: {t.Vocabulary.Count} characters: {(string.Concat(t.Vocabulary.Select(c => c == "\n" ? "\\n" : c == "\r" ? "\\r" : c == "\t" ? "\\t" : c)))}; sequences of {t.SequenceLength}.");
         if (s.Classify is { } c)
             console.Line($"Input: {c.Steps} steps x {c.Features} features from {c.Source}{(c.Label is null ? "" : $" (label column '{c.Label}')")}; {c.Classes.Count} classes: {string.Join(", ", c.Classes)}.");
         if (s.Training is { } training)

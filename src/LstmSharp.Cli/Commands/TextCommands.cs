@@ -51,11 +51,22 @@ public static class TextCommands
         return command;
     }
 
-    /// <summary>Reads a text file; a missing or empty one is a <see cref="CliException"/>.</summary>
+    /// <summary>Reads a UTF-8 text file; a missing or empty one, or one that is not UTF-8, is a <see cref="CliException"/>.</summary>
     public static string ReadText(string path)
     {
         if (!File.Exists(path)) throw new CliException($"{path}: file not found.");
-        string text = File.ReadAllText(path, Encoding.UTF8);
+        string text;
+        try
+        {
+            // Strict: bytes that are not UTF-8 would otherwise each become U+FFFD, a character of the vocabulary.
+            text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+        }
+        catch (DecoderFallbackException e)
+        {
+            string at = e.Index >= 0 ? $" near byte {e.Index}" : "";
+            string bytes = e.BytesUnknown is { Length: > 0 } b ? $" ({string.Join(" ", b.Select(x => x.ToString("X2", CultureInfo.InvariantCulture)))})" : "";
+            throw new CliException($"{path}: not UTF-8 text: invalid bytes{bytes}{at}. Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8).");
+        }
         if (text.Length == 0) throw new CliException($"{path}: the text is empty.");
         return text;
     }
@@ -116,7 +127,7 @@ public static class TextCommands
                 .Add("val_loss_nats_per_char", valLoss)
                 .Save(metricsPath);
         }
-        string prompt = text[..Math.Min(text.Length, 1)];
+        string prompt = text.EnumerateRunes().First().ToString();  // the first character, whole (a surrogate pair too)
         var sample = Sample(model, vocabulary, prompt, 200, 0.8, 0, s.Seed);
         console.Line("Sample (temperature 0.8):");
         console.Line(prompt + sample);

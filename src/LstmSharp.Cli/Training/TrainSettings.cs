@@ -43,6 +43,9 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
     /// <summary>The checkpoint's path.</summary>
     public string CheckpointPath => Path.Combine(Out, ModelBundle.CheckpointFile);
 
+    /// <summary>The longest --max-minutes (some 1,900 years; a TimeSpan holds at most about 29,000).</summary>
+    private const double MaxMinutesLimit = 1e9;
+
     /// <summary>Throws a <see cref="CliException"/> naming the first option out of range.</summary>
     public void Validate()
     {
@@ -51,10 +54,11 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
         if (!(Dropout >= 0 && Dropout < 1)) throw new CliException($"--dropout: expected a probability in [0, 1), got {Dropout}.");
         if (Epochs < 1) throw new CliException($"--epochs: expected at least 1, got {Epochs}.");
         if (Batch < 1) throw new CliException($"--batch: expected at least 1, got {Batch}.");
-        if (!(LearningRate > 0)) throw new CliException($"--lr: expected a positive rate, got {LearningRate}.");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new CliException($"--lr: expected a positive finite rate, got {LearningRate}.");
         if (!(Clip >= 0)) throw new CliException($"--clip: expected a positive norm, or 0 for none, got {Clip}.");
         if (Threads < 0) throw new CliException($"--threads: expected 0 (all cores) or a positive count, got {Threads}.");
-        if (MaxMinutes is { } m && !(m > 0)) throw new CliException($"--max-minutes: expected a positive duration, got {m}.");
+        if (MaxMinutes is { } m && !(m > 0 && m <= MaxMinutesLimit))
+            throw new CliException($"--max-minutes: expected a positive number of minutes up to {MaxMinutesLimit:0}, got {m}.");
         if (Patience < 0) throw new CliException($"--patience: expected 0 (none) or a positive count of epochs, got {Patience}.");
         if (Limit < 0) throw new CliException($"--limit: expected 0 (all) or a positive count, got {Limit}.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
