@@ -239,6 +239,20 @@ public sealed class CliCommandTests : IDisposable
         Assert.Contains("   at ", verbose.Err);                                   // the stack trace, asked for
     }
 
+    /// <summary>A resume with other data options (here --window) is refused; another --lr is noted as unused (the checkpoint's rate goes on).</summary>
+    [Fact]
+    public void ResumeRefusesOtherDataOptions()
+    {
+        string run = P("resume-data");
+        Assert.Equal(0, Run(["train", "forecast", "--out", run, .. Tiny]).Code);
+        var other = Run(["train", "forecast", "--out", run, "--resume", "--window", "12", "--hidden", "4", "--epochs", "3", "--batch", "8"]);
+        Assert.Equal(ExitCodes.BadInput, other.Code);
+        Assert.Contains("--resume: train: the data differs from the data the checkpoint's run trained on", other.Err);
+        var same = Run(["train", "forecast", "--out", run, "--resume", "--lr", "0.5", "--hidden", "4", "--epochs", "3", "--batch", "8"]);
+        Assert.True(same.Code == 0, same.Err);
+        Assert.Contains("Note: --lr 0.5 is not used", same.Out);
+    }
+
     /// <summary>
     /// A text whose first character lies outside the BMP (a surrogate pair in .NET) trains and samples from that whole
     /// character; markup-like brackets in the vocabulary are shown as they are by info.

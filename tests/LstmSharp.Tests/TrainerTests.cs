@@ -127,25 +127,25 @@ public sealed class TrainerTests : IDisposable
         Assert.False(modelA.Parameters[0].Value.Data.AsSpan().SequenceEqual(modelC.Parameters[0].Value.Data), "another shuffling seed gave the same weights");
     }
 
+    private sealed class Hooks(Action<EpochReport> epochEnd, Action<BatchReport> batchEnd) : ITrainingObserver
+    {
+        public void OnEpochEnd(EpochReport report) => epochEnd(report);
+
+        public void OnBatchEnd(BatchReport report) => batchEnd(report);
+    }
+
     [Fact]
     public void NaNStopsTrainingNamingTheStepAndLeavesTheLastGoodCheckpoint()
     {
         var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
         var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
-        var samples = data.Samples.ToList();
-        var poisoned = samples[7].Features!.ToArray();
-        poisoned[0] = float.NaN;
-        samples[7] = samples[7] with { Features = poisoned };
-        var bad = new SequenceDataset<float>(ModelKind.Regression, 2, 1, samples);
-
         string path = Path.Combine(_dir, "nan.safetensors");
         var options = new TrainerOptions { Epochs = 3, BatchSize = 3, Shuffle = false, CheckpointPath = path };
-        var (clean, _) = Make(config, options with { Epochs = 1 });
-        clean.Fit(data);                                   // epoch 1 is good: its checkpoint exists
-        byte[] good = File.ReadAllBytes(path);
         var (trainer, _) = Make(config, options);
-        trainer.LoadCheckpoint(path);
-        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(bad));
+        // Epoch 1 runs on good data and writes its checkpoint (read while epoch 2 runs); then sample 7 turns NaN (its array, in place).
+        byte[]? good = null;
+        trainer.Observers.Add(new Hooks(_ => data.Samples[7].Features![0] = float.NaN, r => good ??= r.Epoch == 2 ? File.ReadAllBytes(path) : null));
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
         // Epoch 2, batches of 3 without shuffling: sample 7 is in batch 3, optimizer step 4 + 3 = 7.
         Assert.Equal(7, e.Step);
         Assert.Equal(2, e.Epoch);
@@ -154,6 +154,40 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("step 7", e.Message);
         Assert.Contains("NaN", e.Message);
         Assert.Equal(good, File.ReadAllBytes(path));
+    }
+
+    /// <summary>
+    /// A checkpoint resumes only on the data its run trained on: other training data (another window, a sample
+    /// changed) or another validation set is refused, naming both; the same data continues.
+    /// </summary>
+    [Fact]
+    public void ResumingOnOtherDataIsRefused()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
+        var validation = ModelTests.RandomData<float>(ModelKind.Regression, 4, 2, 1, 4, seed: 3);
+        string path = Path.Combine(_dir, "data.safetensors");
+        var (first, _) = Make(config, Options(1, path));
+        first.Fit(data, validation);
+        var changed = data.Samples.ToList();
+        changed[4] = changed[4] with { Target = [changed[4].Target![0] + 1] };
+        foreach (var (train, val) in new[]
+                 {
+                     (new SequenceDataset<float>(ModelKind.Regression, 2, 1, changed), validation),
+                     (ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 9), validation),
+                     (data, ModelTests.RandomData<float>(ModelKind.Regression, 4, 2, 1, 4, seed: 4)),
+                     (data, null),
+                 })
+        {
+            var (resumed, _) = Make(config, Options(2, path));
+            resumed.LoadCheckpoint(path);
+            var e = Assert.Throws<ArgumentException>("train", () => resumed.Fit(train, val));
+            Assert.Contains("differs from the data the checkpoint's run trained on", e.Message);
+            Assert.Contains("checkpoint: train 10 sequences, Single, xxh3 ", e.Message);
+        }
+        var (same, _) = Make(config, Options(2, path));
+        same.LoadCheckpoint(path);
+        Assert.Equal(2, same.Fit(data, validation).History.Count);
     }
 
     /// <summary>

@@ -72,6 +72,9 @@ public static class TrainingSession
             }
             console.Line(string.Create(CultureInfo.InvariantCulture,
                 $"Resuming from {settings.CheckpointPath}: {trainer.Epoch} of {settings.Epochs} epochs done, step {trainer.Step}."));
+            if (trainer.Optimizer.LearningRate != settings.LearningRate)
+                console.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"Note: --lr {settings.LearningRate} is not used: the run continues at its checkpoint's rate, {trainer.Optimizer.LearningRate}."));
         }
         int batches = (train.Count + settings.Batch - 1) / settings.Batch;
         // One optimizer step per batch (no truncated BPTT here), so the steps taken are the batches done.
@@ -79,7 +82,16 @@ public static class TrainingSession
         trainer.Observers.Add(progress);
         int epochsBefore = trainer.Epoch;
         var clock = Stopwatch.StartNew();
-        var result = progress.Run(() => trainer.Fit(train, validation, console.Cancellation));
+        TrainingResult result;
+        try
+        {
+            result = progress.Run(() => trainer.Fit(train, validation, console.Cancellation));
+        }
+        catch (ArgumentException e) when (settings.Resume && e.ParamName == "train")
+        {
+            // The data options (window, file, split, limit, ...) differ from the checkpoint's run.
+            throw new CliException($"--resume: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)} Use the data options of the run that wrote it.");
+        }
         double seconds = clock.Elapsed.TotalSeconds;
         var ran = result.History.Skip(epochsBefore).ToList();
         double samplesPerSecond = ran.Count > 0 ? ran.Average(r => r.SamplesPerSecond) : 0;

@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using LstmSharp.Models;
 using LstmSharp.Tensors;
 
@@ -46,6 +49,40 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
 
     /// <summary>The samples.</summary>
     public IReadOnlyList<SequenceSample<T>> Samples => _samples;
+
+    /// <summary>
+    /// The set in a few words and a 64-bit hash (XXH3) of everything in it, in order: kind, sizes, and every sample's
+    /// features, tokens, targets and labels, each with its length. A resumed training run checks that its data is the
+    /// data its checkpoint trained on.
+    /// </summary>
+    internal string Fingerprint()
+    {
+        var hash = new XxHash3();
+        byte[] word = new byte[4];
+        void Int(int value)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(word, value);
+            hash.Append(word);
+        }
+        void Array<TItem>(TItem[]? values) where TItem : unmanaged
+        {
+            Int(values?.Length ?? -1);
+            if (values is not null) hash.Append(MemoryMarshal.AsBytes(values.AsSpan()));
+        }
+        Int((int)Kind);
+        Int(InputSize);
+        Int(OutputSize);
+        Int(_samples.Length);
+        foreach (var s in _samples)
+        {
+            Array(s.Features);
+            Array(s.Tokens);
+            Array(s.Target);
+            Int(s.Label);
+            Array(s.Labels);
+        }
+        return $"{_samples.Length} sequences, {typeof(T).Name}, xxh3 {hash.GetCurrentHashAsUInt64():x16}";
+    }
 
     /// <summary>Sequence-to-one regression: <paramref name="inputs"/>[s] is [n_s·I], <paramref name="targets"/>[s] is [O].</summary>
     public static SequenceDataset<T> ForRegression(IReadOnlyList<T[]> inputs, int inputSize, IReadOnlyList<T[]> targets)

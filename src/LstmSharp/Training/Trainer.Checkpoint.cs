@@ -160,6 +160,7 @@ public sealed partial class Trainer<T>
         }
         _bestWeights = best;
         _state = state;
+        _resumedData = state.Data;  // the next Fit refuses other data (a checkpoint without it predates the check)
     }
 
     private string Batching() => string.Create(CultureInfo.InvariantCulture,

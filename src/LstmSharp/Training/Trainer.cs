@@ -18,6 +18,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     private readonly Rng _shuffle;
     private TrainingState _state;
     private T[][]? _bestWeights; // [parameter][its length], the best epoch's weights
+    private string? _resumedData; // the data the loaded checkpoint's run trained on (see FitCore), until Fit checks it
 
     /// <summary>A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, which must hold the model's parameters.</summary>
     public Trainer(SequenceModel<T> model, Optimizer<T> optimizer, TrainerOptions options)
@@ -104,6 +105,15 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         if (validation is not null) CheckData(validation, nameof(validation));
         if (train.Count == 0) throw new ArgumentException("train: expected at least one sequence, got an empty data set.", nameof(train));
         if (validation is { Count: 0 }) throw new ArgumentException("validation: expected at least one sequence, got an empty data set.", nameof(validation));
+        // Continuing exactly needs the data the checkpoint's run had: the same preprocessing, split and order of samples.
+        string data = "train " + train.Fingerprint() + "; validation " + (validation?.Fingerprint() ?? "none");
+        if (_resumedData is { } resumed && resumed != data)
+            throw new ArgumentException(
+                $"train: the data differs from the data the checkpoint's run trained on (checkpoint: {resumed}; now: {data}), so the run cannot " +
+                "continue exactly: resume with the same data, preprocessing and validation split. To train its model further on other data, " +
+                "load the checkpoint's weights into a new run instead.", nameof(train));
+        _resumedData = null;
+        _state.Data = data;
         if (Options.EarlyStoppingPatience is { } patience && _state.BadEpochs >= patience)
         {
             RestoreBestWeights(); // this run (or the checkpoint it resumed) had already stopped early
@@ -333,5 +343,6 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         public int BestEpoch { get; set; }
         public int BadEpochs { get; set; }
         public List<EpochReport> History { get; set; } = [];
+        public string? Data { get; set; } // what Fit trained on: SequenceDataset.Fingerprint of the training and validation sets (null: not known)
     }
 }
