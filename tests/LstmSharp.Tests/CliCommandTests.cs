@@ -106,6 +106,9 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal(5, File.ReadAllLines(P("next.csv")).Length);
         var evaluate = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--out", P("eval"));
         Assert.Equal(0, evaluate.Code);
+        var noTest = Run("evaluate", "--model", run, "--test", "0");
+        Assert.Equal(ExitCodes.BadInput, noTest.Code);
+        Assert.Contains("--test: expected at least 1 held-out value, got 0.", noTest.Err);
         Assert.True(File.Exists(P("eval/forecast.png")));
         var inspect = Run("inspect", "--model", run, "--input", csv, "--out", P("gates"));
         Assert.True(inspect.Code == 0, inspect.Err);
@@ -172,6 +175,9 @@ public sealed class CliCommandTests : IDisposable
         Assert.InRange(m.GetProperty("test_accuracy").GetDouble(), 0, 1);
         Assert.Equal(0, Run("evaluate", "--model", run, "--idx", idx).Code);
         Assert.Equal(0, Run("predict", "--model", run, "--idx", idx, "--limit", "3").Code);
+        var negative = Run("predict", "--model", run, "--idx", idx, "--limit", "-5");
+        Assert.Equal(ExitCodes.BadInput, negative.Code);
+        Assert.Contains("--limit: expected 0 (all) or a positive count, got -5.", negative.Err);
         Assert.Equal(0, Run("inspect", "--model", run, "--input", idx, "--row", "2", "--out", P("ig")).Code);
 
         string csv = P("seq.csv");
@@ -225,6 +231,7 @@ public sealed class CliCommandTests : IDisposable
             (["train", "text", "--file", latin1], "latin1.txt: not UTF-8 text: invalid bytes (E9"),
             (["train", "forecast", "--max-minutes", "1e300"], "--max-minutes: expected a positive number of minutes up to 1000000000, got 1E+300."),
             (["train", "forecast", "--lr", "Infinity"], "--lr: expected a positive finite rate, got Infinity."),
+            (["train", "forecast", "--metrics-json", _dir], "is a folder; expected the path of a file to write."),
         ];
         foreach (var (args, message) in cases)
         {

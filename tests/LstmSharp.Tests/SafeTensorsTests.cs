@@ -223,6 +223,17 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Single(Directory.GetFiles(_dir));
     }
 
+    /// <summary>WriteAllText: UTF-8 without a byte-order mark, over an old file, into a folder it creates, no temporary file left.</summary>
+    [Fact]
+    public void WriteAllTextWritesUtf8WholeAndCreatesTheFolder()
+    {
+        string path = Path.Combine(_dir, "sub", "notes.json");
+        AtomicFile.WriteAllText(path, "first, longer content");
+        AtomicFile.WriteAllText(path, "{\"é\": 1}\n");
+        Assert.Equal([(byte)'{', (byte)'"', 0xC3, 0xA9, (byte)'"', (byte)':', (byte)' ', (byte)'1', (byte)'}', (byte)'\n'], File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "sub")));
+    }
+
     [Fact]
     public void ANullMetadataValueIsRefusedAtSaveByKey()
     {

@@ -6,6 +6,7 @@ using LstmSharp.Cli.Forecasting;
 using LstmSharp.Cli.Output;
 using LstmSharp.Cli.Text;
 using LstmSharp.Cli.Training;
+using LstmSharp.IO;
 using LstmSharp.Layers;
 using LstmSharp.Tensors;
 
@@ -158,6 +159,6 @@ public static class InspectCommand
                     text.Append(CultureInfo.InvariantCulture, $"{a.Layer},{dir},{t},{u},{G(a.InputGate, hidden)},{G(a.ForgetGate, hidden)},{G(a.CellCandidate, hidden)},{G(a.OutputGate, hidden)},{G(a.Cell, hidden)},{G(a.Hidden, p)}\n");
                 }
         }
-        File.WriteAllText(path, text.ToString());
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 }

@@ -7,6 +7,7 @@ using LstmSharp.Cli.Forecasting;
 using LstmSharp.Cli.Output;
 using LstmSharp.Cli.Text;
 using LstmSharp.Cli.Training;
+using LstmSharp.IO;
 using LstmSharp.Training;
 using Spectre.Console;
 
@@ -64,6 +65,7 @@ public static class UseCommands
         {
             string? idx = r.GetValue(Idx), csv = r.GetValue(Csv);
             int limit = r.GetValue(Limit);
+            if (limit < 0) throw new CliException($"--limit: expected 0 (all) or a positive count, got {limit}.");
             if ((idx is null) == (csv is null)) throw new CliException("give either --idx DIR or --csv FILE with the sequences.");
             if (idx is not null)
             {
@@ -199,9 +201,10 @@ public static class UseCommands
                     var info = bundle.Sidecar.Forecast!;
                     var series = inputs.Series(r, info);
                     int held = r.GetValue(test) ?? info.Test;
+                    if (held < 1) throw new CliException($"--test: expected at least 1 held-out value, got {held}.");
                     var forecaster = ForecastCommands.Forecaster(info);
                     int n = series.Values.Length;
-                    if (held < 1 || n - held < info.Season + info.Window)
+                    if (n - held < info.Season + info.Window)
                         throw new CliException($"the series is too short: {n} values, {held} held out, and a forecast needs season + window = {info.Season + info.Window} values before them.");
                     var eval = ForecastEvaluation.Run(bundle.Model, forecaster, series.Values, held);
                     ForecastCommands.WriteTable(console, eval, series, info.Season, held);
@@ -272,8 +275,7 @@ public static class UseCommands
     private static void WriteCsv(string path, string[] header, List<string[]> rows)
     {
         static string Quote(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllLines(path, new[] { string.Join(',', header.Select(Quote)) }.Concat(rows.Select(r => string.Join(',', r.Select(Quote)))));
+        var lines = new[] { string.Join(',', header.Select(Quote)) }.Concat(rows.Select(r => string.Join(',', r.Select(Quote))));
+        AtomicFile.WriteAllText(path, string.Concat(lines.Select(line => line + Environment.NewLine)));  // creates the folder
     }
 }

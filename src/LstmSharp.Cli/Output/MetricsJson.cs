@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LstmSharp.IO;
 
 namespace LstmSharp.Cli.Output;
 
@@ -43,11 +44,6 @@ public sealed class MetricsJson
     /// <summary>The JSON text, indented.</summary>
     public override string ToString() => _root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
-    /// <summary>Writes the file, creating its folder.</summary>
-    public void Save(string path)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllText(path, ToString() + Environment.NewLine);
-    }
+    /// <summary>Writes the file atomically, creating its folder.</summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToString() + Environment.NewLine);
 }

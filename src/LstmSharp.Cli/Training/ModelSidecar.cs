@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LstmSharp.IO;
 
 namespace LstmSharp.Cli.Training;
 
@@ -43,7 +44,7 @@ public sealed record ModelSidecar
     public Dictionary<string, string>? Training { get; init; }
 
     /// <summary>Writes the file.</summary>
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + Environment.NewLine);
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + Environment.NewLine);
 
     /// <summary>Reads a file written by <see cref="Save"/>; a missing or malformed one is a <see cref="CliException"/>.</summary>
     public static ModelSidecar Load(string path)

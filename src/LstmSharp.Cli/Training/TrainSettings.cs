@@ -64,6 +64,8 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
             throw new CliException($"--val-fraction: expected a fraction in [0, 1), got {ValidationFraction}.");
         if (string.IsNullOrWhiteSpace(Out)) throw new CliException("--out: expected a folder.");
+        if (MetricsJson is { } metrics && Directory.Exists(metrics))
+            throw new CliException($"--metrics-json: {metrics} is a folder; expected the path of a file to write.");
     }
 
     /// <summary>The settings as text, for the sidecar.</summary>

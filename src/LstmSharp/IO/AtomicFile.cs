@@ -35,6 +35,17 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes <paramref name="contents"/> as UTF-8 (no byte-order mark) to <paramref name="path"/> atomically, as <see cref="Write"/>.</summary>
+    public static void WriteAllText(string path, string contents)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            writer.Write(contents);
+        });
+    }
+
     /// <summary>Passes everything to the file, except that disposing it only flushes: the file stays open.</summary>
     private sealed class KeepOpenStream(FileStream inner) : Stream
     {
