@@ -47,6 +47,8 @@ public sealed class SafeTensor
     public SafeTensor(string name, DType dtype, int[] shape, byte[] data)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!IsWellFormed(name))
+            throw new ArgumentException($"name: '{name}' holds a lone UTF-16 surrogate, which UTF-8 (the header's encoding) cannot store; it would load as another name.", nameof(name));
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(data);
         long expected = ShapeUtil.Count(shape, nameof(shape)) * ElementSize(dtype);
@@ -55,8 +57,20 @@ public sealed class SafeTensor
                 $"data: tensor '{name}' of dtype {dtype} and shape {ShapeUtil.Format(shape)} needs {expected} bytes, got {data.Length}.", nameof(data));
         Name = name;
         DType = dtype;
-        Shape = (int[])shape.Clone();
+        Shape = Array.AsReadOnly((int[])shape.Clone());
         Data = data;
+    }
+
+    /// <summary>Whether <paramref name="text"/> is well-formed UTF-16 (no lone surrogate), so that it survives UTF-8 unchanged.</summary>
+    internal static bool IsWellFormed(string text)
+    {
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(rest, out _, out int used) != System.Buffers.OperationStatus.Done) return false;
+            rest = rest[used..];
+        }
+        return true;
     }
 
     /// <summary>The name.</summary>
@@ -105,6 +119,7 @@ public sealed class SafeTensor
     public static SafeTensor FromInt64(string name, long[] values, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(shape);
         CheckByteCount(name, values.LongLength * 8, nameof(values));
         var bytes = new byte[values.Length * 8];
         for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), values[i]);
@@ -141,7 +156,7 @@ public sealed class SafeTensor
         return new Tensor<T>(result, [.. Shape]);
     }
 
-    /// <summary>The elements as 64-bit integers, from I64, I32, I16, I8 or U8.</summary>
+    /// <summary>The elements as 64-bit integers, from I64, I32, I16, I8, U8, U16 or U32 (U64 is refused: it may not fit).</summary>
     public long[] ToInt64()
     {
         var result = new long[ElementCount];
@@ -155,7 +170,9 @@ public sealed class SafeTensor
                 DType.I16 => BinaryPrimitives.ReadInt16LittleEndian(s[(i * 2)..]),
                 DType.I8 => (sbyte)s[i],
                 DType.U8 => s[i],
-                _ => throw new InvalidDataException($"Tensor '{Name}': expected an integer dtype, got {DType}."),
+                DType.U16 => BinaryPrimitives.ReadUInt16LittleEndian(s[(i * 2)..]),
+                DType.U32 => BinaryPrimitives.ReadUInt32LittleEndian(s[(i * 4)..]),
+                _ => throw new InvalidDataException($"Tensor '{Name}': expected an integer dtype that fits in 64-bit signed integers (I64, I32, I16, I8, U32, U16, U8), got {DType}."),
             };
         }
         return result;

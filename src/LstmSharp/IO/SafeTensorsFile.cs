@@ -187,8 +187,14 @@ public sealed class SafeTensorsFile
     /// </summary>
     public void Save(string path) => AtomicFile.Write(path, WriteTo);  // WriteTo checks the metadata; a refusal leaves the old file
 
-    /// <summary>Writes the file's bytes to <paramref name="stream"/>; a null metadata value is refused, naming its key.</summary>
-    public void WriteTo(Stream stream)
+    /// <summary>
+    /// Writes the file's bytes to <paramref name="stream"/>; a null metadata value is refused, naming its key, and so is a
+    /// header longer than <see cref="MaxHeaderBytes"/> (which <see cref="Load(string)"/> would refuse), before anything is written.
+    /// </summary>
+    public void WriteTo(Stream stream) => WriteTo(stream, MaxHeaderBytes);
+
+    /// <summary><see cref="WriteTo(Stream)"/> with another header limit (tests stand it in for <see cref="MaxHeaderBytes"/>).</summary>
+    internal void WriteTo(Stream stream, long maxHeaderBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
         CheckMetadata();
@@ -221,6 +227,9 @@ public sealed class SafeTensorsFile
         }
         // Pad the header with spaces to a multiple of 8 bytes, as the reference writer does, so the data is aligned.
         int pad = (int)((8 - json.Length % 8) % 8);
+        if (json.Length + pad > maxHeaderBytes)
+            throw new InvalidOperationException(
+                $"The header would take {json.Length + pad} bytes, more than the {maxHeaderBytes} that Load reads (mostly metadata: {_metadata.Sum(kv => (long)kv.Key.Length + kv.Value.Length)} characters); nothing was written.");
         Span<byte> len = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(json.Length + pad));
         stream.Write(len);
@@ -233,9 +242,14 @@ public sealed class SafeTensorsFile
     private void CheckMetadata()
     {
         foreach (var (k, v) in _metadata)
+        {
             if (v is null)
                 throw new ArgumentException(
                     $"Metadata: the value of '{k}' is null; metadata values must be strings (\"\" for none), or a reader refuses the file.", nameof(Metadata));
+            if (!SafeTensor.IsWellFormed(k) || !SafeTensor.IsWellFormed(v))
+                throw new ArgumentException(
+                    $"Metadata: the {(SafeTensor.IsWellFormed(k) ? $"value of '{k}'" : "key '" + k + "'")} holds a lone UTF-16 surrogate, which UTF-8 cannot store; it would load changed.", nameof(Metadata));
+        }
     }
 
     private static void ReadMetadata(JsonElement e, Dictionary<string, string> into)

@@ -150,15 +150,21 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     /// </summary>
     public void Reclaim(CacheLease<T> lease)
     {
+        CheckReclaimable(lease);
         if (!lease.Retired) return;
-        if (lease.Overwritten || !ReferenceEquals(_retired, lease))
-            throw new InvalidOperationException(
-                "cache: its buffers have been reused by a later Forward (a cache can be passed to Backward until the Forward " +
-                "after its first Backward, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
         // Its arrays are the ones given last: take each back out of the free lists.
         foreach (var a in lease.Arrays) Take(a);
         _retired = null;
         lease.Retired = false;
+    }
+
+    /// <summary>Throws, changing nothing, when <see cref="Reclaim"/> would: the lease's arrays were handed out again.</summary>
+    public void CheckReclaimable(CacheLease<T> lease)
+    {
+        if (lease.Retired && (lease.Overwritten || !ReferenceEquals(_retired, lease)))
+            throw new InvalidOperationException(
+                "cache: its buffers have been reused by a later Forward (a cache can be passed to Backward until the Forward " +
+                "after its first Backward, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
     }
 
     private long Give(T[] array)

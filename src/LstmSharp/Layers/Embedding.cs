@@ -12,6 +12,7 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
     {
         if (numEmbeddings <= 0) throw new ArgumentException($"numEmbeddings: expected a positive size, got {numEmbeddings}.", nameof(numEmbeddings));
         if (embeddingDim <= 0) throw new ArgumentException($"embeddingDim: expected a positive size, got {embeddingDim}.", nameof(embeddingDim));
+        ShapeUtil.CheckFits(nameof(embeddingDim), "the weight V·E", numEmbeddings, embeddingDim);
         Weight = new Parameter<T>("weight", Tensor<T>.Zeros(numEmbeddings, embeddingDim));
         new Rng(seed).FillNormal<T>(Weight.Value.Data);
     }
@@ -46,6 +47,7 @@ public sealed class Embedding<T> : Module<T> where T : unmanaged, IFloatingPoint
         if (shape.Length > 0 && count != ids.Length)
             throw new ArgumentException($"shape: expected dimensions whose product is the number of ids ({ids.Length}), got {ShapeUtil.Format(shape)}.", nameof(shape));
         int e = EmbeddingDim;
+        ShapeUtil.CheckFits(nameof(ids), "the output N·E", ids.Length, e);
         var y = new T[ids.Length * e];
         for (int n = 0; n < ids.Length; n++) Row(ids[n]).CopyTo(y.AsSpan(n * e));
         return new Tensor<T>(y, shape.Length == 0 ? [ids.Length, e] : [.. shape, e]);

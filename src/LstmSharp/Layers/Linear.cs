@@ -19,6 +19,7 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     {
         if (inFeatures <= 0) throw new ArgumentException($"inFeatures: expected a positive size, got {inFeatures}.", nameof(inFeatures));
         if (outFeatures <= 0) throw new ArgumentException($"outFeatures: expected a positive size, got {outFeatures}.", nameof(outFeatures));
+        ShapeUtil.CheckFits(nameof(outFeatures), "the weight out·in", outFeatures, inFeatures);
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         Weight = new Parameter<T>("weight", Tensor<T>.Zeros(outFeatures, inFeatures));
@@ -48,6 +49,7 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     public Tensor<T> Forward(Tensor<T> input)
     {
         CheckInput(input);
+        ShapeUtil.CheckFits(nameof(input), "the output N·out", input.Length / InFeatures, OutFeatures);
         var y = new T[input.Length / InFeatures * OutFeatures];  // [N, out]
         Forward(input.Data.AsSpan(0, input.Length), y);
         int[] shape = [.. input.Shape];
@@ -64,8 +66,8 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
         int rows = input.Length / InFeatures;
         if (input.Length != rows * InFeatures)
             throw new ArgumentException($"input: expected rows of in = {InFeatures} values, got {input.Length} values.", nameof(input));
-        if (output.Length != rows * OutFeatures)
-            throw new ArgumentException($"output: expected [N, out] = [{rows}, {OutFeatures}] = {rows * OutFeatures} values, got {output.Length}.", nameof(output));
+        if (output.Length != (long)rows * OutFeatures)
+            throw new ArgumentException($"output: expected [N, out] = [{rows}, {OutFeatures}] = {(long)rows * OutFeatures} values, got {output.Length}.", nameof(output));
         if (Bias is not null)
             for (int n = 0; n < rows; n++) Bias.Value.Data.CopyTo(output.Slice(n * OutFeatures));
         if (rows > 0)

@@ -204,6 +204,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                 $"input: expected input size I = {o.InputSize} in the last dimension, got {input.Dim(-1)} (shape {input.ShapeString}).", nameof(input));
         if (steps == 0) throw new ArgumentException($"input: expected at least one time step, got T = 0 (shape {input.ShapeString}).", nameof(input));
         if (batch == 0) throw new ArgumentException($"input: expected at least one sequence, got B = 0 (shape {input.ShapeString}).", nameof(input));
+        ShapeUtil.CheckFits(nameof(input), "the gate buffer T·B·4H", steps, batch, 4L * hidden);  // the largest buffer of a pass
 
         int[] hShape = unbatched ? [numLayers * numDir, outSize] : [numLayers * numDir, batch, outSize];
         int[] cShape = unbatched ? [numLayers * numDir, hidden] : [numLayers * numDir, batch, hidden];
@@ -331,10 +332,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// </summary>
     internal LstmGradients<T> BackwardCore(in LstmCache<T> cache, Tensor<T>? dOutput, Tensor<T>? dHN, Tensor<T>? dCN, bool inputGradient)
     {
-        if (cache.Owner is null)
-            throw new ArgumentException("cache: expected the cache returned by Forward, got a default (empty) one (Infer keeps no cache: use Forward to differentiate).", nameof(cache));
-        if (!ReferenceEquals(cache.Owner, this))
-            throw new ArgumentException("cache: this cache was made by the Forward of another Lstm.", nameof(cache));
+        CheckCache(cache);
         var o = Options;
         int numDir = o.NumDirections, numLayers = o.NumLayers, hidden = o.HiddenSize, outSize = o.OutputHiddenSize;
         int steps = cache.Steps, batch = cache.Batch, width = numDir * outSize;
@@ -462,6 +460,19 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         for (int t = 0; t < steps; t++)
             for (int b = 0; b < batch; b++)
                 if (t >= lengths[b]) y.AsSpan((t * batch + b) * width, width).Clear();
+    }
+
+    /// <summary>
+    /// Throws, changing nothing, unless <paramref name="cache"/> is one of this LSTM's Forward caches whose buffers are
+    /// still its own (a model checks this before its head adds gradients, so that a refused Backward adds none).
+    /// </summary>
+    internal void CheckCache(in LstmCache<T> cache)
+    {
+        if (cache.Owner is null)
+            throw new ArgumentException("cache: expected the cache returned by Forward, got a default (empty) one (Infer keeps no cache: use Forward to differentiate).", nameof(cache));
+        if (!ReferenceEquals(cache.Owner, this))
+            throw new ArgumentException("cache: this cache was made by the Forward of another Lstm.", nameof(cache));
+        _recycler.CheckReclaimable(cache.Lease);
     }
 
     private static void CheckShape(Tensor<T>? t, int[] expected, string name, string symbolic, bool unbatched)

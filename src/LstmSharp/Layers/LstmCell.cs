@@ -65,6 +65,7 @@ public sealed class LstmCell<T> : Module<T> where T : unmanaged, IFloatingPointI
             throw new ArgumentException($"input: expected input size I = {InputSize} in the last dimension, got {input.Dim(-1)} (shape {input.ShapeString}).", nameof(input));
         int batch = unbatched ? 1 : input.Dim(0);
         if (batch == 0) throw new ArgumentException($"input: expected at least one row, got B = 0 (shape {input.ShapeString}).", nameof(input));
+        ShapeUtil.CheckFits(nameof(input), "the gate buffer B·4H", batch, 4L * HiddenSize);
         int[] stateShape = unbatched ? [HiddenSize] : [batch, HiddenSize];
         if ((h0 is null) != (c0 is null))
             throw new ArgumentException($"{(h0 is null ? "h0" : "c0")}: h0 and c0 must be given together or not at all.", h0 is null ? nameof(h0) : nameof(c0));

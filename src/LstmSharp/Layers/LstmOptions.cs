@@ -52,6 +52,13 @@ public sealed record LstmOptions
             throw new ArgumentException($"ProjSize: expected 0 (no projection) or a size in [1, HiddenSize = {HiddenSize}), got {ProjSize}.", nameof(ProjSize));
         long widest = NumLayers > 1 ? Math.Max(InputSize, (long)NumDirections * OutputHiddenSize) : InputSize;
         CheckWeightsFit(HiddenSize, widest, OutputHiddenSize, "HiddenSize, InputSize, ProjSize", "the widest layer input", nameof(HiddenSize));
+        // All layers and directions together (e.g. a NumLayers of 2^30 with tiny layers): at most Array.MaxLength parameters.
+        Int128 h = HiddenSize, p = OutputHiddenSize, d = NumDirections, perDirection = 4 * h * (p + (Bias ? 2 : 0)) + (ProjSize > 0 ? p * h : 0);
+        Int128 total = d * (4 * h * InputSize + perDirection) + (NumLayers - 1) * d * (4 * h * d * p + perDirection);
+        if (total > Array.MaxLength)
+            throw new ArgumentException(
+                $"NumLayers: {NumLayers} layer(s) of {NumDirections} direction(s) (H = {HiddenSize}, I = {InputSize}, P = {OutputHiddenSize}) hold {total} parameters; LstmSharp allows at most {Array.MaxLength}.",
+                nameof(NumLayers));
     }
 
     /// <summary>

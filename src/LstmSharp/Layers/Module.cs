@@ -11,6 +11,10 @@ namespace LstmSharp.Layers;
 /// <typeparam name="T">Element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>A module of <typeparamref name="T"/>, which must be <see cref="float"/> or <see cref="double"/> (the kernels' types).</summary>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is another type (e.g. <see cref="Half"/>).</exception>
+    protected Module() => ElementTypes.Check<T>();
+
     /// <summary>The parameters, in PyTorch's <c>state_dict</c> order.</summary>
     public abstract IReadOnlyList<Parameter<T>> Parameters { get; }
 
@@ -22,7 +26,7 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>The parameter named <paramref name="name"/>.</summary>
     public Parameter<T> GetParameter(string name) =>
-        Parameters.FirstOrDefault(p => p.Name == name)
+        Parameters.FirstOrDefault(p => p.Name == (name ?? throw new ArgumentNullException(nameof(name))))
         ?? throw new KeyNotFoundException(
             $"name: no parameter '{name}'; this module has {string.Join(", ", Parameters.Select(p => p.Name))}.");
 
@@ -49,6 +53,9 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var problems = new List<string>();
+        var nulls = stateDict.Where(kv => kv.Value is null).Select(kv => kv.Key).ToList();
+        if (nulls.Count > 0)
+            throw new ArgumentException($"stateDict: the tensor of {string.Join(", ", nulls.Select(n => $"'{n}'"))} is null.", nameof(stateDict));
         var names = Parameters.Select(p => p.Name).ToHashSet();
         var missing = Parameters.Where(p => !stateDict.ContainsKey(p.Name)).Select(p => p.Name).ToList();
         var extra = stateDict.Keys.Where(k => !names.Contains(k)).ToList();
@@ -99,6 +106,12 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
         var names = new HashSet<string>();
         foreach (var (name, shape) in expected)
         {
+            // More tensors named than the file holds (e.g. a corrupt num_layers of 2^31): stop here, before listing them all.
+            if (names.Count > file.Tensors.Count)
+            {
+                problems.Add($"the configuration needs more than the file's {file.Tensors.Count} tensors");
+                break;
+            }
             names.Add(name);
             if (!file.Tensors.TryGetValue(name, out var t))
                 problems.Add($"missing tensor '{name}' of shape {ShapeUtil.Format(shape)}");
@@ -108,7 +121,8 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
         problems.AddRange(file.Tensors.Keys.Where(k => !names.Contains(k)).Select(k => $"unexpected tensor '{k}'"));
         if (problems.Count > 0)
             throw new InvalidDataException(
-                $"'{path}': the tensors do not match the configuration in its metadata: {string.Join("; ", problems)}.");
+                $"'{path}': the tensors do not match the configuration in its metadata: {string.Join("; ", problems.Take(20))}" +
+                (problems.Count > 20 ? $"; and {problems.Count - 20} more." : "."));
 
         var dtype = SafeTensor.DTypeOf<T>();
         var wrong = file.Tensors.Values.Where(t => t.DType != dtype).ToList();

@@ -87,7 +87,16 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
                 throw new ArgumentException("batch: a language model reads token ids; expected batch.Tokens, got features.", nameof(batch));
             // Padding may hold any id (PyTorch code often pads with -1 or V): only valid steps are looked up.
             tokens = (int[])batch.Tokens.Clone();                                 // [B·T]
-            for (int i = 0; i < b; i++) tokens.AsSpan(i * steps + batch.Lengths[i], steps - batch.Lengths[i]).Clear();
+            int vocab = Embedding.NumEmbeddings;
+            for (int i = 0; i < b; i++)
+            {
+                for (int t = 0; t < batch.Lengths[i]; t++)
+                    if ((uint)tokens[i * steps + t] >= (uint)vocab)
+                        throw new ArgumentException(
+                            $"batch: Tokens[{i}, {t}] = {tokens[i * steps + t]} is not a token id of the vocabulary (expected 0..{vocab - 1}); sequence {i} has {batch.Lengths[i]} valid steps.",
+                            nameof(batch));
+                tokens.AsSpan(i * steps + batch.Lengths[i], steps - batch.Lengths[i]).Clear();
+            }
             input = Embedding.Forward(tokens, b, steps);                          // [B, T, E]
         }
         else
@@ -118,6 +127,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         if (!ReferenceEquals(cache.Owner, this))
             throw new ArgumentException("cache: expected the cache returned by this model's Forward (Predict keeps none).", nameof(cache));
         ArgumentNullException.ThrowIfNull(dOutput);
+        Lstm.CheckCache(cache.Lstm);                                              // before the head adds anything: a refused Backward adds nothing
         var dHeadInput = Head.Backward(cache.HeadInput, dOutput);                 // [B, D·P] or [B, T, D·P]
         var dFeatures = HeadDropout.Backward(cache.DropoutMask, dHeadInput);
         var o = Config.LstmOptions;

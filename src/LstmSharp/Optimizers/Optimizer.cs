@@ -10,6 +10,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>An optimizer over <paramref name="parameters"/> with learning rate <paramref name="learningRate"/>.</summary>
     protected Optimizer(IEnumerable<Parameter<T>> parameters, double learningRate)
     {
+        ElementTypes.Check<T>();
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters.ToArray();
         if (Parameters.Count == 0)

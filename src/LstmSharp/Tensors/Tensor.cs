@@ -4,12 +4,14 @@ namespace LstmSharp.Tensors;
 
 /// <summary>
 /// A dense, row-major (C-contiguous) tensor: a shape and one flat array of elements.
-/// The element type is <see cref="float"/> or <see cref="double"/> (any IEEE 754 binary type works).
+/// The element type is <see cref="float"/> or <see cref="double"/>: the layers, losses and optimizers compute in those
+/// two and refuse others (a tensor of another IEEE 754 type, e.g. <see cref="Half"/>, can hold values, not be trained).
 /// </summary>
 /// <typeparam name="T">Element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int[] _shape;
+    private IReadOnlyList<int>? _shapeView; // a read-only wrapper of _shape, made on first use
 
     /// <summary>Wraps <paramref name="data"/> (not copied) as a tensor of the given shape.</summary>
     /// <param name="data">Elements in row-major order; its length must equal the product of <paramref name="shape"/>.</param>
@@ -42,8 +44,8 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The elements in row-major order. Writing to it writes to the tensor.</summary>
     public T[] Data { get; }
 
-    /// <summary>The dimensions.</summary>
-    public IReadOnlyList<int> Shape => _shape;
+    /// <summary>The dimensions (read-only: a tensor's shape never changes; <see cref="Reshape"/> makes a view).</summary>
+    public IReadOnlyList<int> Shape => _shapeView ??= Array.AsReadOnly(_shape);
 
     /// <summary>The number of dimensions.</summary>
     public int Rank => _shape.Length;
@@ -52,7 +54,13 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Length => Data.Length;
 
     /// <summary>The size of dimension <paramref name="axis"/>; a negative axis counts from the end.</summary>
-    public int Dim(int axis) => _shape[axis < 0 ? _shape.Length + axis : axis];
+    public int Dim(int axis)
+    {
+        int a = axis < 0 ? _shape.Length + axis : axis;
+        if ((uint)a >= (uint)_shape.Length)
+            throw new ArgumentOutOfRangeException(nameof(axis), axis, $"axis: expected -{_shape.Length}..{_shape.Length - 1} for a tensor of shape {ShapeString}, got {axis}.");
+        return _shape[a];
+    }
 
     /// <summary>The shape as text, e.g. <c>[2, 3, 4]</c>.</summary>
     public string ShapeString => ShapeUtil.Format(_shape);
@@ -84,8 +92,14 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>True when the shape equals <paramref name="shape"/>.</summary>
     public bool HasShape(params int[] shape) => _shape.AsSpan().SequenceEqual(shape);
 
-    /// <summary>A view with another shape over the same elements (no copy).</summary>
-    public Tensor<T> Reshape(params int[] shape) => new(Data, shape);
+    /// <summary>A view with another shape over the same elements (no copy); the shape must hold <see cref="Length"/> elements.</summary>
+    public Tensor<T> Reshape(params int[] shape)
+    {
+        long count = ShapeUtil.Count(shape, nameof(shape));
+        if (count != Data.Length)
+            throw new ArgumentException($"shape: {ShapeUtil.Format(shape)} holds {count} elements; this tensor of shape {ShapeString} has {Data.Length}.", nameof(shape));
+        return new(Data, shape);
+    }
 
     /// <summary>A deep copy.</summary>
     public Tensor<T> Clone() => new((T[])Data.Clone(), _shape);
@@ -113,24 +127,24 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     private int Offset(int i)
     {
         CheckRank(1);
-        CheckIndex(0, i);
+        CheckIndex(0, i, nameof(i));
         return i;
     }
 
     private int Offset(int i, int j)
     {
         CheckRank(2);
-        CheckIndex(0, i);
-        CheckIndex(1, j);
+        CheckIndex(0, i, nameof(i));
+        CheckIndex(1, j, nameof(j));
         return i * _shape[1] + j;
     }
 
     private int Offset(int i, int j, int k)
     {
         CheckRank(3);
-        CheckIndex(0, i);
-        CheckIndex(1, j);
-        CheckIndex(2, k);
+        CheckIndex(0, i, nameof(i));
+        CheckIndex(1, j, nameof(j));
+        CheckIndex(2, k, nameof(k));
         return (i * _shape[1] + j) * _shape[2] + k;
     }
 
@@ -140,10 +154,10 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new InvalidOperationException($"A rank-{rank} index was used on a tensor of shape {ShapeString}.");
     }
 
-    private void CheckIndex(int axis, int index)
+    private void CheckIndex(int axis, int index, string name)
     {
         if ((uint)index >= (uint)_shape[axis])
-            throw new IndexOutOfRangeException(
-                $"Index {index} is out of range for axis {axis} of size {_shape[axis]} (shape {ShapeString}).");
+            throw new ArgumentOutOfRangeException(name, index,
+                $"{name}: index {index} is out of range for axis {axis} of size {_shape[axis]} (shape {ShapeString}).");
     }
 }

@@ -1,0 +1,150 @@
+using LstmSharp.IO;
+using LstmSharp.Layers;
+using LstmSharp.Models;
+using LstmSharp.Optimizers;
+using LstmSharp.Tensors;
+using Xunit;
+
+namespace LstmSharp.Tests;
+
+/// <summary>
+/// The public API's contracts at its edges: exceptions of the documented type naming the caller's argument (never a
+/// NullReference, IndexOutOfRange or int overflow from inside), shapes that cannot be changed from outside, element
+/// types other than float and double refused up front, and files that Save writes and Load reads alike.
+/// </summary>
+public sealed class ApiContractTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("lstmsharp-api-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void TensorShapesAndIndicesAreCheckedNamingTheArgument()
+    {
+        Assert.Equal(0, Tensor<float>.Zeros(int.MaxValue, 0).Length);             // a zero dimension: empty, whatever the others
+        Assert.Equal(0, Tensor<float>.Zeros(0, int.MaxValue).Length);
+        Assert.Throws<ArgumentNullException>("shape", () => Tensor<float>.Zeros(null!));
+        Assert.Throws<ArgumentNullException>("shape", () => Tensor<float>.Full(1f, null!));
+        var t = Tensor<float>.Zeros(2, 3);
+        Assert.IsNotType<int[]>(t.Shape);                                         // no backing array to cast back and change
+        Assert.Throws<NotSupportedException>(() => ((IList<int>)t.Shape)[0] = 100);
+        Assert.Equal([2, 3], t.Shape);
+        Assert.Equal(3, t.Dim(-1));
+        Assert.Contains("got 5", Assert.Throws<ArgumentOutOfRangeException>("axis", () => t.Dim(5)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>("axis", () => t.Dim(-3));
+        Assert.Throws<ArgumentOutOfRangeException>("i", () => t[2, 0]);
+        Assert.Throws<ArgumentOutOfRangeException>("j", () => t[0, -1] = 1f);
+        Assert.Contains("[5] holds 5 elements", Assert.Throws<ArgumentException>("shape", () => t.Reshape(5)).Message);
+        Assert.Equal([3, 2], t.Reshape(3, 2).Shape);
+    }
+
+    [Fact]
+    public void SafeTensorsRefuseWhatTheyCouldNotReadBack()
+    {
+        var t = Tensor<float>.Zeros(2);
+        Assert.Contains("lone UTF-16 surrogate", Assert.Throws<ArgumentException>("name", () => SafeTensor.From("bad\uD800", t)).Message);
+        var file = new SafeTensorsFile(new Dictionary<string, string> { ["note"] = "half a pair \uDC00" });
+        file.Add(SafeTensor.From("w", t));
+        string path = Path.Combine(_dir, "surrogate.safetensors");
+        Assert.Throws<ArgumentException>("Metadata", () => file.Save(path));
+        Assert.False(File.Exists(path));
+        // A header longer than Load reads: refused before a byte is written (the limit stood in by a small one).
+        var big = new SafeTensorsFile(new Dictionary<string, string> { ["note"] = new string('a', 300) });
+        using var stream = new MemoryStream();
+        var e = Assert.Throws<InvalidOperationException>(() => big.WriteTo(stream, maxHeaderBytes: 256));
+        Assert.Contains("more than the 256 that Load reads", e.Message);
+        Assert.Equal(0, stream.Length);
+        // Emoji and other well-formed text survive.
+        var fine = new SafeTensorsFile(new Dictionary<string, string> { ["note"] = "😀 é" });
+        fine.Add(SafeTensor.From("emoji😀", t));
+        fine.Save(path);
+        var back = SafeTensorsFile.Load(path);
+        Assert.Equal("😀 é", back.Metadata["note"]);
+        Assert.True(back.Tensors.ContainsKey("emoji😀"));
+
+        Assert.Throws<ArgumentNullException>("shape", () => SafeTensor.FromInt64("a", [1, 2], null!));
+        var u32 = new SafeTensor("u", DType.U32, [2], [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0]);
+        Assert.Equal([4294967295L, 1L], u32.ToInt64());
+    }
+
+    [Fact]
+    public void ModulesRefuseNullNamesAndTensors()
+    {
+        var linear = new Linear<float>(2, 3);
+        Assert.Throws<ArgumentNullException>("name", () => linear.GetParameter(null!));
+        var e = Assert.Throws<ArgumentException>("stateDict", () => linear.LoadStateDict(new Dictionary<string, Tensor<float>> { ["weight"] = null!, ["bias"] = Tensor<float>.Zeros(3) }));
+        Assert.Contains("'weight' is null", e.Message);
+    }
+
+    /// <summary>Half (or any T but float and double) is refused when a module or optimizer is made, naming T.</summary>
+    [Fact]
+    public void OtherElementTypesAreRefusedUpFront()
+    {
+        Assert.Contains("T = Half", Assert.Throws<NotSupportedException>(() => new Lstm<Half>(new LstmOptions { InputSize = 2, HiddenSize = 3 })).Message);
+        Assert.Throws<NotSupportedException>(() => new Linear<Half>(2, 3));
+        Assert.Throws<NotSupportedException>(() => new Embedding<Half>(2, 3));
+        Assert.Throws<NotSupportedException>(() => new LstmCell<Half>(2, 3));
+        Assert.Throws<NotSupportedException>(() => new Adam<Half>([new Parameter<Half>("w", Tensor<Half>.Zeros(2))]));
+    }
+
+    /// <summary>
+    /// Sizes whose products overflow an int: a clear ArgumentException naming the caller's argument, before anything
+    /// large is allocated (each input here is a few MB).
+    /// </summary>
+    [Fact]
+    public void ProductsTooLargeForOneArrayAreRefusedNamingTheArgument()
+    {
+        var e = Assert.Throws<ArgumentException>("NumLayers", () => new Lstm<float>(new LstmOptions { InputSize = 1, HiddenSize = 1, NumLayers = 1 << 30, Bidirectional = true }));
+        Assert.Contains("parameters; LstmSharp allows at most", e.Message);
+        Assert.Throws<ArgumentException>("input", () => new Linear<float>(1, 4096, bias: false).Forward(Tensor<float>.Zeros(1 << 20, 1)));
+        Assert.Throws<ArgumentException>("ids", () => new Embedding<float>(1, 4096).Forward(new int[1 << 20]));
+        Assert.Throws<ArgumentException>("outFeatures", () => new Linear<float>(100_000, 100_000));
+        Assert.Throws<ArgumentException>("embeddingDim", () => new Embedding<float>(100_000, 100_000));
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 1, HiddenSize = 1024, ProjSize = 1 }, seed: 1);
+        e = Assert.Throws<ArgumentException>("input", () => lstm.Infer(Tensor<float>.Zeros((1 << 19) + 1, 1)));
+        Assert.Contains("T·B·4H", e.Message);
+        Assert.Throws<ArgumentException>("input", () => lstm.Forward(Tensor<float>.Zeros((1 << 19) + 1, 1)));
+        Assert.Throws<ArgumentException>("input", () => new LstmCell<float>(1, 1024).Forward(Tensor<float>.Zeros((1 << 19) + 1, 1)));
+    }
+
+    /// <summary>A tiny file naming a huge num_layers is refused at once, with a short message, building nothing.</summary>
+    [Fact]
+    public void AHugeNumLayersInASmallFileIsRefusedQuickly()
+    {
+        foreach (var (layers, key) in new[] { ("100000", "tensors"), ("2147483647", "num_layers") })
+        {
+            string path = Path.Combine(_dir, $"layers{layers}.safetensors");
+            new SafeTensorsFile(new Dictionary<string, string> { ["input_size"] = "1", ["hidden_size"] = "1", ["num_layers"] = layers }).Save(path);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var e = Assert.Throws<InvalidDataException>(() => Lstm<float>.Load(path));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"num_layers {layers}: {clock.Elapsed}");  // was minutes and gigabytes
+            Assert.Contains(key, e.Message);
+            Assert.True(e.Message.Length < 4000, $"num_layers {layers}: a message of {e.Message.Length} characters");
+        }
+    }
+
+    /// <summary>A Backward refused for a stale cache adds nothing anywhere, the head's gradients included.</summary>
+    [Fact]
+    public void ARefusedModelBackwardAddsNoGradient()
+    {
+        var model = new SequenceModel<double>(ModelTests.Config(ModelKind.SequenceRegression, inputSize: 3, outputSize: 2, hidden: 4, layers: 2), 2);
+        var data = ModelTests.RandomData<double>(ModelKind.SequenceRegression, 2, 3, 2, 4, seed: 1);
+        var batch = data.MakeBatch([0, 1]);
+        var forward = model.Forward(batch);
+        var loss = model.Loss(forward, batch);
+        model.Backward(forward.Cache, loss.Gradient);
+        model.Predict(batch);                                                     // reuses the cache's buffers
+        model.ZeroGrad();
+        Assert.Throws<InvalidOperationException>(() => model.Backward(forward.Cache, loss.Gradient));
+        Assert.All(model.Parameters, p => Assert.All(p.Grad.Data, g => Assert.Equal(0.0, g)));
+    }
+
+    [Fact]
+    public void ATokenOutsideTheVocabularyIsReportedAgainstTheBatch()
+    {
+        var model = new SequenceModel<double>(ModelTests.Config(ModelKind.LanguageModel, outputSize: 5), 1);
+        var e = Assert.Throws<ArgumentException>("batch", () => model.Predict(new SequenceBatch<double>([3, 2], 3, tokens: [0, 1, 5, 0, 1, 9])));
+        Assert.Contains("Tokens[0, 2] = 5 is not a token id of the vocabulary (expected 0..4)", e.Message);
+        model.Predict(new SequenceBatch<double>([3, 2], 3, tokens: [0, 1, 4, 0, 1, 9]));  // 9 is padding: never looked up
+    }
+}
