@@ -299,5 +299,12 @@ public sealed class CliCommandTests : IDisposable
         var resume = Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", run, "--resume", "--hidden", "6", "--epochs", "3"]);
         Assert.Equal(ExitCodes.BadInput, resume.Code);
         Assert.Contains("hidden_size: 4 vs 6", resume.Err);                     // checkpoint vs this run
+        Assert.Contains("Use the options of the run that wrote it.", resume.Err);
+        string checkpoint = Path.Combine(run, "checkpoint.safetensors");
+        File.WriteAllBytes(checkpoint, File.ReadAllBytes(checkpoint)[..100]);  // truncated: the file is at fault, not the options
+        var truncated = Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", run, "--resume", .. Tiny]);
+        Assert.Equal(ExitCodes.BadInput, truncated.Code);
+        Assert.StartsWith("lstm: error: --resume: ", truncated.Err);
+        Assert.DoesNotContain("Use the options", truncated.Err);
     }
 }

@@ -68,7 +68,9 @@ public static class TrainingSession
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException)
             {
-                throw new CliException($"--resume: {e.Message} Use the options of the run that wrote it.");
+                // A checkpoint of another model or optimizer: the options differ; otherwise the file itself is at fault.
+                bool otherRun = e.Message.Contains(" was made ", StringComparison.Ordinal);
+                throw new CliException($"--resume: {e.Message}" + (otherRun ? " Use the options of the run that wrote it." : ""));
             }
             console.Line(string.Create(CultureInfo.InvariantCulture,
                 $"Resuming from {settings.CheckpointPath}: {trainer.Epoch} of {settings.Epochs} epochs done, step {trainer.Step}."));
