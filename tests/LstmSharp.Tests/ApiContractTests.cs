@@ -65,6 +65,15 @@ public sealed class ApiContractTests : IDisposable
         Assert.Throws<ArgumentNullException>("shape", () => SafeTensor.FromInt64("a", [1, 2], null!));
         var u32 = new SafeTensor("u", DType.U32, [2], [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0]);
         Assert.Equal([4294967295L, 1L], u32.ToInt64());
+        Assert.Equal([65535L, 2L], new SafeTensor("v", DType.U16, [2], [0xFF, 0xFF, 2, 0]).ToInt64());
+        var key = new SafeTensorsFile(new Dictionary<string, string> { ["\uD800key"] = "fine" });
+        Assert.Contains("key '", Assert.Throws<ArgumentException>("Metadata", () => key.Save(path)).Message);
+
+        // A header whose JSON escapes a lone surrogate (another writer's file): refused as invalid data, not as a JSON error.
+        string lone = Path.Combine(_dir, "lone.safetensors");
+        byte[] header = System.Text.Encoding.UTF8.GetBytes("{\"__metadata__\":{\"k\":\"\\ud800\"}}");
+        File.WriteAllBytes(lone, [.. BitConverter.GetBytes((ulong)header.Length), .. header]);
+        Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Load(lone));
     }
 
     [Fact]
@@ -96,6 +105,9 @@ public sealed class ApiContractTests : IDisposable
     {
         var e = Assert.Throws<ArgumentException>("NumLayers", () => new Lstm<float>(new LstmOptions { InputSize = 1, HiddenSize = 1, NumLayers = 1 << 30, Bidirectional = true }));
         Assert.Contains("parameters; LstmSharp allows at most", e.Message);
+        // One layer over the limit (each of its weights fits in an array): named by its size, not by NumLayers.
+        Assert.Throws<ArgumentException>("HiddenSize", () => new LstmOptions { InputSize = 1, HiddenSize = 16384, Bidirectional = true }.Validate());
+        new LstmOptions { InputSize = 1, HiddenSize = 16384 }.Validate();          // 1.07 billion parameters: allowed
         Assert.Throws<ArgumentException>("input", () => new Linear<float>(1, 4096, bias: false).Forward(Tensor<float>.Zeros(1 << 20, 1)));
         Assert.Throws<ArgumentException>("ids", () => new Embedding<float>(1, 4096).Forward(new int[1 << 20]));
         Assert.Throws<ArgumentException>("outFeatures", () => new Linear<float>(100_000, 100_000));
@@ -121,6 +133,24 @@ public sealed class ApiContractTests : IDisposable
             Assert.Contains(key, e.Message);
             Assert.True(e.Message.Length < 4000, $"num_layers {layers}: a message of {e.Message.Length} characters");
         }
+    }
+
+    /// <summary>
+    /// A model file whose num_layers was raised: the message lists the first missing tensors and says the configuration
+    /// needs more than the file holds, without calling the file's later tensors (the head's) unexpected.
+    /// </summary>
+    [Fact]
+    public void AnEarlyStopOfTheTensorCheckCallsNothingUnexpected()
+    {
+        string path = Path.Combine(_dir, "model.safetensors");
+        new SequenceModel<float>(ModelTests.Config(ModelKind.Regression, layers: 2), 1).Save(path);
+        var file = SafeTensorsFile.Load(path);
+        string key = file.Metadata.Keys.Single(k => k.EndsWith("num_layers", StringComparison.Ordinal));
+        file.Metadata[key] = "100000";
+        file.Save(path);
+        var e = Assert.Throws<InvalidDataException>(() => SequenceModel<float>.Load(path));
+        Assert.Contains("the configuration needs more than the file's", e.Message);
+        Assert.DoesNotContain("unexpected", e.Message);
     }
 
     /// <summary>A Backward refused for a stale cache adds nothing anywhere, the head's gradients included.</summary>

@@ -213,7 +213,7 @@ public sealed class CliCommandTests : IDisposable
     public void BadInputIsOneLineAndANonZeroExit()
     {
         string ragged = P("ragged.csv"), words = P("words.csv"), empty = P("empty.txt"), shortCsv = P("short.csv"), latin1 = P("latin1.txt");
-        File.WriteAllBytes(latin1, [.. Encoding.ASCII.GetBytes("caf"), 0xE9, .. Encoding.ASCII.GetBytes(" au lait\n")]);  // "café" in Latin-1
+        File.WriteAllBytes(latin1, [0xEF, 0xBB, 0xBF, .. Encoding.ASCII.GetBytes(new string('x', 5000) + "caf"), 0xE9, .. Encoding.ASCII.GetBytes(" au lait\n")]);  // "café" in Latin-1 after a UTF-8 BOM and 5000 bytes
         File.WriteAllText(ragged, "t,value\n1,2\n2,3,4\n");
         File.WriteAllText(words, "t,value\n1,2\n2,lots\n");
         File.WriteAllText(empty, "");
@@ -228,7 +228,7 @@ public sealed class CliCommandTests : IDisposable
             (["train", "classify", "--idx", P("no-such-dir")], "no-such-dir: directory not found."),
             (["generate", "--model", P("nothing"), "--prompt", "a"], "file not found"),
             (["train", "forecast", "--epochs", "0"], "--epochs: expected at least 1, got 0."),
-            (["train", "text", "--file", latin1], "latin1.txt: not UTF-8 text: invalid bytes (E9"),
+            (["train", "text", "--file", latin1], "latin1.txt: not UTF-8 text: invalid bytes (E9) at byte 5006."),
             (["train", "forecast", "--max-minutes", "1e300"], "--max-minutes: expected a positive number of minutes up to 1000000000, got 1E+300."),
             (["train", "forecast", "--lr", "Infinity"], "--lr: expected a positive finite rate, got Infinity."),
             (["train", "forecast", "--metrics-json", _dir], "is a folder; expected the path of a file to write."),

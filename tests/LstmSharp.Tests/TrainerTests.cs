@@ -171,17 +171,17 @@ public sealed class TrainerTests : IDisposable
         first.Fit(data, validation);
         var changed = data.Samples.ToList();
         changed[4] = changed[4] with { Target = [changed[4].Target![0] + 1] };
-        foreach (var (train, val) in new[]
+        foreach (var (train, val, which) in new[]
                  {
-                     (new SequenceDataset<float>(ModelKind.Regression, 2, 1, changed), validation),
-                     (ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 9), validation),
-                     (data, ModelTests.RandomData<float>(ModelKind.Regression, 4, 2, 1, 4, seed: 4)),
-                     (data, null),
+                     (new SequenceDataset<float>(ModelKind.Regression, 2, 1, changed), validation, "train"),
+                     (ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 9), validation, "train"),
+                     (data, ModelTests.RandomData<float>(ModelKind.Regression, 4, 2, 1, 4, seed: 4), "validation"),
+                     (data, null, "validation"),
                  })
         {
             var (resumed, _) = Make(config, Options(2, path));
             resumed.LoadCheckpoint(path);
-            var e = Assert.Throws<ArgumentException>("train", () => resumed.Fit(train, val));
+            var e = Assert.Throws<ArgumentException>(which, () => resumed.Fit(train, val));
             Assert.Contains("differs from the data the checkpoint's run trained on", e.Message);
             Assert.Contains("checkpoint: train 10 sequences, Single, xxh3 ", e.Message);
         }
@@ -211,6 +211,29 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("holds this step's weights", e.Message);
         Assert.Contains("no checkpoint had been written yet", e.Message);
         Assert.False(File.Exists(path));
+        Assert.Equal(e.Step, trainer.Step);                                        // the optimizer took it: the count says so
+        Assert.Equal(e.Step, trainer.Optimizer.StepCount);
+    }
+
+    /// <summary>A schedule whose rate becomes infinite from step 1 (0-based).</summary>
+    private sealed class InfiniteAfterOne : LearningRateSchedule
+    {
+        protected override double Rate(long step, double baseRate) => step >= 1 ? double.PositiveInfinity : baseRate;
+    }
+
+    /// <summary>A schedule whose rate overflows stops training at that step, before the update, naming the rate.</summary>
+    [Fact]
+    public void AnInfiniteScheduledRateStopsTrainingAtItsStep()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
+        var (trainer, _) = Make(config, new TrainerOptions { Epochs = 1, BatchSize = 5, Shuffle = false, Schedule = new InfiniteAfterOne() });
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
+        Assert.Equal("learning rate", e.Tensor);
+        Assert.Equal(2, e.Step);
+        Assert.Equal(1, trainer.Step);                                             // not applied
+        Assert.Contains("the schedule's learning rate is ", e.Message);
+        Assert.Contains("This step was not applied", e.Message);
     }
 
     /// <summary>A validation loss that is NaN stops training at the end of its epoch, before that epoch's checkpoint is written.</summary>

@@ -335,6 +335,9 @@ public class TrainingBlocksTests
         p.Grad.Data[0] = 5; p.Grad.Data[1] = -5; p.Grad.Data[2] = 0.5f;
         GradientClipping.ClipGradValue([p], 1);
         Assert.Equal([1f, -1f, 0.5f], p.Grad.Data);
+        p.Grad.Data[0] = 3e38f;
+        GradientClipping.ClipGradValue([p], double.PositiveInfinity);             // as PyTorch: no clipping at all
+        Assert.Equal([3e38f, -1f, 0.5f], p.Grad.Data);
     }
 
     /// <summary>

@@ -56,14 +56,17 @@ public static class TextCommands
     {
         if (!File.Exists(path)) throw new CliException($"{path}: file not found.");
         string text;
+        byte[] raw = File.ReadAllBytes(path);
+        int start = raw.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;  // a UTF-8 byte-order mark is not text
         try
         {
-            // Strict: bytes that are not UTF-8 would otherwise each become U+FFFD, a character of the vocabulary.
-            text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+            // Strict, over the whole file at once: bytes that are not UTF-8 (a Latin-1 or UTF-16 file) would otherwise
+            // each become U+FFFD, a character of the vocabulary.
+            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(raw, start, raw.Length - start);
         }
         catch (DecoderFallbackException e)
         {
-            string at = e.Index >= 0 ? $" near byte {e.Index}" : "";
+            string at = e.Index >= 0 ? $" at byte {start + e.Index}" : "";
             string bytes = e.BytesUnknown is { Length: > 0 } b ? $" ({string.Join(" ", b.Select(x => x.ToString("X2", CultureInfo.InvariantCulture)))})" : "";
             throw new CliException($"{path}: not UTF-8 text: invalid bytes{bytes}{at}. Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8).");
         }

@@ -89,7 +89,7 @@ public static class TrainingSession
         {
             result = progress.Run(() => trainer.Fit(train, validation, console.Cancellation));
         }
-        catch (ArgumentException e) when (settings.Resume && e.ParamName == "train")
+        catch (ArgumentException e) when (settings.Resume && e.ParamName is "train" or "validation")
         {
             // The data options (window, file, split, limit, ...) differ from the checkpoint's run.
             throw new CliException($"--resume: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)} Use the data options of the run that wrote it.");

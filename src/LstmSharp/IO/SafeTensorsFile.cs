@@ -140,45 +140,60 @@ public sealed class SafeTensorsFile
 
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new InvalidDataException($"the header must be a JSON object, got {doc.RootElement.ValueKind}.");
-            var entries = new List<(string Name, DType DType, int[] Shape, long Begin, long End)>();
-            var seen = new HashSet<string>();
-            foreach (var prop in doc.RootElement.EnumerateObject())
+            try
             {
-                if (!seen.Add(prop.Name))
-                    throw new InvalidDataException($"the header names '{prop.Name}' twice.");
-                if (prop.Name == "__metadata__")
-                {
-                    ReadMetadata(prop.Value, metadata);
-                    continue;
-                }
-                var (dtype, shape, begin, end) = ReadEntry(prop.Name, prop.Value);
-                if (end > dataLength)
-                    throw new InvalidDataException(
-                        $"tensor '{prop.Name}': data_offsets [{begin}, {end}] run past the end of the data ({dataLength} bytes): the file is truncated or corrupt.");
-                long size = ByteSize(prop.Name, dtype, shape, dataLength);
-                if (end - begin != size)
-                    throw new InvalidDataException(
-                        $"tensor '{prop.Name}': dtype {dtype} and shape [{string.Join(", ", shape)}] need {size} bytes, but data_offsets [{begin}, {end}] hold {end - begin}.");
-                entries.Add((prop.Name, dtype, shape, begin, end));
+                return ReadEntries(doc, dataLength, metadata);
             }
-
-            // The data buffer must be covered exactly: no overlaps, no holes (as the format's reference implementation requires).
-            var spans = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
-            long cursor = 0;
-            foreach (var (name, _, _, begin, end) in spans)
+            catch (InvalidOperationException e)
             {
-                if (begin < cursor)
-                    throw new InvalidDataException($"tensor '{name}': data_offsets [{begin}, {end}] overlap the previous tensor, which ends at {cursor}.");
-                if (begin > cursor)
-                    throw new InvalidDataException($"tensor '{name}': data_offsets start at {begin}, leaving a hole after byte {cursor}.");
-                cursor = end;
+                // System.Text.Json reading a string that escapes a lone surrogate ("\ud800"), which no .NET string can hold as text.
+                throw new InvalidDataException($"the header holds a name or value that is not valid Unicode text: {e.Message}", e);
             }
-            if (cursor != dataLength)
-                throw new InvalidDataException($"the tensors cover {cursor} bytes of data, but the file holds {dataLength}: trailing bytes.");
-            return entries;
         }
+    }
+
+    /// <summary>The entries of a parsed header (the metadata into <paramref name="metadata"/>), checked against the data's length.</summary>
+    private static List<(string Name, DType DType, int[] Shape, long Begin, long End)> ReadEntries(
+        JsonDocument doc, long dataLength, Dictionary<string, string> metadata)
+    {
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"the header must be a JSON object, got {doc.RootElement.ValueKind}.");
+        var entries = new List<(string Name, DType DType, int[] Shape, long Begin, long End)>();
+        var seen = new HashSet<string>();
+        foreach (var prop in doc.RootElement.EnumerateObject())
+        {
+            if (!seen.Add(prop.Name))
+                throw new InvalidDataException($"the header names '{prop.Name}' twice.");
+            if (prop.Name == "__metadata__")
+            {
+                ReadMetadata(prop.Value, metadata);
+                continue;
+            }
+            var (dtype, shape, begin, end) = ReadEntry(prop.Name, prop.Value);
+            if (end > dataLength)
+                throw new InvalidDataException(
+                    $"tensor '{prop.Name}': data_offsets [{begin}, {end}] run past the end of the data ({dataLength} bytes): the file is truncated or corrupt.");
+            long size = ByteSize(prop.Name, dtype, shape, dataLength);
+            if (end - begin != size)
+                throw new InvalidDataException(
+                    $"tensor '{prop.Name}': dtype {dtype} and shape [{string.Join(", ", shape)}] need {size} bytes, but data_offsets [{begin}, {end}] hold {end - begin}.");
+            entries.Add((prop.Name, dtype, shape, begin, end));
+        }
+
+        // The data buffer must be covered exactly: no overlaps, no holes (as the format's reference implementation requires).
+        var spans = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        long cursor = 0;
+        foreach (var (name, _, _, begin, end) in spans)
+        {
+            if (begin < cursor)
+                throw new InvalidDataException($"tensor '{name}': data_offsets [{begin}, {end}] overlap the previous tensor, which ends at {cursor}.");
+            if (begin > cursor)
+                throw new InvalidDataException($"tensor '{name}': data_offsets start at {begin}, leaving a hole after byte {cursor}.");
+            cursor = end;
+        }
+        if (cursor != dataLength)
+            throw new InvalidDataException($"the tensors cover {cursor} bytes of data, but the file holds {dataLength}: trailing bytes.");
+        return entries;
     }
 
     /// <summary>

@@ -205,6 +205,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         if (steps == 0) throw new ArgumentException($"input: expected at least one time step, got T = 0 (shape {input.ShapeString}).", nameof(input));
         if (batch == 0) throw new ArgumentException($"input: expected at least one sequence, got B = 0 (shape {input.ShapeString}).", nameof(input));
         ShapeUtil.CheckFits(nameof(input), "the gate buffer T·B·4H", steps, batch, 4L * hidden);  // the largest buffer of a pass
+        ShapeUtil.CheckFits(nameof(input), "the states L·D·B·H", (long)numLayers * numDir, batch, Math.Max(hidden, outSize)); // h_n, c_n
 
         int[] hShape = unbatched ? [numLayers * numDir, outSize] : [numLayers * numDir, batch, outSize];
         int[] cShape = unbatched ? [numLayers * numDir, hidden] : [numLayers * numDir, batch, hidden];

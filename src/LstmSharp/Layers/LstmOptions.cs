@@ -40,7 +40,11 @@ public sealed record LstmOptions
     /// <summary>The input size of layer <paramref name="layer"/>: I for the first, D * (P or H) after.</summary>
     public int LayerInputSize(int layer) => layer == 0 ? InputSize : NumDirections * OutputHiddenSize;
 
-    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first invalid option. Besides each option's range: one layer's
+    /// weights side by side must fit in one array, and the whole LSTM may hold at most <see cref="Array.MaxLength"/>
+    /// (about 2.1 billion) parameters.
+    /// </summary>
     public void Validate()
     {
         if (InputSize <= 0) throw new ArgumentException($"InputSize: expected a positive size, got {InputSize}.", nameof(InputSize));
@@ -56,9 +60,12 @@ public sealed record LstmOptions
         Int128 h = HiddenSize, p = OutputHiddenSize, d = NumDirections, perDirection = 4 * h * (p + (Bias ? 2 : 0)) + (ProjSize > 0 ? p * h : 0);
         Int128 total = d * (4 * h * InputSize + perDirection) + (NumLayers - 1) * d * (4 * h * d * p + perDirection);
         if (total > Array.MaxLength)
+        {
+            string name = NumLayers > 1 ? nameof(NumLayers) : nameof(HiddenSize);
             throw new ArgumentException(
-                $"NumLayers: {NumLayers} layer(s) of {NumDirections} direction(s) (H = {HiddenSize}, I = {InputSize}, P = {OutputHiddenSize}) hold {total} parameters; LstmSharp allows at most {Array.MaxLength}.",
-                nameof(NumLayers));
+                $"{name}: {NumLayers} layer(s) of {NumDirections} direction(s) (H = {HiddenSize}, I = {InputSize}, P = {OutputHiddenSize}) hold {total} parameters; LstmSharp allows at most {Array.MaxLength} in one LSTM.",
+                name);
+        }
     }
 
     /// <summary>

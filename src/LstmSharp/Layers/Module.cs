@@ -104,12 +104,15 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var problems = new List<string>();
         var names = new HashSet<string>();
+        bool stopped = false;
         foreach (var (name, shape) in expected)
         {
-            // More tensors named than the file holds (e.g. a corrupt num_layers of 2^31): stop here, before listing them all.
+            // More tensors named than the file holds (e.g. a corrupt num_layers of 2^31): stop here, before listing them all
+            // (the file's other tensors are then not compared, not called unexpected).
             if (names.Count > file.Tensors.Count)
             {
                 problems.Add($"the configuration needs more than the file's {file.Tensors.Count} tensors");
+                stopped = true;
                 break;
             }
             names.Add(name);
@@ -118,7 +121,7 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
             else if (!t.Shape.Select(d => (long)d).SequenceEqual(shape))
                 problems.Add($"tensor '{name}': expected shape {ShapeUtil.Format(shape)}, got {ShapeUtil.Format(t.Shape)}");
         }
-        problems.AddRange(file.Tensors.Keys.Where(k => !names.Contains(k)).Select(k => $"unexpected tensor '{k}'"));
+        if (!stopped) problems.AddRange(file.Tensors.Keys.Where(k => !names.Contains(k)).Select(k => $"unexpected tensor '{k}'"));
         if (problems.Count > 0)
             throw new InvalidDataException(
                 $"'{path}': the tensors do not match the configuration in its metadata: {string.Join("; ", problems.Take(20))}" +

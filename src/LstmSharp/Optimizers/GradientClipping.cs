@@ -61,11 +61,12 @@ public static class GradientClipping
         return sum;
     }
 
-    /// <summary>Clamps every gradient element into [-clipValue, clipValue] (clipValue finite and ≥ 0).</summary>
+    /// <summary>Clamps every gradient element into [-clipValue, clipValue]; clipValue ≥ 0 (+∞ changes nothing, as in PyTorch; NaN and negatives are refused).</summary>
     public static void ClipGradValue<T>(IEnumerable<Parameter<T>> parameters, double clipValue) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        T hi = T.CreateChecked(Arguments.NonNegative(clipValue, nameof(clipValue)));
+        if (!(clipValue >= 0)) throw new ArgumentException($"clipValue: expected a value >= 0, got {clipValue}.", nameof(clipValue));
+        T hi = T.CreateChecked(clipValue);
         foreach (var p in parameters)
             for (int i = 0; i < p.Grad.Length; i++) p.Grad.Data[i] = T.Clamp(p.Grad.Data[i], -hi, hi);
     }

@@ -4,8 +4,8 @@ namespace LstmSharp.Tensors;
 
 /// <summary>
 /// A dense, row-major (C-contiguous) tensor: a shape and one flat array of elements.
-/// The element type is <see cref="float"/> or <see cref="double"/>: the layers, losses and optimizers compute in those
-/// two and refuse others (a tensor of another IEEE 754 type, e.g. <see cref="Half"/>, can hold values, not be trained).
+/// The element type is <see cref="float"/> or <see cref="double"/>: the layers and optimizers compute in those two and
+/// refuse others when made (a tensor of another IEEE 754 type, e.g. <see cref="Half"/>, can hold values, not be trained).
 /// </summary>
 /// <typeparam name="T">Element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>

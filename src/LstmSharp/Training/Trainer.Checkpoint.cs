@@ -53,6 +53,8 @@ public sealed partial class Trainer<T>
     /// <see cref="Fit"/> continues where the saved run stopped. Refused, with nothing changed, when the checkpoint's
     /// model configuration, element type or optimizer differs from this trainer's, or when it stopped inside an epoch
     /// and this trainer batches differently. The optimizer's rate and the schedule's base rate come from the checkpoint.
+    /// The next <see cref="Fit"/> checks that its training and validation sets are the ones the checkpoint's run had
+    /// (a hash of each is in the checkpoint) and refuses others.
     /// </summary>
     public void LoadCheckpoint(string path)
     {

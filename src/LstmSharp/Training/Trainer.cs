@@ -85,7 +85,11 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     /// <paramref name="validation"/> when given.
     /// </summary>
     /// <remarks>Batches run in training mode (dropout on); the model's <c>Training</c> is set back as it was on return.</remarks>
-    /// <exception cref="TrainingDivergedException">The loss, a gradient, a weight after an update or the validation loss became NaN or infinite.</exception>
+    /// <exception cref="TrainingDivergedException">The loss, a gradient, a weight after an update, the scheduled learning rate or the validation loss became NaN or infinite.</exception>
+    /// <exception cref="ArgumentException">
+    /// The data do not fit the model; or, on the first Fit after <see cref="LoadCheckpoint"/>, <paramref name="train"/> or
+    /// <paramref name="validation"/> differs from the set the checkpoint's run trained on (names the one that differs).
+    /// </exception>
     public TrainingResult Fit(SequenceDataset<T> train, SequenceDataset<T>? validation = null, CancellationToken cancellationToken = default)
     {
         bool training = Model.Training;
@@ -106,12 +110,15 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         if (train.Count == 0) throw new ArgumentException("train: expected at least one sequence, got an empty data set.", nameof(train));
         if (validation is { Count: 0 }) throw new ArgumentException("validation: expected at least one sequence, got an empty data set.", nameof(validation));
         // Continuing exactly needs the data the checkpoint's run had: the same preprocessing, split and order of samples.
-        string data = "train " + train.Fingerprint() + "; validation " + (validation?.Fingerprint() ?? "none");
+        string trainPart = "train " + train.Fingerprint(), data = trainPart + "; validation " + (validation?.Fingerprint() ?? "none");
         if (_resumedData is { } resumed && resumed != data)
+        {
+            string which = resumed.StartsWith(trainPart + "; ", StringComparison.Ordinal) ? nameof(validation) : nameof(train);
             throw new ArgumentException(
-                $"train: the data differs from the data the checkpoint's run trained on (checkpoint: {resumed}; now: {data}), so the run cannot " +
+                $"{which}: the data differs from the data the checkpoint's run trained on (checkpoint: {resumed}; now: {data}), so the run cannot " +
                 "continue exactly: resume with the same data, preprocessing and validation split. To train its model further on other data, " +
-                "load the checkpoint's weights into a new run instead.", nameof(train));
+                "load the checkpoint's weights into a new run instead.", which);
+        }
         _resumedData = null;
         _state.Data = data;
         if (Options.EarlyStoppingPatience is { } patience && _state.BadEpochs >= patience)
@@ -222,13 +229,16 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                     throw Diverged(step, batchNumber, "grad of " + p.Name, $"the gradient of {p.Name} holds NaN or infinity (loss {loss.Value})");
             if (Options.ClipValue is { } clipValue) GradientClipping.ClipGradValue(Model.Parameters, clipValue);
             if (Options.ClipNorm is { } clipNorm) GradientClipping.ClipGradNorm(Model.Parameters, clipNorm);
-            Optimizer.LearningRate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
+            double rate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
+            if (!double.IsFinite(rate))
+                throw Diverged(step, batchNumber, "learning rate", $"the schedule's learning rate is {rate} (base rate {_state.BaseRate})");
+            Optimizer.LearningRate = rate;
             Optimizer.Step();
+            _state.Step = step;  // the optimizer has taken it, whatever follows
             // Finite gradients can still make infinite weights (a rate too large for T): caught here, at the step that did it.
             foreach (var p in Model.Parameters)
                 if (!AllFinite(p.Value.Data))
                     throw Diverged(step, batchNumber, p.Name, $"the update made {p.Name} NaN or infinite (learning rate {Optimizer.LearningRate}, loss {loss.Value})", applied: true);
-            _state.Step = step;
             (h, c) = (output.HN, output.CN);
             sum += loss.Value * loss.Weight;
             weight += loss.Weight;

@@ -8,7 +8,7 @@ namespace LstmSharp.Training;
 /// </summary>
 public sealed class TrainingDivergedException : Exception
 {
-    /// <summary>An exception for step <paramref name="step"/> naming the tensor (<c>loss</c> or a parameter's gradient).</summary>
+    /// <summary>An exception for step <paramref name="step"/> naming the tensor (see <see cref="Tensor"/>).</summary>
     public TrainingDivergedException(long step, int epoch, int batch, string tensor, string message)
         : base(message)
     {
@@ -27,6 +27,6 @@ public sealed class TrainingDivergedException : Exception
     /// <summary>1-based batch within the epoch.</summary>
     public int Batch { get; }
 
-    /// <summary><c>loss</c>, <c>grad of</c> a parameter's name, a parameter's name (its weights after the update), or <c>validation loss</c>.</summary>
+    /// <summary><c>loss</c>, <c>grad of</c> a parameter's name, a parameter's name (its weights after the update), <c>learning rate</c> (a schedule's) or <c>validation loss</c>.</summary>
     public string Tensor { get; }
 }
