@@ -392,6 +392,40 @@ public class OnnxTests
         Assert.Contains("[0, 2]", e.Message);
     }
 
+    /// <summary>
+    /// A language model exported with lengths, imported back, takes padding ids the graph takes (-1, V: its Clip) and gives
+    /// Predict's outputs on the valid steps; a valid id outside the vocabulary is still refused.
+    /// </summary>
+    [Fact]
+    public void AnImportedLanguageModelTakesPaddingIdsAsTheGraph()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.LanguageModel, outputSize: 9, hidden: 4), seed: 4) { Training = false };
+        var imported = OnnxImporter.Parse<float>(model.ToOnnxBytes(false));
+        int[] lengths = [2, 5];
+        int[] ids = [1, 2, -1, 9, -1, 1, 2, 3, 4, 5];                                // [B = 2, T = 5], padding -1 and V = 9
+        var expected = model.Predict(new SequenceBatch<float>(lengths, 5, tokens: ids)).Output;  // [2, 5, 9]
+        var actual = imported.Forward(ids, [2, 5], lengths).Output;
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < lengths[b]; t++)
+                for (int k = 0; k < 9; k++)
+                    Assert.True(Math.Abs(expected[b, t, k] - actual[b, t, k]) <= 1e-6f, $"[{b},{t},{k}]: {actual[b, t, k]} vs {expected[b, t, k]}");
+        Assert.Throws<ArgumentException>("ids", () => imported.Forward([1, 12, 0, 0, 0, 1, 2, 3, 4, 5], [2, 5], lengths));
+        Assert.Throws<ArgumentException>("lengths", () => imported.Forward(ids, [2, 5], [2]));
+    }
+
+    /// <summary>A Reshape of the output sequence with fixed leading sizes could regroup T and B: refused, not taken as a layout change.</summary>
+    [Fact]
+    public void AReshapeThatCouldRegroupTimeAndBatchIsRefused()
+    {
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, Bidirectional = true, BatchFirst = true });
+        var proto = OnnxModelProto.Parse(OnnxExporter.ToBytes(null, lstm, null, new OnnxExportOptions()));
+        int at = proto.Graph.Initializers.FindIndex(t => t.Name == "shape_t_b_dh");
+        proto.Graph.Initializers[at] = OnnxTensorProto.FromInt64s("shape_t_b_dh", [4, 0, -1]);
+        proto.Graph.Initializers[at].Dims = [3];
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(proto.ToBytes()));
+        Assert.Contains("Reshape", e.Message);
+    }
+
     [Fact]
     public void UnknownOperatorIsRefusedByName()
     {

@@ -72,7 +72,11 @@ public sealed class OnnxImportedModel<T> where T : unmanaged, IFloatingPointIeee
         return Run(input, lengths, h0, c0);
     }
 
-    /// <summary>Runs embedding → LSTM → head → softmax on token ids of shape [B, T] (batch-first) or [T, B].</summary>
+    /// <summary>
+    /// Runs embedding → LSTM → head → softmax on token ids of shape [B, T] (batch-first) or [T, B]. With
+    /// <paramref name="lengths"/>, the ids past each sequence's length are padding and may be anything (e.g. -1 or V), as
+    /// in the graph, which clips them; the others must lie in 0..V-1.
+    /// </summary>
     public OnnxModelOutput<T> Forward(ReadOnlySpan<int> ids, int[] shape, int[]? lengths = null, Tensor<T>? h0 = null, Tensor<T>? c0 = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
@@ -80,7 +84,15 @@ public sealed class OnnxImportedModel<T> where T : unmanaged, IFloatingPointIeee
             throw new InvalidOperationException("ids: this model has no embedding; pass features to Forward(input, ...).");
         if (shape.Length != 2 || (long)shape[0] * shape[1] != ids.Length)
             throw new ArgumentException($"shape: expected [B, T] or [T, B] holding the {ids.Length} ids, got {ShapeUtil.Format(shape)}.", nameof(shape));
-        return Run(Embedding.Forward(ids, shape), lengths, h0, c0);
+        if (lengths is null) return Run(Embedding.Forward(ids, shape), lengths, h0, c0);
+        bool batchFirst = Lstm.Options.BatchFirst;
+        int batch = batchFirst ? shape[0] : shape[1], steps = batchFirst ? shape[1] : shape[0];
+        if (lengths.Length != batch)
+            throw new ArgumentException($"lengths: expected one length per sequence (B = {batch}), got {lengths.Length}.", nameof(lengths));
+        var looked = ids.ToArray();                                                // padding → id 0, never looked at (the LSTM masks it)
+        for (int b = 0; b < batch; b++)
+            for (int t = Math.Clamp(lengths[b], 0, steps); t < steps; t++) looked[batchFirst ? b * steps + t : t * batch + b] = 0;
+        return Run(Embedding.Forward(looked, shape), lengths, h0, c0);
     }
 
     private OnnxModelOutput<T> Run(Tensor<T> x, int[]? lengths, Tensor<T>? h0, Tensor<T>? c0)

@@ -518,7 +518,9 @@ public static class OnnxImporter
                         break;
                     case "Reshape" when state is SeqLayout.TBDH or SeqLayout.BTDH:
                         long[] shape = ConstInts(n, 1, "shape");
-                        if (shape.Length == 3 && shape[0] >= 0 && shape[1] >= 0 && (shape[2] == -1 || shape[2] == dirs * (lstm.Attribute("hidden_size")?.I ?? 0)))
+                        // [0, 0, -1 or D*H]: the first two dimensions copied (ONNX's 0), so only the last two merge. A fixed
+                        // size there could regroup T and B, which a layout change cannot follow: refused.
+                        if (shape.Length == 3 && shape[0] == 0 && shape[1] == 0 && (shape[2] == -1 || shape[2] == dirs * (lstm.Attribute("hidden_size")?.I ?? 0)))
                             next = state == SeqLayout.TBDH ? SeqLayout.TB : SeqLayout.BT;
                         break;
                 }
