@@ -522,7 +522,21 @@ public class OnnxTests
     public static readonly TheoryData<string> TorchFixtures = new()
     {
         "torch_lstm_1layer", "torch_embedding_bilstm2_head_softmax", "torch_lstm2_nobias_state", "torch_bilstm1_state", "torch_lstm2_classifier",
+        "torch_bilstm1_cat_classifier", "torch_bilstm2_cat_classifier",  // torch.cat((hn[-2], hn[-1]), dim=1) into the head
     };
+
+    /// <summary>torch.cat((hn[-1], hn[-2]), 1), the directions the other way round: refused, naming the rows to use.</summary>
+    [Fact]
+    public void AConcatOfTheFinalStatesInAnotherOrderIsRefused()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Interop", "TorchOnnx", "torch_bilstm2_cat_classifier.onnx");
+        var proto = OnnxModelProto.Parse(File.ReadAllBytes(path));
+        var concat = proto.Graph.Nodes.Single(n => n.OpType == "Concat" && n.Attribute("axis")?.I == 1);
+        (concat.Inputs[0], concat.Inputs[1]) = (concat.Inputs[1], concat.Inputs[0]);
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(proto.ToBytes()));
+        Assert.Contains("joins rows 3 and 2 of the final hidden state", e.Message);
+        Assert.Contains("rows 2 and 3 of h_n", e.Message);
+    }
 
     [Theory]
     [MemberData(nameof(TorchFixtures))]

@@ -182,6 +182,19 @@ class Classifier(nn.Module):
         return torch.softmax(self.head(hn[-1]), dim=-1), hn, cn
 
 
+class CatClassifier(nn.Module):
+    """Bidirectional LSTM whose last layer's two final hidden states, torch.cat((hn[-2], hn[-1]), 1), feed a Linear."""
+
+    def __init__(self, num_layers):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4, num_layers=num_layers, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x):
+        _, (hn, cn) = self.lstm(x)
+        return self.head(torch.cat((hn[-2], hn[-1]), dim=1)), hn, cn
+
+
 class WithState(nn.Module):
     def __init__(self, **kw):
         super().__init__()
@@ -211,6 +224,8 @@ def fixtures(out_dir):
                   {"input": torch.randn(t, b, 3), "h0": torch.randn(2, b, 4), "c0": torch.randn(2, b, 4)}, False))
     cls = Classifier()
     cases.append(("torch_lstm2_classifier", None, cls, {"input": torch.randn(b, t, 3)}, True))
+    for layers in (1, 2):
+        cases.append((f"torch_bilstm{layers}_cat_classifier", None, CatClassifier(layers), {"input": torch.randn(b, t, 3)}, True))
     for name, _, module, inputs, bf in cases:
         if isinstance(module, nn.LSTM):
             wrapped = Wrap(module)

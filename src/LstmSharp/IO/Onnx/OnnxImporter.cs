@@ -445,6 +445,11 @@ public static class OnnxImporter
                 name = SkipIdentity(name);
             }
 
+            if (head is not null && _producers.TryGetValue(name, out var concat) && concat.OpType == "Concat" && IsDirectionsSideBySide(concat, layers))
+            {
+                CheckSoftmax(softmaxNode, 2);
+                return (head, OnnxHeadInput.FinalHidden, softmax, null);
+            }
             var (origin, path) = TraceUp(name, n => n.OpType is "Transpose" or "Reshape" or "Squeeze" or "Identity" or "Gather");
             bool fromY = origin == last.Node.Outputs[0];
             bool fromFinal = (last.Node.Outputs.Count > 1 && origin == last.Node.Outputs[1]) || IsFinalStates(origin, layers, 1);
@@ -527,6 +532,37 @@ public static class OnnxImporter
                 state = next ?? throw Unsupported(n, $"this {n.OpType} on the output of LSTM node {lstm.Describe()} is not a layout change LstmSharp knows (from [T, D, B, H] to [T, B, D*H] or [B, T, D*H]).");
             }
             return state;
+        }
+
+        /// <summary>
+        /// Whether <paramref name="concat"/> is PyTorch's <c>torch.cat((h_n[-2], h_n[-1]), dim=1)</c> of a bidirectional model:
+        /// the last layer's forward and reverse final hidden states, [B, H] each, side by side on axis 1, which is
+        /// [B, D*H] as the head reads it. A Concat on the final states that picks other rows is refused by name.
+        /// </summary>
+        private bool IsDirectionsSideBySide(OnnxNodeProto concat, List<LstmLayer> layers)
+        {
+            var last = layers[^1];
+            if (last.Directions != 2 || concat.Inputs.Count != 2) return false;
+            long axis = concat.Attribute("axis")?.I ?? 0;
+            bool ok = axis is 1 or -1;
+            var picked = new long[2];
+            for (int k = 0; k < 2; k++)
+            {
+                var (origin, path) = TraceUp(concat.Input(k), n => n.OpType is "Gather" or "Identity");
+                bool lastOnly = last.Node.Outputs.Count > 1 && origin == last.Node.Outputs[1];  // the last layer's Y_h [D, B, H]
+                if (!lastOnly && !IsFinalStates(origin, layers, 1)) return false;              // else h_n [L*D, B, H]
+                var gathers = path.Where(n => n.OpType == "Gather").ToList();
+                if (gathers.Count != 1 || (gathers[0].Attribute("axis")?.I ?? 0) != 0 || Constant(gathers[0].Input(1)) is not { Dims.Length: 0 })
+                    throw Unsupported(concat, "its inputs are not single rows of the final hidden state (h_n[i]).");
+                long rows = lastOnly ? 2 : 2L * layers.Count, index = ConstInts(gathers[0], 1, "indices")[0];
+                picked[k] = index < 0 ? index + rows : index;
+                // Input 0 must be the last layer's forward row (0 of its Y_h, 2L-2 of h_n), input 1 its reverse row (the next).
+                ok &= picked[k] == rows - 2 + k;
+            }
+            if (ok) return true;
+            long forward = 2L * layers.Count - 2;
+            throw Unsupported(concat, $"it joins rows {picked[0]} and {picked[1]} of the final hidden state on axis {axis}; " +
+                $"LstmSharp reads the last layer's two directions side by side on axis 1: torch.cat((h_n[-2], h_n[-1]), dim=1), rows {forward} and {forward + 1} of h_n.");
         }
 
         /// <summary>Checks that <paramref name="path"/> turns the last layer's Y_h [D, B, H] (or all layers' h_n) into [B, D*H].</summary>
