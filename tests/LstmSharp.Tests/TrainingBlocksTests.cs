@@ -328,6 +328,33 @@ public class TrainingBlocksTests
         }
     }
 
+    /// <summary>
+    /// Norm types as PyTorch's clip_grad_norm_(params, 2.0, norm_type=p) on gradients [3, -4, 0.5] and [[1, -2], [0.25, 7]]
+    /// in float64: the total norm it returns and the clipped gradients (PyTorch 1.13's values), for p = 1, 3, ∞ and 0.5;
+    /// errorIfNonfinite refuses a NaN norm and changes nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(1.0, 17.75, 0.33802814997024505, 0.7887323499305718)]
+    [InlineData(3.0, 7.623958471015903, 0.7869926411348684, 1.8363161626480264)]
+    [InlineData(double.PositiveInfinity, 7.0, 0.8571427346938949, 1.9999997142857548)]
+    [InlineData(0.5, 99.98245001393481, 0.06001053123976491, 0.1400245728927848)]
+    public void ClipGradNormTakesPyTorchsNormTypes(double normType, double norm, double a0, double b3)
+    {
+        var a = new Parameter<double>("a", Tensor<double>.Zeros(3));
+        var b = new Parameter<double>("b", Tensor<double>.Zeros(2, 2));
+        new double[] { 3, -4, 0.5 }.CopyTo(a.Grad.Data, 0);
+        new double[] { 1, -2, 0.25, 7 }.CopyTo(b.Grad.Data, 0);
+        Assert.Equal(norm, GradientClipping.ClipGradNorm([a, b], 2.0, normType), 12);
+        Assert.Equal(a0, a.Grad.Data[0], 12);
+        Assert.Equal(b3, b.Grad.Data[3], 12);
+        b.Grad.Data[0] = double.NaN;
+        var before = b.Grad.Data.ToArray();
+        var e = Assert.Throws<InvalidOperationException>(() => GradientClipping.ClipGradNorm([a, b], 2.0, normType, errorIfNonfinite: true));
+        Assert.Contains("is NaN", e.Message);
+        Assert.Equal(before, b.Grad.Data);
+        Assert.Throws<ArgumentException>("normType", () => GradientClipping.ClipGradNorm([a, b], 2.0, 0));
+    }
+
     [Fact]
     public void ClipGradValueClamps()
     {
