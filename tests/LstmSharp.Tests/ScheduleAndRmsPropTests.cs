@@ -55,6 +55,22 @@ public class ScheduleAndRmsPropTests
         }
     }
 
+    /// <summary>
+    /// A linear warm-up, then a cosine, as PyTorch's SequentialLR([LinearLR(start_factor=0.1, total_iters=4),
+    /// CosineAnnealingLR(T_max=6, eta_min=0.01)], milestones=[4]) from lr 0.5: PyTorch 1.13's rates at steps 0..13.
+    /// </summary>
+    [Fact]
+    public void SequentialScheduleFollowsPyTorchsSequentialLR()
+    {
+        var schedule = new SequentialSchedule([new LinearWarmupSchedule(4, startFactor: 0.1), new CosineSchedule(6, etaMin: 0.01)], [4]);
+        double[] torch = [0.05, 0.1625, 0.275, 0.38750000000000007, 0.5, 0.4671762239271875, 0.3775, 0.255, 0.13250000000000006,
+            0.04282377607281252, 0.01, 0.04282377607281252, 0.1325, 0.25500000000000017];
+        for (int t = 0; t < torch.Length; t++) Assert.Equal(torch[t], schedule.RateAt(t, 0.5), 12);
+        Assert.Throws<ArgumentException>("milestones", () => new SequentialSchedule([new ExponentialSchedule(0.9)], [3]));
+        Assert.Throws<ArgumentException>("milestones", () => new SequentialSchedule([new ExponentialSchedule(0.9), new ExponentialSchedule(0.5), new ExponentialSchedule(0.5)], [5, 5]));
+        Assert.Throws<ArgumentException>("milestones", () => new SequentialSchedule([new ExponentialSchedule(0.9), new ExponentialSchedule(0.5)], [0]));
+    }
+
     [Fact]
     public void ReduceOnPlateauWaitsForPatienceThenCuts()
     {

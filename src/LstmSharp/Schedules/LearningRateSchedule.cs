@@ -70,3 +70,37 @@ public sealed class LinearWarmupSchedule(int totalSteps, double startFactor = 1.
     protected override double Rate(long step, double baseRate) =>
         baseRate * (_start + (_end - _start) * Math.Min(step, _total) / _total);
 }
+
+/// <summary>
+/// PyTorch's <c>SequentialLR</c>: the first schedule until the first milestone step, then the second counted from
+/// that step, and so on (e.g. a linear warm-up, then a cosine): at step t past milestone m,
+/// the rate is the next schedule's at t - m, from the same base rate.
+/// </summary>
+public sealed class SequentialSchedule : LearningRateSchedule
+{
+    private readonly LearningRateSchedule[] _schedules;
+    private readonly long[] _milestones;
+
+    /// <summary>One more schedule than milestones; milestones positive and increasing.</summary>
+    public SequentialSchedule(IReadOnlyList<LearningRateSchedule> schedules, IReadOnlyList<long> milestones)
+    {
+        ArgumentNullException.ThrowIfNull(schedules);
+        ArgumentNullException.ThrowIfNull(milestones);
+        if (schedules.Count != milestones.Count + 1)
+            throw new ArgumentException($"milestones: expected one fewer than the schedules ({schedules.Count - 1}), got {milestones.Count}.", nameof(milestones));
+        if (schedules.Any(s => s is null)) throw new ArgumentException("schedules: expected schedules, got a null one.", nameof(schedules));
+        for (int k = 0; k < milestones.Count; k++)
+            if (milestones[k] <= (k == 0 ? 0 : milestones[k - 1]))
+                throw new ArgumentException($"milestones: expected positive, increasing steps, got [{string.Join(", ", milestones)}].", nameof(milestones));
+        _schedules = [.. schedules];
+        _milestones = [.. milestones];
+    }
+
+    /// <inheritdoc/>
+    protected override double Rate(long step, double baseRate)
+    {
+        int k = 0;
+        while (k < _milestones.Length && step >= _milestones[k]) k++;
+        return _schedules[k].RateAt(step - (k == 0 ? 0 : _milestones[k - 1]), baseRate);
+    }
+}
