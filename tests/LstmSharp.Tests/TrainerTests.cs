@@ -215,6 +215,21 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(e.Step, trainer.Optimizer.StepCount);
     }
 
+    /// <summary>An epoch reports the rate of its last step: a plateau that never cuts changes no report (it did: the next step's rate).</summary>
+    [Fact]
+    public void EpochReportsGiveTheLastStepsRateWithOrWithoutAPlateau()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 19, 2, 1, 4, seed: 2);
+        var options = new TrainerOptions { Epochs = 3, BatchSize = 4, Shuffle = false, Schedule = new StepSchedule(5, 0.5) };
+        var (plain, _) = Make(config, options);
+        var (withPlateau, _) = Make(config, options with { Plateau = new ReduceOnPlateau(factor: 0.5, patience: 100) });
+        var a = plain.Fit(data).History.Select(r => r.LearningRate).ToArray();
+        var b = withPlateau.Fit(data).History.Select(r => r.LearningRate).ToArray();
+        Assert.Equal([0.01, 0.005, 0.0025], a);                                   // five steps an epoch: StepLR halves after each
+        Assert.Equal(a, b);
+    }
+
     /// <summary>A schedule whose rate becomes infinite from step 1 (0-based).</summary>
     private sealed class InfiniteAfterOne : LearningRateSchedule
     {

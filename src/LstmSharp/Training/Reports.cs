@@ -18,7 +18,7 @@ public sealed record BatchReport(int Epoch, int Batch, int BatchesPerEpoch, long
 /// <param name="TrainAccuracy">Training accuracy (categorical kinds), else null.</param>
 /// <param name="ValidationLoss">Mean validation loss, or null without a validation set.</param>
 /// <param name="ValidationAccuracy">Validation accuracy (categorical kinds), else null.</param>
-/// <param name="LearningRate">The rate at the epoch's end.</param>
+/// <param name="LearningRate">The rate of the epoch's last optimizer step (a plateau's cut at the epoch's end shows in the next epoch's).</param>
 /// <param name="Seconds">Wall time of the epoch, evaluation included.</param>
 /// <param name="SamplesPerSecond">Training sequences per second.</param>
 /// <param name="IsBest">Whether this epoch is the best so far (by validation loss, else training loss).</param>

@@ -262,6 +262,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             throw Diverged(_state.Step, _state.Batch, "validation loss",
                 $"the validation loss after epoch {_state.Epoch + 1} is {val.Loss} (training loss {trainLoss}): the model overflows on the validation data, or that data holds NaN or infinity", applied: true);
         double monitored = val?.Loss ?? trainLoss;
+        double lastRate = Optimizer.LearningRate;  // the rate of the epoch's last step, reported whether or not a plateau follows
         if (Options.Plateau is { } plateau)
         {
             _state.BaseRate = plateau.Step(monitored, _state.BaseRate);
@@ -283,7 +284,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             _state.BadEpochs++;
         }
         var report = new EpochReport(_state.Epoch, trainLoss, trainAccuracy, val?.Loss, val?.Accuracy,
-            Optimizer.LearningRate, seconds, _state.EpochSamples / Math.Max(trainSeconds, 1e-9), isBest);
+            lastRate, seconds, _state.EpochSamples / Math.Max(trainSeconds, 1e-9), isBest);
         _state.History.Add(report);
         _state.Order = [];
         _state.Batch = 0;
@@ -292,7 +293,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>
-    /// Loads the weights of the best epoch so far (kept while early stopping is on) into the model, e.g. to save the
+    /// Loads the weights of the best epoch so far (kept while early stopping is on with <see cref="TrainerOptions.RestoreBest"/>) into the model, e.g. to save the
     /// best model of a run that ran out of time; returns false when there are none. The trainer's other state (epoch,
     /// optimizer moments) stays that of the last step: fit further from a checkpoint rather than after this.
     /// </summary>
