@@ -278,6 +278,22 @@ public sealed class CliCommandTests : IDisposable
         Assert.Contains("😀", info.Out);
     }
 
+    /// <summary>A UTF-16 file with a byte-order mark (as Windows tools write) is read as text; one without a mark is refused by its NULs.</summary>
+    [Fact]
+    public void TextInUtf16IsReadByItsByteOrderMark()
+    {
+        string text = string.Concat(Enumerable.Repeat("to be or not to be\n", 10));
+        string marked = P("utf16.txt"), bare = P("utf16-bare.txt");
+        File.WriteAllText(marked, text, new UnicodeEncoding(bigEndian: false, byteOrderMark: true));
+        File.WriteAllBytes(bare, Encoding.Unicode.GetBytes(text));
+        var ok = Run(["train", "text", "--file", marked, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", P("u16"), .. Tiny]);
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.Equal(8, Json(Path.Combine(P("u16"), "model.json")).GetProperty("text").GetProperty("vocabulary").GetArrayLength()); // "\n bteonr": no BOM, no NUL
+        var refused = Run(["train", "text", "--file", bare, "--out", P("u16b"), .. Tiny]);
+        Assert.Equal(ExitCodes.BadInput, refused.Code);
+        Assert.Contains("the text holds NUL characters", refused.Err);
+    }
+
     [Fact]
     public void APromptOutsideTheVocabularyOrAMismatchedModelIsRefused()
     {

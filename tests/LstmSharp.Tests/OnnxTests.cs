@@ -413,6 +413,29 @@ public class OnnxTests
         Assert.Throws<ArgumentException>("lengths", () => imported.Forward(ids, [2, 5], [2]));
     }
 
+    /// <summary>
+    /// The sequence-first layout [T, B] of ids with lengths: padding (-1 or V) at each sequence's own steps is ignored, the
+    /// valid steps give the LSTM's output over the looked-up embeddings; lengths outside 1..T are refused up front.
+    /// </summary>
+    [Fact]
+    public void AnImportedSequenceFirstEmbeddingTakesPaddingAtEachSequencesSteps()
+    {
+        var embedding = new Embedding<float>(6, 3, seed: 2);
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4 }, seed: 3) { Training = false };
+        var imported = OnnxImporter.Parse<float>(OnnxExporter.ToBytes(embedding, lstm, null, new OnnxExportOptions { SequenceLengths = true }));
+        int[] lengths = [3, 1];
+        int[] ids = [1, 2, 4, -1, 5, 6, 0, 0];                                     // [T = 4, B = 2]: sequence 1 is [2], then -1, 6, 0
+        int[] clean = [1, 2, 4, 0, 5, 0, 0, 0];                                     // padding replaced by a valid id
+        var expected = lstm.Forward(embedding.Forward(clean, 4, 2), lengths: lengths).Output;  // [T, B, H]
+        var actual = imported.Forward(ids, [4, 2], lengths).Output;
+        for (int b = 0; b < 2; b++)
+            for (int t = 0; t < lengths[b]; t++)
+                for (int k = 0; k < 4; k++)
+                    Assert.True(Math.Abs(expected[t, b, k] - actual[t, b, k]) <= 1e-6f, $"[{t},{b},{k}]: {actual[t, b, k]} vs {expected[t, b, k]}");
+        Assert.Contains("lengths[0] = 5", Assert.Throws<ArgumentException>("lengths", () => imported.Forward(ids, [4, 2], [5, 1])).Message);
+        Assert.Throws<ArgumentException>("shape", () => imported.Forward(ids, [-2, -4], lengths));
+    }
+
     /// <summary>A Reshape of the output sequence with fixed leading sizes could regroup T and B: refused, not taken as a layout change.</summary>
     [Fact]
     public void AReshapeThatCouldRegroupTimeAndBatchIsRefused()

@@ -66,6 +66,10 @@ public class ScheduleAndRmsPropTests
         double[] torch = [0.05, 0.1625, 0.275, 0.38750000000000007, 0.5, 0.4671762239271875, 0.3775, 0.255, 0.13250000000000006,
             0.04282377607281252, 0.01, 0.04282377607281252, 0.1325, 0.25500000000000017];
         for (int t = 0; t < torch.Length; t++) Assert.Equal(torch[t], schedule.RateAt(t, 0.5), 12);
+        // Two milestones: warm-up, constant (ExponentialLR with γ = 1), cosine (T_max = 4) at [2, 4].
+        var three = new SequentialSchedule([new LinearWarmupSchedule(2, startFactor: 0.1), new ExponentialSchedule(1.0), new CosineSchedule(4)], [2, 4]);
+        double[] torch3 = [0.05, 0.275, 0.5, 0.5, 0.5, 0.42677669529663687, 0.25, 0.07322330470336313, 0.0, 0.0732233047033631];
+        for (int t = 0; t < torch3.Length; t++) Assert.Equal(torch3[t], three.RateAt(t, 0.5), 12);
         Assert.Throws<ArgumentException>("milestones", () => new SequentialSchedule([new ExponentialSchedule(0.9)], [3]));
         Assert.Throws<ArgumentException>("milestones", () => new SequentialSchedule([new ExponentialSchedule(0.9), new ExponentialSchedule(0.5), new ExponentialSchedule(0.5)], [5, 5]));
         Assert.Throws<ArgumentException>("milestones", () => new SequentialSchedule([new ExponentialSchedule(0.9), new ExponentialSchedule(0.5)], [0]));

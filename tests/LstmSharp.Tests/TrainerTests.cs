@@ -230,10 +230,24 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(a, b);
     }
 
-    /// <summary>A schedule whose rate becomes infinite from step 1 (0-based).</summary>
-    private sealed class InfiniteAfterOne : LearningRateSchedule
+    /// <summary>A schedule whose rate becomes infinite from step <paramref name="first"/> (0-based).</summary>
+    private sealed class InfiniteFrom(long first) : LearningRateSchedule
     {
-        protected override double Rate(long step, double baseRate) => step >= 1 ? double.PositiveInfinity : baseRate;
+        protected override double Rate(long step, double baseRate) => step >= first ? double.PositiveInfinity : baseRate;
+    }
+
+    /// <summary>
+    /// A rate that is infinite only from the step after the run's last (a schedule defined for the run's steps), with a
+    /// plateau that looks it up at each epoch's end: the run completes; the step that would use it never runs.
+    /// </summary>
+    [Fact]
+    public void AnInfiniteRateAfterTheLastStepDoesNotStopTheRun()
+    {
+        var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
+        var (trainer, _) = Make(config, new TrainerOptions { Epochs = 1, BatchSize = 5, Shuffle = false, Schedule = new InfiniteFrom(2), Plateau = new ReduceOnPlateau() });
+        Assert.Equal(StopReason.Completed, trainer.Fit(data).Reason);
+        Assert.Equal(2, trainer.Step);
     }
 
     /// <summary>A schedule whose rate overflows stops training at that step, before the update, naming the rate.</summary>
@@ -242,7 +256,7 @@ public sealed class TrainerTests : IDisposable
     {
         var config = ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1);
         var data = ModelTests.RandomData<float>(ModelKind.Regression, 10, 2, 1, 4, seed: 2);
-        var (trainer, _) = Make(config, new TrainerOptions { Epochs = 1, BatchSize = 5, Shuffle = false, Schedule = new InfiniteAfterOne() });
+        var (trainer, _) = Make(config, new TrainerOptions { Epochs = 1, BatchSize = 5, Shuffle = false, Schedule = new InfiniteFrom(1), Plateau = new ReduceOnPlateau() });
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(data));
         Assert.Equal("learning rate", e.Tensor);
         Assert.Equal(2, e.Step);

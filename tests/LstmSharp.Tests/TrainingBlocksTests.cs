@@ -353,6 +353,14 @@ public class TrainingBlocksTests
         Assert.Contains("is NaN", e.Message);
         Assert.Equal(before, b.Grad.Data);
         Assert.Throws<ArgumentException>("normType", () => GradientClipping.ClipGradNorm([a, b], 2.0, 0));
+        // An infinite gradient: the norm is ∞, the finite gradients become 0 and the infinite one NaN (as PyTorch: × 0),
+        // unless errorIfNonfinite, which refuses and changes nothing.
+        new double[] { 1, -2, 0.25, double.PositiveInfinity }.CopyTo(b.Grad.Data, 0);
+        Assert.Throws<InvalidOperationException>(() => GradientClipping.ClipGradNorm([a, b], 2.0, normType, errorIfNonfinite: true));
+        Assert.Equal(1.0, b.Grad.Data[0]);
+        Assert.Equal(double.PositiveInfinity, GradientClipping.ClipGradNorm([a, b], 2.0, normType));
+        Assert.Equal([0.0, -0.0, 0.0], b.Grad.Data[..3]);
+        Assert.True(double.IsNaN(b.Grad.Data[3]));
     }
 
     [Fact]

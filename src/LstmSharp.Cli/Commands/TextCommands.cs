@@ -57,20 +57,31 @@ public static class TextCommands
         if (!File.Exists(path)) throw new CliException($"{path}: file not found.");
         string text;
         byte[] raw = File.ReadAllBytes(path);
-        int start = raw.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;  // a UTF-8 byte-order mark is not text
+        // A byte-order mark names the encoding (UTF-16 and UTF-32 files from Windows tools carry one); without one, UTF-8.
+        var span = raw.AsSpan();
+        var (encoding, start, name) =
+            span.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]) ? (new UTF32Encoding(false, false, true), 4, "UTF-32") :
+            span.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]) ? (new UTF32Encoding(true, false, true), 4, "UTF-32") :
+            span.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) ? (new UnicodeEncoding(false, false, true), 2, "UTF-16") :
+            span.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) ? (new UnicodeEncoding(true, false, true), 2, "UTF-16") :
+            span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? ((Encoding)new UTF8Encoding(false, true), 3, "UTF-8") :
+            (new UTF8Encoding(false, true), 0, "UTF-8");
         try
         {
-            // Strict, over the whole file at once: bytes that are not UTF-8 (a Latin-1 or UTF-16 file) would otherwise
-            // each become U+FFFD, a character of the vocabulary.
-            text = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(raw, start, raw.Length - start);
+            // Strict, over the whole file at once: bytes that are not text in that encoding (e.g. Latin-1 read as UTF-8)
+            // would otherwise each become U+FFFD, a character of the vocabulary.
+            text = encoding.GetString(raw, start, raw.Length - start);
         }
         catch (DecoderFallbackException e)
         {
             string at = e.Index >= 0 ? $" at byte {start + e.Index}" : "";
             string bytes = e.BytesUnknown is { Length: > 0 } b ? $" ({string.Join(" ", b.Select(x => x.ToString("X2", CultureInfo.InvariantCulture)))})" : "";
-            throw new CliException($"{path}: not UTF-8 text: invalid bytes{bytes}{at}. Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8).");
+            throw new CliException($"{path}: not {name} text: invalid bytes{bytes}{at}. Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8).");
         }
         if (text.Length == 0) throw new CliException($"{path}: the text is empty.");
+        int nul = text.IndexOf('\0', StringComparison.Ordinal);
+        if (nul >= 0)
+            throw new CliException($"{path}: the text holds NUL characters (the first at character {nul}): is it UTF-16 without a byte-order mark? Convert it to UTF-8 (e.g. iconv -f utf-16le -t utf-8).");
         return text;
     }
 

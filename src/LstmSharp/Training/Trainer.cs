@@ -266,7 +266,9 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         if (Options.Plateau is { } plateau)
         {
             _state.BaseRate = plateau.Step(monitored, _state.BaseRate);
-            Optimizer.LearningRate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
+            // The next step's rate (TrainBatch sets it again, and stops at it if it is not finite, should that step run).
+            double next = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
+            if (double.IsFinite(next)) Optimizer.LearningRate = next;
         }
         double seconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
         bool isBest = monitored < _state.BestLoss - Options.EarlyStoppingMinDelta;

@@ -74,24 +74,27 @@ public sealed class OnnxImportedModel<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>
     /// Runs embedding → LSTM → head → softmax on token ids of shape [B, T] (batch-first) or [T, B]. With
-    /// <paramref name="lengths"/>, the ids past each sequence's length are padding and may be anything (e.g. -1 or V), as
-    /// in the graph, which clips them; the others must lie in 0..V-1.
+    /// <paramref name="lengths"/> (each in 1..T), the ids past each sequence's length are padding, ignored whatever they
+    /// hold (e.g. -1 or V); the others must lie in 0..V-1.
     /// </summary>
     public OnnxModelOutput<T> Forward(ReadOnlySpan<int> ids, int[] shape, int[]? lengths = null, Tensor<T>? h0 = null, Tensor<T>? c0 = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
         if (Embedding is null)
             throw new InvalidOperationException("ids: this model has no embedding; pass features to Forward(input, ...).");
-        if (shape.Length != 2 || (long)shape[0] * shape[1] != ids.Length)
-            throw new ArgumentException($"shape: expected [B, T] or [T, B] holding the {ids.Length} ids, got {ShapeUtil.Format(shape)}.", nameof(shape));
+        if (shape.Length != 2 || shape[0] <= 0 || shape[1] <= 0 || (long)shape[0] * shape[1] != ids.Length)
+            throw new ArgumentException($"shape: expected [B, T] or [T, B] (positive) holding the {ids.Length} ids, got {ShapeUtil.Format(shape)}.", nameof(shape));
         if (lengths is null) return Run(Embedding.Forward(ids, shape), lengths, h0, c0);
         bool batchFirst = Lstm.Options.BatchFirst;
         int batch = batchFirst ? shape[0] : shape[1], steps = batchFirst ? shape[1] : shape[0];
         if (lengths.Length != batch)
             throw new ArgumentException($"lengths: expected one length per sequence (B = {batch}), got {lengths.Length}.", nameof(lengths));
+        for (int b = 0; b < batch; b++)
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentException($"lengths: expected each length in 1..T = {steps}, got lengths[{b}] = {lengths[b]}.", nameof(lengths));
         var looked = ids.ToArray();                                                // padding → id 0, never looked at (the LSTM masks it)
         for (int b = 0; b < batch; b++)
-            for (int t = Math.Clamp(lengths[b], 0, steps); t < steps; t++) looked[batchFirst ? b * steps + t : t * batch + b] = 0;
+            for (int t = lengths[b]; t < steps; t++) looked[batchFirst ? b * steps + t : t * batch + b] = 0;
         return Run(Embedding.Forward(looked, shape), lengths, h0, c0);
     }
 

@@ -545,7 +545,8 @@ public static class OnnxImporter
             if (last.Directions != 2 || concat.Inputs.Count != 2) return false;
             long axis = concat.Attribute("axis")?.I ?? 0;
             bool ok = axis is 1 or -1;
-            var picked = new long[2];
+            long forward = 2L * layers.Count - 2;  // the last layer's forward row of h_n [L*D, B, H]; its reverse row is the next
+            var picked = new long[2];              // rows of h_n
             for (int k = 0; k < 2; k++)
             {
                 var (origin, path) = TraceUp(concat.Input(k), n => n.OpType is "Gather" or "Identity");
@@ -555,12 +556,10 @@ public static class OnnxImporter
                 if (gathers.Count != 1 || (gathers[0].Attribute("axis")?.I ?? 0) != 0 || Constant(gathers[0].Input(1)) is not { Dims.Length: 0 })
                     throw Unsupported(concat, "its inputs are not single rows of the final hidden state (h_n[i]).");
                 long rows = lastOnly ? 2 : 2L * layers.Count, index = ConstInts(gathers[0], 1, "indices")[0];
-                picked[k] = index < 0 ? index + rows : index;
-                // Input 0 must be the last layer's forward row (0 of its Y_h, 2L-2 of h_n), input 1 its reverse row (the next).
-                ok &= picked[k] == rows - 2 + k;
+                picked[k] = (index < 0 ? index + rows : index) + (lastOnly ? forward : 0);  // a row of Y_h is row 2L-2 + i of h_n
+                ok &= picked[k] == forward + k;
             }
             if (ok) return true;
-            long forward = 2L * layers.Count - 2;
             throw Unsupported(concat, $"it joins rows {picked[0]} and {picked[1]} of the final hidden state on axis {axis}; " +
                 $"LstmSharp reads the last layer's two directions side by side on axis 1: torch.cat((h_n[-2], h_n[-1]), dim=1), rows {forward} and {forward + 1} of h_n.");
         }
