@@ -59,4 +59,37 @@ public class FastCellMathTests
     }
 
     private delegate void ActivationInPlace<T>(ReadOnlySpan<T> b, Span<T> x);
+
+    /// <summary>
+    /// Any NaN in gives NaN out, whatever its payload (R's NA is a NaN with low bits set): e^x's 2^n step added those bits
+    /// into the exponent field and made a finite number of them. Every width, float and double, vector part and tail.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(WidthsAndTypes))]
+    public void EveryNaNPayloadStaysNaN(string width, string type)
+    {
+        if (type == "float")
+            NaNs<float>(width, [float.NaN, BitConverter.Int32BitsToSingle(0x7FC00001), BitConverter.Int32BitsToSingle(0x7F8007A2), BitConverter.Int32BitsToSingle(unchecked((int)0xFFC12345))]);
+        else
+            NaNs<double>(width, [double.NaN, BitConverter.Int64BitsToDouble(0x7FF00000000007A2), BitConverter.Int64BitsToDouble(0x7FF8000000000001), BitConverter.Int64BitsToDouble(unchecked((long)0xFFF8123456789ABC))]);
+    }
+
+    private static void NaNs<T>(string width, T[] nans) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        (ActivationInPlace<T> sigmoid, ActivationInPlace<T> tanh) = width switch
+        {
+            "Vector512" => ((ActivationInPlace<T>)FastCellMath<T, Vector512<T>, Simd512<T>>.SigmoidInPlace, (ActivationInPlace<T>)FastCellMath<T, Vector512<T>, Simd512<T>>.TanhInPlace),
+            "Vector256" => (FastCellMath<T, Vector256<T>, Simd256<T>>.SigmoidInPlace, FastCellMath<T, Vector256<T>, Simd256<T>>.TanhInPlace),
+            _ => (FastCellMath<T, Vector128<T>, Simd128<T>>.SigmoidInPlace, FastCellMath<T, Vector128<T>, Simd128<T>>.TanhInPlace),
+        };
+        foreach (var op in new[] { sigmoid, tanh })
+            foreach (var nan in nans)
+                for (int at = 0; at < 37; at += 9)  // in the vectors and in the last, overlapping one
+                {
+                    var x = new T[37];
+                    x[at] = nan;
+                    op(new T[37], x);
+                    for (int k = 0; k < 37; k++) Assert.Equal(k == at, T.IsNaN(x[k]));
+                }
+    }
 }

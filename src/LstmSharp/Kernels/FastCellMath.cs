@@ -232,7 +232,7 @@ internal static class FastCellMath<T, TVec, TOps>
 
     /// <summary>
     /// e^x, inlined (the runtime's vector Exp is a call, slow until tiered up). x is clamped to where e^x is a normal
-    /// number (NaN passes the clamp), written as 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln 2 / 2 (Cody–Waite),
+    /// number (NaN passes the clamp, and comes out as itself, payload and all), written as 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln 2 / 2 (Cody–Waite),
     /// e^r by a polynomial: Cephes' expf minimax in float (about 1 ulp), Taylor to r^13 in double (a few ulp).
     /// </summary>
     /// <remarks>
@@ -241,7 +241,7 @@ internal static class FastCellMath<T, TVec, TOps>
     /// cell update (four gates and tanh c') went over it and became a call.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static TVec Exp(TVec x) => typeof(T) == typeof(float) ? ExpSingle(x) : ExpDouble(x);
+    internal static TVec Exp(TVec x) => TOps.NaNFrom(x, typeof(T) == typeof(float) ? ExpSingle(x) : ExpDouble(x));  // a NaN's payload would shift into the exponent: NaN in, NaN out
 
     /// <summary>The clamp and Cody–Waite n of <see cref="Exp"/>: x clamped, t = n + magic, n.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

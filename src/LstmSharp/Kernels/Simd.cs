@@ -41,6 +41,9 @@ internal interface ISimd<TVec, T> where TVec : struct where T : unmanaged
     /// mantissa bits: adds n to p's exponent field. No overflow check: callers keep the exponent in range.
     /// </summary>
     static abstract TVec AddToExponent(TVec p, TVec t);
+
+    /// <summary><paramref name="x"/> where it is NaN (its payload kept), else <paramref name="result"/>.</summary>
+    static abstract TVec NaNFrom(TVec x, TVec result);
 }
 
 /// <summary>128-bit vectors (SSE, NEON, or software): the portable variant. 6 rows × 2 vectors in the GEMM tile.</summary>
@@ -67,6 +70,7 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> v) => Vector128.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MaxNative(Vector128<T> a, Vector128<T> x) => Vector128.MaxNative(a, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> MinNative(Vector128<T> a, Vector128<T> x) => Vector128.MinNative(a, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> NaNFrom(Vector128<T> x, Vector128<T> result) => Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> AddToExponent(Vector128<T> p, Vector128<T> t)
@@ -101,6 +105,7 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Vector256.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MaxNative(Vector256<T> a, Vector256<T> x) => Vector256.MaxNative(a, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> MinNative(Vector256<T> a, Vector256<T> x) => Vector256.MinNative(a, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> NaNFrom(Vector256<T> x, Vector256<T> result) => Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> AddToExponent(Vector256<T> p, Vector256<T> t)
@@ -135,6 +140,7 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Vector512.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MaxNative(Vector512<T> a, Vector512<T> x) => Vector512.MaxNative(a, x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> MinNative(Vector512<T> a, Vector512<T> x) => Vector512.MinNative(a, x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> NaNFrom(Vector512<T> x, Vector512<T> result) => Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> AddToExponent(Vector512<T> p, Vector512<T> t)
