@@ -278,6 +278,18 @@ public sealed class CliCommandTests : IDisposable
         Assert.Contains("😀", info.Out);
     }
 
+    /// <summary>Sampling: a +∞ logit is certain, a -∞ one impossible (even at temperature +∞), a NaN one refused.</summary>
+    [Fact]
+    public void SamplingHandlesInfiniteLogitsAndRefusesNaN()
+    {
+        var rng = new LstmSharp.Tensors.Rng(1);
+        Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(1, LstmSharp.Cli.Text.CharSampler.Sample([0f, float.PositiveInfinity, 1f, 2f], 1.0, 0, rng)));
+        var drawn = Enumerable.Range(0, 600).Select(_ => LstmSharp.Cli.Text.CharSampler.Sample([5f, float.NegativeInfinity, 1f, 2f], double.PositiveInfinity, 0, rng)).ToHashSet();
+        Assert.Equal([0, 2, 3], drawn.Order());
+        Assert.Contains("token 1 is NaN", Assert.Throws<InvalidDataException>(() => LstmSharp.Cli.Text.CharSampler.Sample([0f, float.NaN, 1f], 1.0, 2, rng)).Message);
+        Assert.Throws<InvalidDataException>(() => LstmSharp.Cli.Text.CharSampler.Sample([float.NaN, 0f], 0, 0, rng));
+    }
+
     /// <summary>A UTF-16 file with a byte-order mark (as Windows tools write) is read as text; one without a mark is refused by its NULs.</summary>
     [Fact]
     public void TextInUtf16IsReadByItsByteOrderMark()

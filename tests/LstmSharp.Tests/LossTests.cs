@@ -522,4 +522,28 @@ public class LossTests
         Assert.Equal("logits", Assert.Throws<ArgumentException>(() => CrossEntropyLoss.Compute(Tensor<float>.Zeros(2, 0), [0, 1])).ParamName);
         Assert.Equal("reduction", Assert.Throws<ArgumentOutOfRangeException>(() => CrossEntropyLoss.Compute(z, [0, 1], reduction: (Reduction)(-1))).ParamName);
     }
+
+    /// <summary>
+    /// Large logits keep their loss (PyTorch's log_softmax subtracts the max from z before it meets log Σ): [s, s-1, s-2]
+    /// with target 1 is log(1 + e^-1 + e^-2) + 1 = 1.4076060 at any s, [1e30, 1e30, -1e30] with target 0 is ln 2.
+    /// </summary>
+    [Fact]
+    public void CrossEntropyKeepsItsValueAtLargeLogits()
+    {
+        double exact = Math.Log(1 + Math.Exp(-1) + Math.Exp(-2)) + 1;
+        foreach (float s in new[] { 1e3f, 1e5f, 1e7f })
+            Assert.Equal(exact, CrossEntropyLoss.Compute(new Tensor<float>([s, s - 1, s - 2], 1, 3), [1]).Value, 6);
+        Assert.Equal(Math.Log(2), CrossEntropyLoss.Compute(new Tensor<float>([1e30f, 1e30f, -1e30f], 1, 3), [0]).Value, 6);
+        Assert.Equal(Math.Log(2), CrossEntropyLoss.Compute(new Tensor<double>([1e30, 1e30, -1e30], 1, 3), [0]).Value, 12);
+    }
+
+    /// <summary>BCE with logits at +∞ and a target below 1: the loss is +∞ (as PyTorch), not ∞ - ∞·t = NaN.</summary>
+    [Fact]
+    public void BceWithLogitsAtInfinityIsInfinite()
+    {
+        foreach (float t in new[] { 0f, 0.5f })
+            Assert.Equal(double.PositiveInfinity, BceWithLogitsLoss.Compute(new Tensor<float>([float.PositiveInfinity], 1), new Tensor<float>([t], 1)).Value);
+        // PyTorch 1.13 gives NaN at (+∞, 1), (1 - t)·x = 0·∞: so does this.
+        Assert.True(double.IsNaN(BceWithLogitsLoss.Compute(new Tensor<float>([float.PositiveInfinity], 1), new Tensor<float>([1f], 1)).Value));
+    }
 }

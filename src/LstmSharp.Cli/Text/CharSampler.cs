@@ -37,11 +37,18 @@ public sealed class CharSampler
         return Sample(Logits, temperature, topK, rng);
     }
 
-    /// <summary>Draws an index from <paramref name="logits"/> [V] (see <see cref="Sample(double, int, Rng)"/>).</summary>
+    /// <summary>
+    /// Draws an index from <paramref name="logits"/> [V] (see <see cref="Sample(double, int, Rng)"/>). A +∞ logit is
+    /// certain (a draw among the +∞ ones), a -∞ one impossible; at temperature +∞ the finite ones are equally likely.
+    /// NaN logits (a model whose weights or state are not finite) are refused with an <see cref="InvalidDataException"/>.
+    /// </summary>
     public static int Sample(ReadOnlySpan<float> logits, double temperature, int topK, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
         int v = logits.Length;
+        int nan = logits.IndexOfAnyExceptInRange(float.NegativeInfinity, float.PositiveInfinity);
+        if (nan >= 0)
+            throw new InvalidDataException($"the model's logit for token {nan} is NaN (its weights or state are not finite): there is nothing to sample from.");
         if (temperature <= 0)
         {
             int best = 0;
@@ -56,7 +63,10 @@ public sealed class CharSampler
             order = order[..topK];
         }
         double max = order.Max(k => values[k]);
-        var weights = order.Select(k => Math.Exp((values[k] - max) / temperature)).ToArray();
+        if (double.IsPositiveInfinity(max)) order = order.Where(k => float.IsPositiveInfinity(values[k])).ToArray();  // certain
+        var weights = order.Select(k => float.IsNegativeInfinity(values[k]) ? 0
+            : double.IsPositiveInfinity(max) ? 1 : Math.Exp((values[k] - max) / temperature)).ToArray();   // (-∞ - max) / ∞ would be NaN
+        if (weights.Sum() == 0) Array.Fill(weights, 1.0);                         // every logit -∞: nothing to prefer
         double u = rng.NextDouble() * weights.Sum();
         for (int k = 0; k < order.Length; k++)
         {

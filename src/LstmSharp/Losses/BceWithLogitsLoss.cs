@@ -52,7 +52,8 @@ public static class BceWithLogitsLoss
             T loss, grad;
             if (p is null)
             {
-                loss = T.Max(x, T.Zero) - x * t + s;
+                // max(x, 0) - x·t, written so that x = +∞ with t < 1 gives +∞ (∞ - ∞·t was NaN), as PyTorch's (1 - t)·x does
+                loss = (x >= T.Zero ? x * (T.One - t) : -x * t) + s;
                 grad = LossHelpers.Sigmoid(x) - t;
             }
             else

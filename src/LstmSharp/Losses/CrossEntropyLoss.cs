@@ -88,14 +88,14 @@ public static class CrossEntropyLoss
             for (int k = 1; k < c; k++) max = T.Max(max, z[k]);
             T sum = T.Zero;
             for (int k = 0; k < c; k++) sum += g[k] = T.Exp(z[k] - max);
-            T logSum = T.Log(sum) + max;                  // -log p[k] = logSum - z[k]
-
+            T logSum = T.Log(sum);                        // -log p[k] = logSum - (z[k] - max), as PyTorch's log_softmax:
+                                                          // with max added to logSum first, large logits cancel it away
             double wt = w is null ? 1 : w[target];
-            double loss = (1 - eps) * wt * double.CreateChecked(logSum - z[target]);
+            double loss = (1 - eps) * wt * double.CreateChecked(logSum - (z[target] - max));
             if (eps > 0)
             {
                 double smooth = 0;
-                for (int k = 0; k < c; k++) smooth += (w is null ? 1 : w[k]) * double.CreateChecked(logSum - z[k]);
+                for (int k = 0; k < c; k++) smooth += (w is null ? 1 : w[k]) * double.CreateChecked(logSum - (z[k] - max));
                 loss += smoothPerClass * smooth;
             }
             acc.Add(r, loss);
