@@ -150,4 +150,53 @@ public class WorkerTests
         }
         Assert.True(workerTook || !Worker.Enabled, "the worker never took a half");
     }
+
+    /// <summary>Stop ends the worker thread (waiting for it); the next split starts another, and every half still runs once.</summary>
+    [Fact]
+    public void StopEndsTheThreadAndTheNextSplitStartsAnother()
+    {
+        var work = new Counting();
+        for (int i = 0; i < 100; i++) Worker.RunPair(work);
+        var field = typeof(Worker).GetField("s_thread", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        var before = (Thread?)field.GetValue(null);
+        Worker.Stop();
+        Assert.Null(field.GetValue(null));
+        if (before is not null) Assert.False(before.IsAlive);
+        for (int i = 0; i < 1000; i++) Worker.RunPair(work);
+        Assert.Equal(1100, work.Part0);
+        Assert.Equal(1100, work.Part1);
+        if (Worker.Enabled) Assert.True(((Thread?)field.GetValue(null))?.IsAlive, "no new worker thread");
+    }
+
+    /// <summary>
+    /// The library loaded into a collectible load context, a split run there (its worker thread started), then the
+    /// context unloaded: the worker ends with it, so the context is collected (the thread looping forever kept it alive).
+    /// </summary>
+    [Fact]
+    public void ACollectibleLoadContextUnloadsAfterASplit()
+    {
+        var context = LoadSplitAndUnload(out int halves);
+        Assert.Equal(200, halves);
+        for (int i = 0; i < 50 && context.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Thread.Sleep(10);
+        }
+        Assert.False(context.IsAlive, "the load context was never collected");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference LoadSplitAndUnload(out int halves)
+    {
+        var context = new System.Runtime.Loader.AssemblyLoadContext("lstmsharp-unload-test", isCollectible: true);
+        var library = context.LoadFromAssemblyPath(typeof(Worker).Assembly.Location);
+        var runPair = library.GetType("LstmSharp.Kernels.Worker")!.GetMethod("RunPair", [typeof(Action<int>)])!;
+        int count = 0;
+        Action<int> half = _ => Interlocked.Increment(ref count);
+        for (int i = 0; i < 100; i++) runPair.Invoke(null, [half]);
+        halves = count;
+        context.Unload();
+        return new WeakReference(context);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Loader;
 
 namespace LstmSharp.Kernels;
 
@@ -15,7 +16,9 @@ internal interface IPairWork
 /// start within microseconds without creating tasks. The second half goes to whichever thread claims it first: a
 /// caller that finishes its half before the worker has started (the worker was asleep, or descheduled on a busy
 /// machine) runs it too, so a split is never much slower than no split. If the worker is busy (another caller, or a
-/// nested split inside a half), or the machine has one core, both halves run on the calling thread.
+/// nested split inside a half), or the machine has one core, both halves run on the calling thread. The thread ends
+/// when the library's <see cref="AssemblyLoadContext"/> unloads (so that a collectible context can), after which both
+/// halves run on the caller.
 /// </summary>
 internal static class Worker
 {
@@ -29,6 +32,8 @@ internal static class Worker
     private static long s_done;                 // the latest job whose second half the worker has finished
     private static Exception? s_error;          // the worker's failure in job s_done, or null
     private static volatile int s_sleeping;     // 1 while the worker is (about to be) blocked on s_wake
+    private static volatile bool s_stopping;    // asks the worker thread to end (Stop)
+    private static bool s_unloading;            // the library's load context is unloading: no new thread
     private static Thread? s_thread;
 
     /// <summary>Whether splitting across two threads can help here (more than one core, not disabled by LSTMSHARP_THREADS=1).</summary>
@@ -114,15 +119,53 @@ internal static class Worker
     private static void EnsureStarted()
     {
         if (s_thread is not null) return;
+        if (s_unloading) throw new InvalidOperationException("LstmSharp's load context is unloading.");  // not reached: RunPair checks Enabled
+        if (!s_subscribed)
+        {
+            s_subscribed = true;
+            if (AssemblyLoadContext.GetLoadContext(typeof(Worker).Assembly) is { } context)
+                context.Unloading += _ =>
+                {
+                    s_unloading = true;
+                    Enabled = false;
+                    Stop();
+                };
+        }
         s_thread = new Thread(Loop) { IsBackground = true, Name = "LstmSharp worker" };
         s_thread.Start();
+    }
+
+    private static bool s_subscribed;  // to the load context's Unloading event
+
+    /// <summary>
+    /// Ends the worker thread and waits for it (a half it has claimed is finished first); the next split starts a new
+    /// one, unless the load context is unloading. Takes the worker as a caller does, so no split is in flight meanwhile.
+    /// </summary>
+    internal static void Stop()
+    {
+        var spin = new SpinWait();
+        while (Interlocked.CompareExchange(ref s_owned, 1, 0) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        try
+        {
+            if (s_thread is not { } thread) return;
+            s_stopping = true;
+            s_wake.Release();
+            thread.Join();
+            s_thread = null;
+            s_stopping = false;
+            while (s_wake.CurrentCount > 0) s_wake.Wait(0);  // a wake-up the old thread did not take
+        }
+        finally
+        {
+            Volatile.Write(ref s_owned, 0);
+        }
     }
 
     private static void Loop()
     {
         long spinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
-        long last = 0;
-        while (true)
+        long last = Volatile.Read(ref s_posted);  // a thread started after Stop begins at the current job
+        while (!s_stopping)
         {
             // Spin briefly, checking often: the next job of a time-step loop usually arrives within microseconds.
             long start = Stopwatch.GetTimestamp();
@@ -136,7 +179,7 @@ internal static class Worker
             {
                 s_sleeping = 1;
                 Interlocked.MemoryBarrier();
-                if (Volatile.Read(ref s_posted) == last) s_wake.Wait();  // a caller that posts after this check sees s_sleeping and wakes us
+                if (Volatile.Read(ref s_posted) == last && !s_stopping) s_wake.Wait();  // a caller that posts after this check sees s_sleeping and wakes us
                 s_sleeping = 0;
                 continue;
             }
