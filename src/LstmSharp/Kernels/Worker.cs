@@ -126,9 +126,12 @@ internal static class Worker
             if (AssemblyLoadContext.GetLoadContext(typeof(Worker).Assembly) is { } context)
                 context.Unloading += _ =>
                 {
+                    // Also raised for the default context at process exit: ask the thread to end, wait for nothing (a
+                    // split in flight finishes; its owner runs the half itself if the worker has not claimed it).
                     s_unloading = true;
                     Enabled = false;
-                    Stop();
+                    s_stopping = true;
+                    s_wake.Release();
                 };
         }
         s_thread = new Thread(Loop) { IsBackground = true, Name = "LstmSharp worker" };
