@@ -41,7 +41,14 @@ public sealed class SafeTensorsTests : IDisposable
         var bytes = File.ReadAllBytes(path);
         Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes) % 8); // data is 8-byte aligned
         var g = SafeTensorsFile.Load(path);
-        Assert.Equal(["a.weight", "b", "lengths", "empty"], g.Tensors.Keys);
+        Assert.Equal(["b", "lengths", "a.weight", "empty"], g.Tensors.Keys);     // widest elements first: each tensor aligned
+        long dataStart = 8 + (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        using (var header = System.Text.Json.JsonDocument.Parse(bytes.AsMemory(8, (int)(dataStart - 8))))
+            foreach (var entry in header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__"))
+            {
+                long begin = entry.Value.GetProperty("data_offsets")[0].GetInt64();
+                Assert.True((dataStart + begin) % SafeTensor.ElementSize(g[entry.Name].DType) == 0, $"{entry.Name} at {dataStart + begin}");
+            }
         Assert.Equal(f.Metadata, g.Metadata);
         Assert.Equal(a.Data, g["a.weight"].ToTensor<float>().Data);
         Assert.Equal([2, 3], g["a.weight"].Shape);
@@ -118,6 +125,27 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains(path, e.Message);
     }
 
+    /// <summary>Files the reference reads: F8 tensors (kept as bytes), a tensor named "", "__metadata__": null.</summary>
+    [Fact]
+    public void ReadsWhatTheReferenceReads()
+    {
+        static byte[] File(string json, int dataBytes)
+        {
+            var header = System.Text.Encoding.UTF8.GetBytes(json);
+            return [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[dataBytes]];
+        }
+        var f8 = SafeTensorsFile.Parse(File("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"q\":{\"dtype\":\"F8_E5M2\",\"shape\":[2],\"data_offsets\":[4,6]},\"r\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[6,7]}}", 7));
+        Assert.Equal(DType.F8_E5M2, f8["q"].DType);
+        Assert.Equal(2, f8["q"].Data.Length);
+        Assert.Equal([0f], f8["a"].ToTensor<float>().Data);
+        var unnamed = SafeTensorsFile.Parse(File("{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
+        Assert.Equal([""], unnamed.Tensors.Keys);
+        var nullMetadata = SafeTensorsFile.Parse(File("{\"__metadata__\":null,\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
+        Assert.Empty(nullMetadata.Metadata);
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Parse(File("{\"a\":{\"dtype\":\"F32\",\"shape\":[0,3000000000],\"data_offsets\":[0,0]}}", 0)));
+        Assert.Contains("dimension 3000000000", e.Message);
+    }
+
     [Fact]
     public void LoadReadsEachTensorIntoItsOwnArrayWithoutHoldingTheWholeFile()
     {
@@ -132,7 +160,7 @@ public sealed class SafeTensorsTests : IDisposable
         var g = SafeTensorsFile.Load(path);
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         Assert.True(allocated < size + 1_000_000, $"loading {size} bytes allocated {allocated}"); // was the whole file, then a copy of each tensor
-        Assert.Equal(["a", "b", "c"], g.Tensors.Keys);
+        Assert.Equal(["b", "a", "c"], g.Tensors.Keys);                           // the double first, then the floats as added
         Assert.Equal([1.5, -2.5], g["b"].ToTensor<double>().Data);
         Assert.Equal([500, 1000], g["c"].Shape);
         Assert.Equal("big", g.Metadata["note"]);

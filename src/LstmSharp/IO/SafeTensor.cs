@@ -34,6 +34,10 @@ public enum DType
     I64,
     /// <summary>uint64.</summary>
     U64,
+    /// <summary>float8, 5 exponent bits and 2 mantissa bits (read and written as bytes; not converted).</summary>
+    F8_E5M2,
+    /// <summary>float8, 4 exponent bits and 3 mantissa bits (read and written as bytes; not converted).</summary>
+    F8_E4M3,
 }
 
 /// <summary>One named tensor of a safetensors file: dtype, shape and raw little-endian bytes.</summary>
@@ -46,7 +50,7 @@ public sealed class SafeTensor
     /// <param name="data">Little-endian element bytes, row-major; kept, not copied.</param>
     public SafeTensor(string name, DType dtype, int[] shape, byte[] data)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(name);  // "" is a name the format allows
         if (!IsWellFormed(name))
             throw new ArgumentException($"name: '{name}' holds a lone UTF-16 surrogate, which UTF-8 (the header's encoding) cannot store; it would load as another name.", nameof(name));
         ArgumentNullException.ThrowIfNull(shape);
@@ -91,7 +95,7 @@ public sealed class SafeTensor
     /// <summary>Bytes per element of <paramref name="dtype"/>.</summary>
     public static int ElementSize(DType dtype) => dtype switch
     {
-        DType.BOOL or DType.U8 or DType.I8 => 1,
+        DType.BOOL or DType.U8 or DType.I8 or DType.F8_E5M2 or DType.F8_E4M3 => 1,
         DType.I16 or DType.U16 or DType.F16 or DType.BF16 => 2,
         DType.I32 or DType.U32 or DType.F32 => 4,
         DType.I64 or DType.U64 or DType.F64 => 8,

@@ -213,6 +213,9 @@ public sealed class SafeTensorsFile
     {
         ArgumentNullException.ThrowIfNull(stream);
         CheckMetadata();
+        // Widest elements first, each size's tensors in the order added (a stable sort): with the header padded to a
+        // multiple of 8, every tensor's data then starts at a multiple of its element size, as the reference writer keeps it.
+        var ordered = _tensors.Values.OrderByDescending(t => SafeTensor.ElementSize(t.DType)).ToList();
         using var json = new MemoryStream();
         using (var w = new Utf8JsonWriter(json))
         {
@@ -224,7 +227,7 @@ public sealed class SafeTensorsFile
                 w.WriteEndObject();
             }
             long offset = 0;
-            foreach (var t in _tensors.Values)
+            foreach (var t in ordered)
             {
                 w.WriteStartObject(t.Name);
                 w.WriteString("dtype", t.DType.ToString());
@@ -251,7 +254,7 @@ public sealed class SafeTensorsFile
         json.Position = 0;
         json.CopyTo(stream);
         for (int i = 0; i < pad; i++) stream.WriteByte((byte)' ');
-        foreach (var t in _tensors.Values) stream.Write(t.Data);
+        foreach (var t in ordered) stream.Write(t.Data);
     }
 
     private void CheckMetadata()
@@ -269,6 +272,7 @@ public sealed class SafeTensorsFile
 
     private static void ReadMetadata(JsonElement e, Dictionary<string, string> into)
     {
+        if (e.ValueKind == JsonValueKind.Null) return;  // as the reference reader: null is no metadata
         if (e.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"__metadata__ must be an object of strings, got {e.ValueKind}.");
         foreach (var p in e.EnumerateObject())
@@ -295,9 +299,11 @@ public sealed class SafeTensorsFile
         int i = 0;
         foreach (var d in sh.EnumerateArray())
         {
-            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int v) || v < 0)
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long v) || v < 0)
                 throw new InvalidDataException($"tensor '{name}': shape entries must be non-negative integers, got {d.GetRawText()}.");
-            shape[i++] = v;
+            if (v > int.MaxValue)
+                throw new InvalidDataException($"tensor '{name}': dimension {v} of shape {d.GetRawText()} is more than LstmSharp's tensors hold in one dimension ({int.MaxValue}).");
+            shape[i++] = (int)v;
         }
         if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new InvalidDataException($"tensor '{name}': 'data_offsets' must be an array [begin, end].");
