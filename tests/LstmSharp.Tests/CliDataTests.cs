@@ -111,6 +111,58 @@ public sealed class CliDataTests : IDisposable
         Assert.Contains("missing t10k-labels-idx1-ubyte", Assert.Throws<CliException>(() => MnistData.Load(_dir)).Message);
     }
 
+    /// <summary>
+    /// --limit keeps the first images, but the files are checked whole: the image and label counts (a mismatch is not
+    /// hidden by the limit) and the classes (the largest label of all, not of the first few).
+    /// </summary>
+    [Fact]
+    public void MnistLimitChecksTheWholeFiles()
+    {
+        WriteMnist(_dir, train: 6, test: 3, rows: 2, columns: 2, gzipTrain: false);
+        Assert.Equal(3, MnistData.Load(_dir, limit: 1).Classes);                   // labels 0, 1, 2: the first alone is 0
+        IdxFile.Save(Path.Combine(_dir, "train-labels-idx1-ubyte"), [5], [0, 1, 2, 0, 1]);
+        Assert.Contains("6 training images but 5 labels", Assert.Throws<CliException>(() => MnistData.Load(_dir, limit: 2)).Message);
+    }
+
+    /// <summary>
+    /// Real-world CSV problems named, never misread: Latin-1 bytes (which made 'Bär' and 'Bör' one class), a value
+    /// beyond float's range (which became ∞), a series value whose square overflows (which made the scaler ∞).
+    /// </summary>
+    [Fact]
+    public void CsvValuesOutsideWhatTheModelsReadAreNamed()
+    {
+        string latin1 = Path.Combine(_dir, "latin1.csv");
+        File.WriteAllBytes(latin1, [.. "label,x\nK"u8, 0xE4, .. "se,1\n"u8]);           // "Käse" in Latin-1 on line 2
+        var e = Assert.Throws<CliException>(() => CsvTable.Load(latin1));
+        Assert.Contains("latin1.csv line 2", e.Message);
+        Assert.Contains("not UTF-8 text: invalid bytes (E4 73 65 2C) at byte 9", e.Message);
+        string utf16 = Path.Combine(_dir, "utf16.csv");
+        File.WriteAllText(utf16, "label,x\nKäse,1\n", new System.Text.UnicodeEncoding(false, true));  // a byte-order mark names it
+        Assert.Equal("Käse", CsvTable.Load(utf16).Rows[0][0]);
+
+        string huge = Path.Combine(_dir, "huge.csv");
+        File.WriteAllText(huge, "label,a,b\nx,1,2\ny,1e39,3\n");
+        Assert.Contains("huge.csv line 3, column 'a' (2): '1e39' is out of range for float", Assert.Throws<CliException>(() => SequenceCsv.Load(huge, "label", 0, 0)).Message);
+
+        string series = Path.Combine(_dir, "series.csv");
+        File.WriteAllText(series, "t,value\n1,5\n2,-1e300\n");
+        Assert.Contains("series.csv line 3, column 'value' (2): -1E+300 is too large to forecast", Assert.Throws<CliException>(() => Series.FromCsv(series, "value", null)).Message);
+    }
+
+    /// <summary>A label column named in another case is the label (as training reads it), not a feature; --limit draws at random.</summary>
+    [Fact]
+    public void ClassifyCsvLabelCaseAndLimit()
+    {
+        string path = Path.Combine(_dir, "sorted.csv");
+        File.WriteAllLines(path, new[] { "Label,a,b" }.Concat(Enumerable.Range(0, 200).Select(i => $"{(i < 100 ? "zero" : "one")},{i % 7},{i % 5}")));
+        var read = SequenceCsv.Load(path, "label", 0, 0, labelOptional: true);
+        Assert.Equal(2, read.Inputs[0].Length);                                   // a and b: the label column is not a feature
+        Assert.NotNull(read.Labels);
+        var limited = LstmSharp.Cli.Classification.ClassifyData.FromCsv(path, "label", 0, 0, 0.2, seed: 1, limit: 20);
+        Assert.Equal(20, limited.TrainLabels.Length);
+        Assert.Equal(2, limited.TrainLabels.Distinct().Count());                  // the file's first 20 rows are all "zero"
+    }
+
     /// <summary>Writes MNIST-style files: pixel (i, k) = (i · size + k) mod 256, label i mod 3.</summary>
     internal static void WriteMnist(string dir, int train, int test, int rows, int columns, bool gzipTrain)
     {

@@ -54,13 +54,10 @@ public sealed record ClassifyData(float[][] TrainInputs, int[] TrainLabels, floa
         if (n < 2) throw new CliException($"{path}: {n} row; a training and a test part need at least 2.");
         var order = SequenceDataset<float>.Permutation(n, new Tensors.Rng(seed ^ 0x7E57UL));
         int testCount = Math.Clamp((int)Math.Round(n * testFraction), 1, n - 1);
-        var test = order.Take(testCount).Order().ToArray();
-        var train = order.Skip(testCount).Order().ToArray();
-        if (limit > 0)
-        {
-            train = train.Take(limit).ToArray();
-            test = test.Take(limit).ToArray();
-        }
+        // Each part in the shuffled order, then --limit, then back to file order: a limit keeps a random subset, not the
+        // file's first rows (which may all be one class).
+        var test = order.Take(testCount).Take(limit > 0 ? limit : int.MaxValue).Order().ToArray();
+        var train = order.Skip(testCount).Take(limit > 0 ? limit : int.MaxValue).Order().ToArray();
         return new ClassifyData([.. train.Select(i => csv.Inputs[i])], [.. train.Select(i => index[csv.Labels![i]])],
             [.. test.Select(i => csv.Inputs[i])], [.. test.Select(i => index[csv.Labels![i]])], classes, csv.Steps, csv.Features, "csv",
             $"{path}: {n} sequences of {csv.Steps} steps x {csv.Features} features, {classes.Count} classes; {train.Length} for training, {test.Length} for testing");

@@ -34,8 +34,23 @@ public sealed class CsvTable
     public static CsvTable Load(string path)
     {
         if (!File.Exists(path)) throw new CliException($"{path}: file not found.");
-        using var reader = new StreamReader(path, Encoding.UTF8);
-        return Parse(reader, path);
+        // Strict UTF-8 (a byte-order mark may name UTF-16 or UTF-32): bytes of another encoding (Latin-1 from Excel)
+        // would each become U+FFFD, merging labels such as 'Bär' and 'Bör' into one.
+        try
+        {
+            using var reader = new StreamReader(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+            return Parse(reader, path);
+        }
+        catch (DecoderFallbackException)
+        {
+            // The reader decodes a buffer ahead of the lines it returns: find the first bad byte in the file itself.
+            var bytes = File.ReadAllBytes(path).AsSpan();
+            int at = 0;
+            while (at < bytes.Length && Rune.DecodeFromUtf8(bytes[at..], out _, out int used) == System.Buffers.OperationStatus.Done) at += used;
+            int line = 1 + bytes[..at].Count((byte)'\n');
+            string shown = string.Join(" ", bytes.Slice(at, Math.Min(4, bytes.Length - at)).ToArray().Select(x => x.ToString("X2", CultureInfo.InvariantCulture)));
+            throw new CliException($"{path} line {line}: not UTF-8 text: invalid bytes ({shown}) at byte {at}. Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).");
+        }
     }
 
     /// <summary>Parses CSV text; <paramref name="source"/> names it in errors.</summary>
@@ -96,6 +111,15 @@ public sealed class CsvTable
 
     /// <summary>Every value of column <paramref name="column"/> as text (trimmed).</summary>
     public string[] Texts(int column) => [.. Rows.Select(r => r[column].Trim())];
+
+    /// <summary>Row <paramref name="row"/>'s value in column <paramref name="column"/> as a float; a value outside float's range names its line and column.</summary>
+    public float Single(int row, int column)
+    {
+        double value = Number(row, column);
+        if (Math.Abs(value) > float.MaxValue)
+            throw new CliException($"{Source} line {LineNumbers[row]}, column '{Header[column]}' ({column + 1}): '{Rows[row][column].Trim()}' is out of range for float (|value| <= {float.MaxValue:G9}).");
+        return (float)value;
+    }
 
     private static string[] SplitLine(string line, string source, int lineNumber)
     {

@@ -5,27 +5,25 @@ namespace LstmSharp.Cli.Data;
 /// <c>t10k-images-idx3-ubyte</c>, <c>t10k-labels-idx1-ubyte</c>, each optionally gzipped (<c>.gz</c>). Each image
 /// becomes a sequence of its rows: T = 28 steps of I = 28 pixels scaled to [0, 1].
 /// </summary>
-public sealed record MnistData(float[][] TrainImages, int[] TrainLabels, float[][] TestImages, int[] TestLabels, int Rows, int Columns)
+public sealed record MnistData(float[][] TrainImages, int[] TrainLabels, float[][] TestImages, int[] TestLabels, int Rows, int Columns, int Classes)
 {
     /// <summary>Reads the four files from <paramref name="directory"/>, keeping at most <paramref name="limit"/> training and test images each (0: all).</summary>
     public static MnistData Load(string directory, int limit = 0)
     {
         if (!Directory.Exists(directory)) throw new CliException($"{directory}: directory not found.");
-        var (trainImages, rows, columns) = Images(Find(directory, "train-images-idx3-ubyte"), limit);
-        var trainLabels = Labels(Find(directory, "train-labels-idx1-ubyte"), limit);
-        var (testImages, testRows, testColumns) = Images(Find(directory, "t10k-images-idx3-ubyte"), limit);
-        var testLabels = Labels(Find(directory, "t10k-labels-idx1-ubyte"), limit);
-        if (trainImages.Length != trainLabels.Length)
-            throw new CliException($"{directory}: {trainImages.Length} training images but {trainLabels.Length} labels.");
-        if (testImages.Length != testLabels.Length)
-            throw new CliException($"{directory}: {testImages.Length} test images but {testLabels.Length} labels.");
+        // The files' counts and classes are checked whole, before --limit keeps the first images.
+        var (trainImages, rows, columns, trainCount) = Images(Find(directory, "train-images-idx3-ubyte"), limit);
+        var (trainLabels, trainLabelCount, trainMax) = Labels(Find(directory, "train-labels-idx1-ubyte"), limit);
+        var (testImages, testRows, testColumns, testCount) = Images(Find(directory, "t10k-images-idx3-ubyte"), limit);
+        var (testLabels, testLabelCount, testMax) = Labels(Find(directory, "t10k-labels-idx1-ubyte"), limit);
+        if (trainCount != trainLabelCount)
+            throw new CliException($"{directory}: {trainCount} training images but {trainLabelCount} labels.");
+        if (testCount != testLabelCount)
+            throw new CliException($"{directory}: {testCount} test images but {testLabelCount} labels.");
         if (testRows != rows || testColumns != columns)
             throw new CliException($"{directory}: training images are {rows}x{columns}, test images {testRows}x{testColumns}.");
-        return new MnistData(trainImages, trainLabels, testImages, testLabels, rows, columns);
+        return new MnistData(trainImages, trainLabels, testImages, testLabels, rows, columns, Math.Max(trainMax, testMax) + 1);
     }
-
-    /// <summary>The number of classes: the largest label + 1 (10 for MNIST and Fashion-MNIST).</summary>
-    public int Classes => Math.Max(TrainLabels.DefaultIfEmpty().Max(), TestLabels.DefaultIfEmpty().Max()) + 1;
 
     /// <summary>The file <paramref name="name"/> in <paramref name="directory"/>, or <c>name.gz</c>, or with a dot before <c>idx</c>.</summary>
     public static string Find(string directory, string name)
@@ -39,7 +37,8 @@ public sealed record MnistData(float[][] TrainImages, int[] TrainLabels, float[]
         throw new CliException($"{directory}: missing {name} (or {name}.gz).");
     }
 
-    private static (float[][] Images, int Rows, int Columns) Images(string path, int limit)
+    /// <summary>The first <paramref name="limit"/> images (0: all), their size, and how many the file holds.</summary>
+    private static (float[][] Images, int Rows, int Columns, int Count) Images(string path, int limit)
     {
         var idx = IdxFile.Load(path);
         if (idx.Shape.Count != 3) throw new CliException($"{path}: expected images [N, rows, columns], got {idx.Shape.Count} dimensions.");
@@ -51,14 +50,16 @@ public sealed record MnistData(float[][] TrainImages, int[] TrainLabels, float[]
             for (int k = 0; k < size; k++) image[k] = idx.Data[i * size + k] / 255f;
             images[i] = image;
         }
-        return (images, idx.Shape[1], idx.Shape[2]);
+        return (images, idx.Shape[1], idx.Shape[2], idx.Shape[0]);
     }
 
-    private static int[] Labels(string path, int limit)
+    /// <summary>The first <paramref name="limit"/> labels (0: all), how many the file holds, and the largest of them all.</summary>
+    private static (int[] Labels, int Count, int Max) Labels(string path, int limit)
     {
         var idx = IdxFile.Load(path);
         if (idx.Shape.Count != 1) throw new CliException($"{path}: expected labels [N], got {idx.Shape.Count} dimensions.");
         int n = limit > 0 ? Math.Min(limit, idx.Shape[0]) : idx.Shape[0];
-        return [.. idx.Data.Take(n).Select(b => (int)b)];
+        int max = idx.Shape[0] == 0 ? 0 : idx.Data.Take(idx.Shape[0]).Max();
+        return ([.. idx.Data.Take(n).Select(b => (int)b)], idx.Shape[0], max);
     }
 }

@@ -24,7 +24,8 @@ public sealed record SequenceCsv(float[][] Inputs, string[]? Labels, int Steps, 
         var table = CsvTable.Load(path);
         if (table.Rows.Count == 0) throw new CliException($"{path}: no data rows after the header.");
         int labelColumn = -1;
-        if (label is not null && (!labelOptional || table.Header.Contains(label))) labelColumn = table.Column(label);
+        if (label is not null && (!labelOptional || table.Header.Any(h => string.Equals(h, label, StringComparison.OrdinalIgnoreCase))))
+            labelColumn = table.Column(label);  // as in training: an exact name, else the one that differs only in case
         var featureColumns = Enumerable.Range(0, table.Header.Count).Where(c => c != labelColumn).ToArray();
         int count = featureColumns.Length;
         if (count == 0) throw new CliException($"{path}: no feature columns besides the label '{label}'.");
@@ -33,7 +34,7 @@ public sealed record SequenceCsv(float[][] Inputs, string[]? Labels, int Steps, 
         for (int r = 0; r < inputs.Length; r++)
         {
             var x = new float[count];                                            // [T, I]
-            for (int k = 0; k < count; k++) x[k] = (float)table.Number(r, featureColumns[k]);
+            for (int k = 0; k < count; k++) x[k] = table.Single(r, featureColumns[k]);
             inputs[r] = x;
         }
         var labels = labelColumn >= 0 ? table.Texts(labelColumn) : null;
