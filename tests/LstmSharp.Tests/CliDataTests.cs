@@ -94,6 +94,16 @@ public sealed class CliDataTests : IDisposable
         Assert.Contains("not an IDX file", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
         File.WriteAllBytes(path, [0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0]);
         Assert.Contains("element type 0x0d is not supported", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
+        // [2^22, 2^21, 2^21]: 2^64 values, which wrapped to 0 in 64 bits and read as an empty file.
+        File.WriteAllBytes(path, [0, 0, 0x08, 3, 0, 0x40, 0, 0, 0, 0x20, 0, 0, 0, 0x20, 0, 0]);
+        Assert.Contains("do not fit in memory", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
+        File.WriteAllBytes(path, [0, 0, 0x08, 1, 0, 0, 0, 2, 1, 2, 3]);
+        Assert.Contains("bytes after the 2 values", Assert.Throws<CliException>(() => IdxFile.Load(path)).Message);
+        string dir = Path.Combine(_dir, "zero");
+        Directory.CreateDirectory(dir);
+        IdxFile.Save(Path.Combine(dir, "train-images-idx3-ubyte"), [3, 0, 4], []);
+        IdxFile.Save(Path.Combine(dir, "train-labels-idx1-ubyte"), [3], [0, 1, 0]);
+        Assert.Contains("images of 0x4 pixels", Assert.Throws<CliException>(() => MnistData.Load(dir)).Message);
     }
 
     [Fact]

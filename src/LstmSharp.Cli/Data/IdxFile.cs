@@ -56,7 +56,7 @@ public sealed class IdxFile
         if (rank is < 1 or > 4) throw new CliException($"{source}: expected 1 to 4 dimensions, got {rank}.");
         var shape = new int[rank];
         Span<byte> dim = stackalloc byte[4];
-        long count = 1;
+        Int128 count = 1;  // up to four dimensions of 2^31: no overflow in 128 bits
         for (int k = 0; k < rank; k++)
         {
             if (stream.ReadAtLeast(dim, 4, throwOnEndOfStream: false) < 4)
@@ -66,11 +66,16 @@ public sealed class IdxFile
             shape[k] = (int)n;
             count *= n;
         }
-        if (count > Array.MaxLength) throw new CliException($"{source}: {count} values do not fit in memory.");
-        var data = new byte[count];
+        if (count > Array.MaxLength) throw new CliException($"{source}: {count} values ([{string.Join(", ", shape)}]) do not fit in memory.");
+        // An uncompressed file knows its length: a header promising more than it holds is refused before allocating.
+        if (stream.CanSeek && stream.Length - stream.Position < count)
+            throw new CliException($"{source}: truncated: the header promises {count} values ([{string.Join(", ", shape)}]), the file holds {stream.Length - stream.Position}.");
+        var data = new byte[(int)count];
         int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
         if (read < data.Length)
             throw new CliException($"{source}: truncated: the header promises {count} values ([{string.Join(", ", shape)}]), the file holds {read}.");
+        if (stream.ReadByte() >= 0)
+            throw new CliException($"{source}: bytes after the {count} values the header promises ([{string.Join(", ", shape)}]): not an IDX file of that shape.");
         return new IdxFile(shape, data);
     }
 

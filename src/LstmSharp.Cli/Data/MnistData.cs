@@ -42,6 +42,8 @@ public sealed record MnistData(float[][] TrainImages, int[] TrainLabels, float[]
     {
         var idx = IdxFile.Load(path);
         if (idx.Shape.Count != 3) throw new CliException($"{path}: expected images [N, rows, columns], got {idx.Shape.Count} dimensions.");
+        if (idx.Shape[1] == 0 || idx.Shape[2] == 0 || (long)idx.Shape[1] * idx.Shape[2] > 1 << 24)
+            throw new CliException($"{path}: images of {idx.Shape[1]}x{idx.Shape[2]} pixels; expected at least 1x1 and at most 2^24 pixels.");
         int n = limit > 0 ? Math.Min(limit, idx.Shape[0]) : idx.Shape[0], size = idx.Shape[1] * idx.Shape[2];
         var images = new float[n][];
         for (int i = 0; i < n; i++)
