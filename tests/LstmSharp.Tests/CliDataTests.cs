@@ -107,6 +107,15 @@ public sealed class CliDataTests : IDisposable
     }
 
     [Fact]
+    public void AColumnNamedInAnotherCaseMustBeUnambiguous()
+    {
+        var table = Csv("Value,value,x\n1,2,3\n");
+        Assert.Equal(1, table.Column("value"));
+        Assert.Equal(2, table.Column("X"));
+        Assert.Contains("'Value' and 'value' differ from it only in case", Assert.Throws<CliException>(() => table.Column("VALUE")).Message);
+    }
+
+    [Fact]
     public void MnistFolderReadsImagesAsRowsScaledToOne()
     {
         WriteMnist(_dir, train: 5, test: 3, rows: 4, columns: 6, gzipTrain: true);

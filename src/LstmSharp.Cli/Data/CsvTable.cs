@@ -92,6 +92,8 @@ public sealed class CsvTable
         {
             var matches = Header.Select((h, i) => (h, i)).Where(x => string.Equals(x.h, name, StringComparison.OrdinalIgnoreCase)).ToList();
             if (matches.Count == 1) index = matches[0].i;
+            if (matches.Count > 1)
+                throw new CliException($"{Source}: no column named '{name}', and {string.Join(" and ", matches.Select(m => $"'{m.h}'"))} differ from it only in case; name one exactly.");
         }
         return index >= 0 ? index
             : throw new CliException($"{Source}: no column named '{name}'; the columns are {string.Join(", ", Header.Select(h => $"'{h}'"))}.");
