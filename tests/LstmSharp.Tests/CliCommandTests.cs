@@ -106,6 +106,10 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal(5, File.ReadAllLines(P("next.csv")).Length);
         var evaluate = Run("evaluate", "--model", Path.Combine(run, "model.safetensors"), "--out", P("eval"));
         Assert.Equal(0, evaluate.Code);
+        var overreach = Run("evaluate", "--model", run, "--test", "12");             // trained with --test 6 on this series
+        Assert.Equal(ExitCodes.BadInput, overreach.Code);
+        Assert.Contains("would score 6 values it trained on; use at most 6", overreach.Err);
+        Assert.Equal(0, Run("evaluate", "--model", run, "--test", "3").Code);
         var noTest = Run("evaluate", "--model", run, "--test", "0");
         Assert.Equal(ExitCodes.BadInput, noTest.Code);
         Assert.Contains("--test: expected at least 1 held-out value, got 0.", noTest.Err);

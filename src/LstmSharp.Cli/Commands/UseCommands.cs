@@ -202,6 +202,12 @@ public static class UseCommands
                     var series = inputs.Series(r, info);
                     int held = r.GetValue(test) ?? info.Test;
                     if (held < 1) throw new CliException($"--test: expected at least 1 held-out value, got {held}.");
+                    // On the series it was trained on, a longer test part would score values the model trained on (and
+                    // its scaler was fitted on): refused.
+                    bool trainedSeries = (series.Csv is null && info.Csv is null) || (series.Csv is not null && info.Csv is not null &&
+                        Path.GetFileName(series.Csv) == Path.GetFileName(info.Csv) && series.Column == info.Column);
+                    if (trainedSeries && held > info.Test)
+                        throw new CliException($"--test {held}: the model was trained on all but the last {info.Test} values of this series, so a longer test part would score {held - info.Test} values it trained on; use at most {info.Test} (or another series).");
                     var forecaster = ForecastCommands.Forecaster(info);
                     int n = series.Values.Length;
                     if (n - held < info.Season + info.Window)
