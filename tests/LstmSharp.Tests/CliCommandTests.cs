@@ -83,7 +83,7 @@ public sealed class CliCommandTests : IDisposable
         foreach (var f in new[] { "model.safetensors", "model.json", "checkpoint.safetensors", "loss.png", "forecast.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         var m = Json(metrics);
-        foreach (var key in new[] { "task", "epochs", "train_seconds", "samples_per_second", "best_val_loss", "test_loss", "test_rmse", "test_mae", "baseline_rmse", "baseline_mae" })
+        foreach (var key in new[] { "task", "epochs", "train_seconds", "samples_per_second", "best_val_loss", "test_loss", "test_rmse", "test_mae", "baseline_rmse", "baseline_mae", "drift_rmse", "drift_mae" })
             Assert.True(m.TryGetProperty(key, out _), key);
         Assert.Equal("forecast", m.GetProperty("task").GetString());
         Assert.Equal(2, m.GetProperty("epochs").GetInt32());

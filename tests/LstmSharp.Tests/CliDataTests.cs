@@ -218,6 +218,13 @@ public sealed class CliDataTests : IDisposable
         Assert.Equal(76.9946, ErrorMetrics.Rmse(naive, actual), 4);
         Assert.Equal(71.25, ErrorMetrics.Mae(naive, actual), 10);
         Assert.Equal(137.3290, ErrorMetrics.Rmse(Baselines.LastValue(y, 120, 24), actual), 4);
+        // With drift, in log space: the mean growth of the 108 known seasonal ratios, k seasons ahead (computed apart: 17.0159).
+        var drift = Baselines.SeasonalNaiveWithDrift(y, 120, 24, 12, log: true);
+        Assert.Equal(17.0159, ErrorMetrics.Rmse(drift, actual), 4);
+        Assert.Equal(13.2788, ErrorMetrics.Mae(drift, actual), 4);
+        // A linear trend with any season is forecast exactly by seasonal naive with drift (without log).
+        double[] line = [.. Enumerable.Range(0, 40).Select(t => 3 + 0.5 * t)];
+        Assert.Equal(line.Skip(30), Baselines.SeasonalNaiveWithDrift(line, 30, 10, 4, log: false).Select(v => Math.Round(v, 10)));
         Assert.Equal(Math.Sqrt((1 + 9) / 2.0), ErrorMetrics.Rmse([1.0, 5], [0.0, 2]), 12);
         Assert.Equal(2.0, ErrorMetrics.Mae([1.0, 5], [0.0, 2]), 12);
     }

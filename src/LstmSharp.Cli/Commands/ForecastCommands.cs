@@ -121,6 +121,7 @@ public static class ForecastCommands
             new MetricsJson("forecast", outcome.Result.History.Count, outcome.TrainSeconds, outcome.SamplesPerSecond, outcome.BestValidationLoss, eval.TestLoss)
                 .Add("test_rmse", eval.Rmse).Add("test_mae", eval.Mae)
                 .Add("baseline_rmse", eval.SeasonalNaiveRmse).Add("baseline_mae", eval.SeasonalNaiveMae)
+                .Add("drift_rmse", eval.SeasonalDriftRmse).Add("drift_mae", eval.SeasonalDriftMae)
                 .Add("last_value_rmse", eval.LastValueRmse).Add("last_value_mae", eval.LastValueMae)
                 .Save(metricsPath);
         }
@@ -140,6 +141,7 @@ public static class ForecastCommands
         string F(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
         table.AddRow("LSTM", F(eval.Rmse), F(eval.Mae));
         table.AddRow(Markup.Escape($"seasonal naive (s = {season})"), F(eval.SeasonalNaiveRmse), F(eval.SeasonalNaiveMae));
+        table.AddRow("seasonal naive + drift", F(eval.SeasonalDriftRmse), F(eval.SeasonalDriftMae));
         table.AddRow("last value", F(eval.LastValueRmse), F(eval.LastValueMae));
         console.Ansi.Write(table);
     }

@@ -20,6 +20,30 @@ public static class Baselines
         return [.. Enumerable.Range(0, count).Select(h => series[origin + h - season * (h / season + 1)])];
     }
 
+    /// <summary>
+    /// Seasonal naive with drift: seasonal naive plus k times the mean seasonal change of the known values (k seasons
+    /// ahead), in log space when <paramref name="log"/> (then a growth factor): ẑ[origin + h] = z[origin + h - s·k] +
+    /// k·mean(z[t] - z[t - s]) over t &lt; origin, z = log y or y. A series that grows steadily is forecast well by it;
+    /// it is what the LSTM's correction is added to when that correction is the training mean.
+    /// </summary>
+    public static double[] SeasonalNaiveWithDrift(IReadOnlyList<double> series, int origin, int count, int season, bool log)
+    {
+        Check(series, origin, count);
+        if (season < 1) throw new ArgumentOutOfRangeException(nameof(season), season, $"season: expected a period of at least 1, got {season}.");
+        if (origin <= season)
+            throw new ArgumentException($"origin: a seasonal drift needs more than a season ({season}) of history, got {origin} values.", nameof(origin));
+        double Z(double y) => log ? Math.Log(y) : y;
+        double drift = 0;
+        for (int t = season; t < origin; t++) drift += Z(series[t]) - Z(series[t - season]);
+        drift /= origin - season;
+        return [.. Enumerable.Range(0, count).Select(h =>
+        {
+            int k = h / season + 1;
+            double z = Z(series[origin + h - season * k]) + k * drift;
+            return log ? Math.Exp(z) : z;
+        })];
+    }
+
     /// <summary>Last value: every forecast is y[origin - 1] (seasonal naive with season 1).</summary>
     public static double[] LastValue(IReadOnlyList<double> series, int origin, int count)
     {

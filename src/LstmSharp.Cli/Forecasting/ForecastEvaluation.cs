@@ -5,16 +5,23 @@ namespace LstmSharp.Cli.Forecasting;
 
 /// <summary>
 /// A model's forecast of a series' test part (the last <c>Test</c> values, forecast from the end of the training
-/// part) next to the seasonal-naive and last-value baselines made from the same origin.
+/// part) next to the seasonal-naive (with and without drift) and last-value baselines made from the same origin.
 /// </summary>
 /// <param name="Origin">The first test index.</param>
 /// <param name="Actual">The test values.</param>
 /// <param name="Forecast">The model's forecast.</param>
 /// <param name="SeasonalNaive">The seasonal-naive forecast.</param>
 /// <param name="LastValue">The last-value forecast.</param>
+/// <param name="SeasonalDrift">The seasonal-naive-with-drift forecast (<see cref="Baselines.SeasonalNaiveWithDrift"/>).</param>
 /// <param name="TestLoss">The MSE of the forecast's standardized seasonal differences against the actual ones (the training loss's units).</param>
-public sealed record ForecastEvaluation(int Origin, double[] Actual, double[] Forecast, double[] SeasonalNaive, double[] LastValue, double TestLoss)
+public sealed record ForecastEvaluation(int Origin, double[] Actual, double[] Forecast, double[] SeasonalNaive, double[] LastValue, double[] SeasonalDrift, double TestLoss)
 {
+    /// <summary>Seasonal naive with drift's RMSE.</summary>
+    public double SeasonalDriftRmse => ErrorMetrics.Rmse(SeasonalDrift, Actual);
+
+    /// <summary>Seasonal naive with drift's MAE.</summary>
+    public double SeasonalDriftMae => ErrorMetrics.Mae(SeasonalDrift, Actual);
+
     /// <summary>The model's RMSE.</summary>
     public double Rmse => ErrorMetrics.Rmse(Forecast, Actual);
 
@@ -52,7 +59,7 @@ public sealed record ForecastEvaluation(int Origin, double[] Actual, double[] Fo
             loss += (predicted - observed) * (predicted - observed);
         }
         return new ForecastEvaluation(origin, actual, forecast, Baselines.SeasonalNaive(values, origin, test, forecaster.Season),
-            Baselines.LastValue(values, origin, test), loss / test);
+            Baselines.LastValue(values, origin, test), Baselines.SeasonalNaiveWithDrift(values, origin, test, forecaster.Season, forecaster.Log), loss / test);
     }
 
     /// <summary>The model's output for one window [W·I] (evaluation mode).</summary>
