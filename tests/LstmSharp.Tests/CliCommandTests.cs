@@ -262,6 +262,7 @@ public sealed class CliCommandTests : IDisposable
         var same = Run(["train", "forecast", "--out", run, "--resume", "--lr", "0.5", "--hidden", "4", "--epochs", "3", "--batch", "8"]);
         Assert.True(same.Code == 0, same.Err);
         Assert.Contains("Note: --lr 0.5 is not used", same.Out);
+        Assert.Contains("Trained 1 epoch (3 in all) in ", same.Out);               // the time is this run's: one epoch
     }
 
     /// <summary>
@@ -292,6 +293,19 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal([0, 2, 3], drawn.Order());
         Assert.Contains("token 1 is NaN", Assert.Throws<InvalidDataException>(() => LstmSharp.Cli.Text.CharSampler.Sample([0f, float.NaN, 1f], 1.0, 2, rng)).Message);
         Assert.Throws<InvalidDataException>(() => LstmSharp.Cli.Text.CharSampler.Sample([float.NaN, 0f], 0, 0, rng));
+    }
+
+    /// <summary>generate without --prompt starts from a newline, or, for a text without one, the vocabulary's first character.</summary>
+    [Fact]
+    public void GenerateWithoutAPromptWorksForATextWithoutNewlines()
+    {
+        string text = P("nonl.txt"), run = P("nonl");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("abcabcabd", 20)));
+        Assert.Equal(0, Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", run, .. Tiny]).Code);
+        var generated = Run("generate", "--model", run, "--length", "5");
+        Assert.True(generated.Code == 0, generated.Err);
+        Assert.Equal(6, generated.Out.TrimEnd('\n', '\r').Length);                // "a" and five sampled characters
+        Assert.StartsWith("a", generated.Out);
     }
 
     /// <summary>A UTF-16 file with a byte-order mark (as Windows tools write) is read as text; one without a mark is refused by its NULs.</summary>

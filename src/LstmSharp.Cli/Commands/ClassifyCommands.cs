@@ -86,7 +86,7 @@ public static class ClassifyCommands
         var predictions = ClassPredictions.Run(model, data.TestInputs, data.Steps, data.Features);
         var confusion = predictions.Confusion(data.TestLabels, data.Classes.Count);
         console.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Trained {outcome.Result.History.Count} epochs in {outcome.TrainSeconds:F1} s ({outcome.SamplesPerSecond:F0} sequences/s)."));
+            $"Trained {outcome.EpochsDescription} in {outcome.TrainSeconds:F1} s ({outcome.SamplesPerSecond:F0} sequences/s)."));
         WriteResult(console, result.Loss, result.Accuracy ?? 0, test.Count, confusion, data.Classes);
 
         var sidecar = new ModelSidecar

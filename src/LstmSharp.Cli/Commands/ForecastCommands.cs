@@ -86,7 +86,7 @@ public static class ForecastCommands
 
         var eval = ForecastEvaluation.Run(model, forecaster, series.Values, test);
         console.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Trained {outcome.Result.History.Count} epochs in {outcome.TrainSeconds:F1} s ({outcome.SamplesPerSecond:F0} samples/s)."));
+            $"Trained {outcome.EpochsDescription} in {outcome.TrainSeconds:F1} s ({outcome.SamplesPerSecond:F0} samples/s)."));
         WriteTable(console, eval, series, season, test);
         double gain = 1 - eval.Rmse / eval.SeasonalNaiveRmse;
         console.Line(eval.Rmse < eval.SeasonalNaiveRmse

@@ -123,7 +123,7 @@ public static class TextCommands
 
         double? valLoss = validation is null ? null : outcome.Trainer.Evaluate(validation).Loss;
         console.Line(string.Create(CultureInfo.InvariantCulture,
-            $"Trained {outcome.Result.History.Count} epochs in {outcome.TrainSeconds:F1} s ({outcome.SamplesPerSecond:F0} sequences/s)") +
+            $"Trained {outcome.EpochsDescription} in {outcome.TrainSeconds:F1} s ({outcome.SamplesPerSecond:F0} sequences/s)") +
             (valLoss is { } v ? string.Create(CultureInfo.InvariantCulture, $"; validation loss {v:F4} nats/char ({v / Math.Log(2):F3} bits/char, perplexity {Math.Exp(v):F2}).") : "."));
         var sidecar = new ModelSidecar
         {
@@ -157,7 +157,7 @@ public static class TextCommands
             "The prompt is fed one character at a time, carrying the LSTM state (h, c), then each sampled character is fed back.\n" +
             "Prints the prompt followed by the sample.");
         var model = new Option<string>("--model", "-m") { Description = "The model: a run folder, its model.safetensors or its model.json.", Required = true };
-        var prompt = new Option<string>("--prompt", "-p") { Description = "Text to start from; every character must be in the model's vocabulary.", DefaultValueFactory = _ => "\n" };
+        var prompt = new Option<string>("--prompt", "-p") { Description = "Text to start from; every character must be in the model's vocabulary (default: a newline, or the vocabulary's first character when it has none)." };
         var length = new Option<int>("--length", "-n") { Description = "Characters to generate.", DefaultValueFactory = _ => 300 };
         var temperature = new Option<double>("--temperature", "-t") { Description = "Softmax temperature: below 1 is more conservative, above 1 more random; 0 always takes the most likely.", DefaultValueFactory = _ => 0.8 };
         var topK = new Option<int>("--top-k") { Description = "Sample only among the k most likely characters (0: all).", DefaultValueFactory = _ => 0 };
@@ -172,7 +172,7 @@ public static class TextCommands
             if (k < 0) throw new CliException($"--top-k: expected 0 (all) or a positive count, got {k}.");
             var bundle = ModelBundle.Load(r.GetValue(model)!, "text");
             var vocabulary = new Vocabulary(bundle.Sidecar.Text!.Vocabulary);
-            string text = r.GetValue(prompt)!;
+            string text = r.GetValue(prompt) ?? (bundle.Sidecar.Text.Vocabulary.Contains("\n") ? "\n" : bundle.Sidecar.Text.Vocabulary[0]);
             if (text.Length == 0) throw new CliException("--prompt: expected at least one character to start from.");
             vocabulary.Encode(text, PromptPosition);                                // check every character before printing any
             app.Console.Out.Write(text);

@@ -11,9 +11,14 @@ namespace LstmSharp.Cli.Training;
 /// <param name="Result">The trainer's result.</param>
 /// <param name="Trainer">The trainer (its model holds the final weights).</param>
 /// <param name="TrainSeconds">Wall time of this invocation's training.</param>
-/// <param name="SamplesPerSecond">Mean training throughput over the epochs.</param>
-public sealed record TrainingOutcome(TrainingResult Result, Trainer<float> Trainer, double TrainSeconds, double SamplesPerSecond)
+/// <param name="SamplesPerSecond">Training throughput over this invocation's epochs: their sequences over their training time.</param>
+/// <param name="EpochsRun">Epochs run by this invocation (a resumed run's earlier ones are in <see cref="TrainingResult.History"/> too).</param>
+public sealed record TrainingOutcome(TrainingResult Result, Trainer<float> Trainer, double TrainSeconds, double SamplesPerSecond, int EpochsRun)
 {
+    /// <summary>"3 epochs", or "1 epoch (3 in all)" after a resume: what <see cref="TrainSeconds"/> timed.</summary>
+    public string EpochsDescription => (EpochsRun == 1 ? "1 epoch" : $"{EpochsRun} epochs") +
+        (Result.History.Count != EpochsRun ? $" ({Result.History.Count} in all)" : "");
+
     /// <summary>Whether Ctrl+C stopped it (a checkpoint was saved).</summary>
     public bool Interrupted => Result.Reason == StopReason.Cancelled;
 
@@ -96,7 +101,9 @@ public static class TrainingSession
         }
         double seconds = clock.Elapsed.TotalSeconds;
         var ran = result.History.Skip(epochsBefore).ToList();
-        double samplesPerSecond = ran.Count > 0 ? ran.Average(r => r.SamplesPerSecond) : 0;
+        // Each epoch trains the same sequences: their count over the total time is the harmonic mean of the epochs' rates
+        // (an average of rates would let the fast later epochs outweigh the first, which compiles and warms up).
+        double samplesPerSecond = ran.Count > 0 && ran.All(r => r.SamplesPerSecond > 0) ? ran.Count / ran.Sum(r => 1 / r.SamplesPerSecond) : 0;
         switch (result.Reason)
         {
             case StopReason.Cancelled:
@@ -113,6 +120,6 @@ public static class TrainingSession
                 console.Line($"Stopped early at epoch {trainer.Epoch}; keeping the weights of epoch {result.BestEpoch}.");
                 break;
         }
-        return new TrainingOutcome(result, trainer, seconds, samplesPerSecond);
+        return new TrainingOutcome(result, trainer, seconds, samplesPerSecond, ran.Count);
     }
 }
