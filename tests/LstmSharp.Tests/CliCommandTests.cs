@@ -79,6 +79,8 @@ public sealed class CliCommandTests : IDisposable
             "--horizon", "3", "--test", "6", "--out", run, "--metrics-json", metrics, .. Tiny]);
         Assert.True(code == 0, error);
         Assert.Contains("seasonal naive (s = 6)", output);
+        // 40 windows (origins 12..51): the last 4 validate, the 2 (= horizon - 1) before them share targets with them and are left out.
+        Assert.Contains("34 training windows, 4 validation", output);
         Assert.Contains("last value", output);
         foreach (var f in new[] { "model.safetensors", "model.json", "checkpoint.safetensors", "loss.png", "forecast.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);

@@ -60,7 +60,10 @@ public static class ForecastCommands
         int valCount = origins.Length >= 2 && s.ValidationFraction > 0 ? Math.Clamp((int)Math.Round(origins.Length * s.ValidationFraction), 1, origins.Length - 1) : 0;
         var (inputs, targets) = forecaster.Samples(series.Values, origins);
         var all = SequenceDataset<float>.ForRegression(inputs, SeasonalResidualForecaster.InputSize, targets);
-        var train = all.Subset(Enumerable.Range(0, origins.Length - valCount));
+        // The horizon - 1 windows before the validation ones are left out: their targets would be validation targets,
+        // so the validation loss would be partly in-sample (as many as leave at least one training window).
+        int gap = valCount > 0 ? Math.Clamp(horizon - 1, 0, origins.Length - valCount - 1) : 0;
+        var train = all.Subset(Enumerable.Range(0, origins.Length - valCount - gap));
         var validation = valCount > 0 ? all.Subset(Enumerable.Range(origins.Length - valCount, valCount)) : null;
 
         var config = new ModelConfig
