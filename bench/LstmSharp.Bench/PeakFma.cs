@@ -10,6 +10,8 @@ internal static class PeakFma
     /// <summary>GFLOP/s on <paramref name="threads"/> threads, the best of a few runs.</summary>
     public static double Measure(int threads)
     {
+        if (!Avx512F.IsSupported && !Fma.IsSupported)
+            throw new PlatformNotSupportedException("peak: this CPU has neither AVX-512 nor FMA3; the peak loop is written for x86 vectors.");
         const long iterations = 20_000_000;
         double best = 0;
         for (int run = 0; run < 5; run++)

@@ -17,7 +17,16 @@ using LstmSharp.Tensors;
 //   memory B T I H L D steps                    peak resident MB that training steps add (compare runs it as a child)
 // Times are the median (and minimum) of the runs. Where memory new to the process is slow on first touch (some virtual
 // machines), DOTNET_GCName=libclrgc.so (the segments GC) keeps the user-visible outputs from paying page faults.
+const string Usage = "usage: bench compare [--json FILE] [--quick] [--seconds S] [--only inference|training|step|sgemm|memory] [--step-only] | peak | " +
+    "gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs] | memory B T I H L D steps";
 string mode = args.Length > 0 ? args[0] : "lstm";
+if (mode is "--help" or "-h" or "help")
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+try
+{
 switch (mode)
 {
     case "compare": return CompareMain(args);
@@ -31,7 +40,15 @@ switch (mode)
         Console.WriteLine(Compare.PeakMemoryMb(new Request("training", int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]),
             int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6])), int.Parse(args[7])).ToString(CultureInfo.InvariantCulture));
         return 0;
-    default: Console.Error.WriteLine("usage: bench compare [--json FILE] [--quick] | peak | gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs] | memory B T I H L D steps"); return 1;
+    default: Console.Error.WriteLine(Usage); return 1;
+}
+}
+catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or PlatformNotSupportedException)
+{
+    // A bad number, variant or kernel name among the arguments: one line, not a stack trace.
+    Console.Error.WriteLine($"bench {mode}: {e.Message}");
+    Console.Error.WriteLine(Usage);
+    return 2;
 }
 return 0;
 
@@ -45,14 +62,26 @@ static int CompareMain(string[] args)
     {
         switch (args[i])
         {
-            case "--json" when i + 1 < args.Length: json = args[++i]; break;
+            case "--help" or "-h":
+                Console.WriteLine(Usage);
+                return 0;
+            case "--json" or "--seconds" when i + 1 >= args.Length:
+                Console.Error.WriteLine($"compare: {args[i]} expects a value; got nothing.");
+                return 2;
+            case "--json": json = args[++i]; break;
             case "--quick": quick = true; break;
             case "--step-only": only = "step"; break;
             case "--only" when i + 1 < args.Length && args[i + 1] is "inference" or "training" or "step" or "sgemm" or "memory": only = args[++i]; break;
             case "--only":
                 Console.Error.WriteLine($"compare: --only expects one of inference, training, step, sgemm, memory; got {(i + 1 < args.Length ? $"'{args[i + 1]}'" : "nothing")}.");
                 return 2;
-            case "--seconds" when i + 1 < args.Length: seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
+            case "--seconds":
+                if (!double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || !(seconds > 0) || !double.IsFinite(seconds))
+                {
+                    Console.Error.WriteLine($"compare: --seconds expects a positive number of seconds per contender, got '{args[i]}'.");
+                    return 2;
+                }
+                break;
             default:
                 Console.Error.WriteLine($"compare: unknown option '{args[i]}'. Options: --json FILE, --quick, --seconds S, --only inference|training|step|sgemm|memory, --step-only (= --only step).");
                 return 2;

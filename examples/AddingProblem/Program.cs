@@ -7,17 +7,36 @@ using LstmSharp.Models;
 using LstmSharp.Optimizers;
 using LstmSharp.Training;
 
-int steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
-int epochs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 30;
-int hidden = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
-int batchSize = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 32;
-ulong seed = args.Length > 5 ? ulong.Parse(args[5], CultureInfo.InvariantCulture) : 1;
+const string Usage = "usage: AddingProblem [T=200] [epochs=30] [hidden=32] [lr=0.01] [forget-bias=1] [seed=1] [batch=32]";
+if (args.Length > 7 || args.Any(a => a is "--help" or "-h"))
+{
+    Console.Error.WriteLine(args.Length > 7 ? $"{Usage}\ngot {args.Length} arguments." : Usage);
+    return args.Length > 7 ? 2 : 0;
+}
+// Each argument by position, checked: a clear line instead of a stack trace.
+double Arg(int index, string name, double fallback, double min)
+{
+    if (args.Length <= index) return fallback;
+    if (!double.TryParse(args[index], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < min)
+    {
+        Console.Error.WriteLine($"{name}: expected a number >= {min.ToString(CultureInfo.InvariantCulture)}, got '{args[index]}'.\n{Usage}");
+        Environment.Exit(2);
+    }
+    return v;
+}
+int steps = (int)Arg(0, "T", 200, 2);
+int epochs = (int)Arg(1, "epochs", 30, 1);
+int hidden = (int)Arg(2, "hidden", 32, 1);
+double learningRate = Arg(3, "lr", 0.01, 0);
+float forgetBias = (float)Arg(4, "forget-bias", 1, double.MinValue);
+ulong seed = (ulong)Arg(5, "seed", 1, 0);
+int batchSize = (int)Arg(6, "batch", 32, 1);
 
 var train = AddingProblem.Generate<float>(steps, 4000, seed: seed);
 var test = AddingProblem.Generate<float>(steps, 500, seed: seed + 1000);
 var model = new SequenceModel<float>(new ModelConfig { Kind = ModelKind.Regression, InputSize = 2, OutputSize = 1, HiddenSize = hidden }, seed: seed);
-model.Lstm.SetForgetGateBias(args.Length > 4 ? float.Parse(args[4], CultureInfo.InvariantCulture) : 1f); // remember by default: shortens the plateau at the start
-var optimizer = new Adam<float>(model.Parameters, learningRate: args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 0.01);
+model.Lstm.SetForgetGateBias(forgetBias); // remember by default: shortens the plateau at the start
+var optimizer = new Adam<float>(model.Parameters, learningRate: learningRate);
 var trainer = new Trainer<float>(model, optimizer, new TrainerOptions { Epochs = epochs, BatchSize = batchSize, Seed = seed, ClipNorm = 1.0 });
 trainer.Observers.Add(new Printer());
 double baseline = test.Samples.Average(s => (s.Target![0] - 1.0) * (s.Target[0] - 1.0));

@@ -47,7 +47,7 @@ public static class DemoCommand
         w.Value.Data[5] = saved;
         double numeric = (up - down) / (2 * eps);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"d sum(output) / d weight_hh_l0[5]: backward {analytic:G10}, finite difference {numeric:G10}, |diff| {Math.Abs(analytic - numeric):E2}"));
+            $"d sum(output) / d weight_hh_l0[0, 5]: backward {analytic:G10}, finite difference {numeric:G10}, |diff| {Math.Abs(analytic - numeric):E2}"));
         output.WriteLine($"d input {g.Input.ShapeString}; padded steps get zero gradient: {g.Input[3, 9, 0] == 0 && g.Input[3, 2, 1] == 0}");
         return Math.Abs(analytic - numeric) < 1e-6 ? ExitCodes.Ok : 1;
     }
