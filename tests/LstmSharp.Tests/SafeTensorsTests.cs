@@ -251,6 +251,21 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Single(Directory.GetFiles(_dir));
     }
 
+    /// <summary>A symbolic link stays a link (the file it points at is replaced); a device (/dev/null) is written directly.</summary>
+    [Fact]
+    public void AnAtomicWriteKeepsALinkAndWritesADeviceDirectly()
+    {
+        if (OperatingSystem.IsWindows()) return;  // links and /dev/null as on Linux (CI and this machine)
+        string target = Path.Combine(_dir, "real.json"), link = Path.Combine(_dir, "latest.json");
+        File.WriteAllText(target, "old");
+        File.CreateSymbolicLink(link, target);
+        AtomicFile.WriteAllText(link, "new");
+        Assert.NotNull(new FileInfo(link).LinkTarget);
+        Assert.Equal("new", File.ReadAllText(target));
+        AtomicFile.WriteAllText("/dev/null", "nothing");
+        Assert.Equal(["latest.json", "real.json"], Directory.GetFiles(_dir).Select(Path.GetFileName).Order());
+    }
+
     /// <summary>WriteAllText: UTF-8 without a byte-order mark, over an old file, into a folder it creates, no temporary file left.</summary>
     [Fact]
     public void WriteAllTextWritesUtf8WholeAndCreatesTheFolder()

@@ -196,6 +196,10 @@ public class WorkerTests
         Action<int> half = _ => Interlocked.Increment(ref count);
         for (int i = 0; i < 100; i++) runPair.Invoke(null, [half]);
         halves = count;
+        var worker = library.GetType("LstmSharp.Kernels.Worker")!;
+        bool enabled = (bool)worker.GetProperty("Enabled")!.GetValue(null)!;
+        var thread = (Thread?)worker.GetField("s_thread", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null);
+        Assert.True(!enabled || thread is { IsAlive: true }, "the loaded copy's worker thread never started: the test would test nothing");
         context.Unload();
         return new WeakReference(context);
     }

@@ -109,6 +109,7 @@ public static class ForecastCommands
                 ScalerMean = forecaster.Scaler.Mean,
                 ScalerStd = forecaster.Scaler.Std,
                 Test = test,
+                Values = n,
                 Csv = series.Csv is null ? null : Path.GetFullPath(series.Csv),
                 Column = series.Column,
                 DateColumn = series.DateColumn,

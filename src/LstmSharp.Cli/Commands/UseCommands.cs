@@ -205,7 +205,8 @@ public static class UseCommands
                     // On the series it was trained on, a longer test part would score values the model trained on (and
                     // its scaler was fitted on): refused.
                     bool trainedSeries = (series.Csv is null && info.Csv is null) || (series.Csv is not null && info.Csv is not null &&
-                        Path.GetFileName(series.Csv) == Path.GetFileName(info.Csv) && series.Column == info.Column);
+                        Path.GetFullPath(series.Csv) == Path.GetFullPath(info.Csv) && series.Column == info.Column &&
+                        (info.Values is null || info.Values == series.Values.Length));  // the same file, not grown since
                     if (trainedSeries && held > info.Test)
                         throw new CliException($"--test {held}: the model was trained on all but the last {info.Test} values of this series, so a longer test part would score {held - info.Test} values it trained on; use at most {info.Test} (or another series).");
                     var forecaster = ForecastCommands.Forecaster(info);

@@ -38,7 +38,9 @@ public sealed class CsvTable
         // would each become U+FFFD, merging labels such as 'Bär' and 'Bör' into one.
         try
         {
-            using var reader = new StreamReader(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+            using var reader = new StreamReader(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+            // (An encoding with a preamble: the reader then skips a UTF-8 byte-order mark and keeps this strict decoder; without
+            // one it would detect the mark and switch to a lenient UTF-8.)
             return Parse(reader, path);
         }
         catch (DecoderFallbackException)

@@ -90,6 +90,9 @@ public sealed record ForecastInfo
     /// <summary>Values held out for testing at the end of the series.</summary>
     public int Test { get; init; }
 
+    /// <summary>How many values the series trained on held (null in sidecars written before it was recorded).</summary>
+    public int? Values { get; init; }
+
     /// <summary>The CSV file trained on, or null for the built-in airline series.</summary>
     public string? Csv { get; init; }
 

@@ -6,6 +6,8 @@ public static class AtomicFile
     /// <summary>
     /// Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, flushes it to disk,
     /// then renames it over <paramref name="path"/>. If <paramref name="write"/> throws, the old file is left as it was.
+    /// A symbolic link stays a link (the file it points at is replaced); a device such as <c>/dev/stdout</c> or
+    /// <c>/dev/null</c> is written directly.
     /// </summary>
     /// <param name="path">The destination file.</param>
     /// <param name="write">
@@ -17,6 +19,16 @@ public static class AtomicFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
+        // A link is kept: the file it points at is replaced. A device or a process's descriptor (/dev/stdout, a pipe)
+        // cannot be replaced by a rename, and nothing half-written can be left there: written directly.
+        if (new FileInfo(full).LinkTarget is not null && File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target) full = target.FullName;
+        if (IsSpecial(Path.GetFullPath(path)) || IsSpecial(full))
+        {
+            using var direct = new FileStream(path, FileMode.Open, FileAccess.Write);
+            write(new KeepOpenStream(direct));
+            direct.Flush();
+            return;
+        }
         string dir = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(dir);
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -34,6 +46,10 @@ public static class AtomicFile
             if (File.Exists(tmp)) File.Delete(tmp);
         }
     }
+
+    /// <summary>Whether <paramref name="full"/> is a device, a process's file or a pipe rather than a file in a folder.</summary>
+    private static bool IsSpecial(string full) =>
+        !OperatingSystem.IsWindows() && (full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal));
 
     /// <summary>Writes <paramref name="contents"/> as UTF-8 (no byte-order mark) to <paramref name="path"/> atomically, as <see cref="Write"/>.</summary>
     public static void WriteAllText(string path, string contents)

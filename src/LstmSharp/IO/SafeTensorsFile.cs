@@ -25,7 +25,7 @@ public sealed class SafeTensorsFile
             foreach (var (k, v) in metadata) _metadata[k] = v;
     }
 
-    /// <summary>The tensors by name, in file order.</summary>
+    /// <summary>The tensors by name: in file order for a loaded file, in the order added for one built in memory (<see cref="Save"/> writes the widest elements first).</summary>
     public IReadOnlyDictionary<string, SafeTensor> Tensors => _tensors;
 
     /// <summary>The <c>__metadata__</c> strings.</summary>

@@ -204,7 +204,9 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
                 $"input: expected input size I = {o.InputSize} in the last dimension, got {input.Dim(-1)} (shape {input.ShapeString}).", nameof(input));
         if (steps == 0) throw new ArgumentException($"input: expected at least one time step, got T = 0 (shape {input.ShapeString}).", nameof(input));
         if (batch == 0) throw new ArgumentException($"input: expected at least one sequence, got B = 0 (shape {input.ShapeString}).", nameof(input));
-        ShapeUtil.CheckFits(nameof(input), "the gate buffer T·B·4H", steps, batch, 4L * hidden);  // the largest buffer of a pass
+        // The largest buffer of a training pass (and of an inference whose batch is not split over two threads): checked for
+        // every pass, so that a size is accepted or refused alike whatever the threads; split such inputs into shorter pieces.
+        ShapeUtil.CheckFits(nameof(input), "the gate buffer T·B·4H", steps, batch, 4L * hidden);
         ShapeUtil.CheckFits(nameof(input), "the states L·D·B·H", (long)numLayers * numDir, batch, Math.Max(hidden, outSize)); // h_n, c_n
 
         int[] hShape = unbatched ? [numLayers * numDir, outSize] : [numLayers * numDir, batch, outSize];

@@ -1,9 +1,9 @@
 namespace LstmSharp.Training;
 
 /// <summary>
-/// Thrown when the loss, a gradient, a weight after an update or the validation loss becomes NaN or infinite. A NaN
-/// loss or gradient stops training before the optimizer applies the step; a weight or validation loss is found after
-/// it (the model in memory holds the bad weights). Either way no checkpoint is written, so the last good checkpoint
+/// Thrown when the loss, a gradient, a scheduled learning rate, a weight after an update or the validation loss becomes
+/// NaN or infinite. A NaN loss, gradient or rate stops training before the optimizer applies the step; a weight or
+/// validation loss is found after it (the model in memory holds the bad weights). Either way no checkpoint is written, so the last good checkpoint
 /// stays as it was.
 /// </summary>
 public sealed class TrainingDivergedException : Exception
