@@ -51,7 +51,7 @@ public static class TextCommands
         return command;
     }
 
-    /// <summary>Reads a UTF-8 text file; a missing or empty one, or one that is not UTF-8, is a <see cref="CliException"/>.</summary>
+    /// <summary>Reads a text file (UTF-8, or UTF-16/32 with a byte-order mark); a missing or empty one, one not in its encoding or holding NUL characters, is a <see cref="CliException"/>.</summary>
     public static string ReadText(string path)
     {
         if (!File.Exists(path)) throw new CliException($"{path}: file not found.");

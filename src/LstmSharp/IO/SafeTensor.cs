@@ -119,7 +119,7 @@ public sealed class SafeTensor
         return new SafeTensor(name, dtype, [.. tensor.Shape], bytes);
     }
 
-    /// <summary>Stores 64-bit integers (e.g. lengths or token ids) as I64.</summary>
+    /// <summary>Stores 64-bit integers (e.g. lengths or token ids) as I64, of <paramref name="shape"/> (none given: [N], or a scalar [] for one value).</summary>
     public static SafeTensor FromInt64(string name, long[] values, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(values);

@@ -8,7 +8,7 @@ namespace LstmSharp.IO;
 /// A safetensors file: an 8-byte little-endian header length, a JSON header (name → dtype, shape, data_offsets;
 /// plus <c>__metadata__</c>, string → string), then the tensors' bytes. Reading checks everything before it
 /// returns, so a truncated or corrupt file is refused with an <see cref="InvalidDataException"/> and nothing is
-/// read out of bounds. Saving is atomic.
+/// read out of bounds. Saving is atomic (<see cref="AtomicFile.Write"/>).
 /// </summary>
 public sealed class SafeTensorsFile
 {
@@ -197,8 +197,10 @@ public sealed class SafeTensorsFile
     }
 
     /// <summary>
-    /// Writes the file atomically: a temporary file, flushed, then renamed over <paramref name="path"/>. A null metadata
-    /// value is refused (an <see cref="ArgumentException"/> naming its key), as the format has only strings.
+    /// Writes the file atomically, as <see cref="AtomicFile.Write"/> (a temporary file, flushed, then renamed over
+    /// <paramref name="path"/>; a link stays a link, a device is written directly). Refused before anything is written:
+    /// a null metadata value, or a name or value with a lone UTF-16 surrogate (an <see cref="ArgumentException"/> naming
+    /// it), and a header over <see cref="MaxHeaderBytes"/> (an <see cref="InvalidOperationException"/>).
     /// </summary>
     public void Save(string path) => AtomicFile.Write(path, WriteTo);  // WriteTo checks the metadata; a refusal leaves the old file
 

@@ -45,7 +45,7 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
-    /// <summary>x [..., in] → y [..., out]. The input is kept (not copied) for backward.</summary>
+    /// <summary>x [..., in] → y [..., out]. Nothing is kept: pass the same input to <see cref="Backward"/>.</summary>
     public Tensor<T> Forward(Tensor<T> input)
     {
         CheckInput(input);
@@ -78,7 +78,10 @@ public sealed class Linear<T> : Module<T> where T : unmanaged, IFloatingPointIee
         }
     }
 
-    /// <summary>Given the forward input and dL/dy, adds dL/dW and dL/db into the gradients and returns dL/dx.</summary>
+    /// <summary>
+    /// From the forward <paramref name="input"/> [..., in] and <paramref name="dOutput"/> = dL/dy [..., out]: adds dL/dW
+    /// [out, in] and dL/db [out] into the gradients and returns dL/dx, shaped as the input.
+    /// </summary>
     public Tensor<T> Backward(Tensor<T> input, Tensor<T> dOutput)
     {
         CheckInput(input);

@@ -144,7 +144,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// Runs the LSTM. Shapes (I input size, H hidden, P = proj_size or H, L layers, D directions):
     /// <list type="bullet">
     /// <item><paramref name="input"/>: [B, T, I] when batch-first, [T, B, I] otherwise, or [T, I] unbatched.</item>
-    /// <item><paramref name="h0"/>: [L*D, B, P] ([L*D, P] unbatched), <paramref name="c0"/>: [L*D, B, H]; both or neither (zeros).</item>
+    /// <item><paramref name="h0"/>: [L*D, B, P] ([L*D, P] unbatched), <paramref name="c0"/>: [L*D, B, H] ([L*D, H] unbatched); both or neither (zeros).</item>
     /// <item><paramref name="lengths"/>: [B] valid steps per sequence, each in 1..T; steps past it are padding.</item>
     /// </list>
     /// </summary>
@@ -318,8 +318,9 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// Gradients at padded output steps are ignored, as those outputs are constant zeros.
     /// <para>
     /// A cache can be differentiated any number of times until the next <see cref="Forward"/> or <see cref="Infer"/>
-    /// after its first Backward (or, from a Forward in evaluation mode, until the next Forward): that call reuses the
-    /// cache's buffers, and Backward on it then throws <see cref="InvalidOperationException"/>.
+    /// after its first Backward, or a Backward of another cache of this LSTM (or, from a Forward in evaluation mode,
+    /// until the next Forward): that call reuses the cache's buffers, and Backward on it then throws
+    /// <see cref="InvalidOperationException"/>.
     /// </para>
     /// </summary>
     /// <param name="cache">The cache of the forward pass being differentiated.</param>

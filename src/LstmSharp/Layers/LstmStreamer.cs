@@ -10,8 +10,9 @@ namespace LstmSharp.Layers;
 
 /// <summary>
 /// Streaming inference: feeds one sequence to a (unidirectional) <see cref="Lstm{T}"/> one step at a time, carrying
-/// the state of every layer between calls, with no allocation per step. Each step gives the same h as
-/// <see cref="Lstm{T}.Forward"/> over the sequence so far (evaluation mode: no dropout). The weights are packed
+/// the state of every layer between calls, with no allocation per step. Each step gives the h of
+/// <see cref="Lstm{T}.Forward"/> over the sequence so far (evaluation mode: no dropout), within rounding: a step sums
+/// its products in another order. The weights are packed
 /// when the streamer is made; call <see cref="Refresh"/> after changing them.
 /// </summary>
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>

@@ -135,7 +135,7 @@ public abstract class Module<T> where T : unmanaged, IFloatingPointIeee754<T>
         throw new InvalidDataException($"'{path}': expected dtype {dtype} for {typeof(T).Name} weights, but {which}{hint}.");
     }
 
-    /// <summary>Saves the parameters as a safetensors <c>state_dict</c>, atomically (temporary file, flush, rename).</summary>
+    /// <summary>Saves the parameters as a safetensors <c>state_dict</c>, atomically, as <see cref="AtomicFile.Write"/>.</summary>
     /// <param name="path">Destination file.</param>
     /// <param name="metadata">Extra string metadata to store in the header.</param>
     public void SaveStateDict(string path, IReadOnlyDictionary<string, string>? metadata = null)

@@ -40,7 +40,7 @@ public sealed record ModelConfig
     /// <summary>Dropout on the head's input.</summary>
     public double HeadDropout { get; init; }
 
-    /// <summary>O, the outputs per prediction: values for regression, classes for classification; a language model's is V.</summary>
+    /// <summary>O, the outputs per prediction: values for regression, classes for classification; ignored by a language model, whose output size is <see cref="VocabSize"/> (see <see cref="HeadOutputSize"/>).</summary>
     public int OutputSize { get; init; }
 
     /// <summary>The number of values the head produces: <see cref="VocabSize"/> for a language model, else <see cref="OutputSize"/>.</summary>

@@ -115,8 +115,8 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>
-    /// Next-token language modelling over a token stream: non-overlapping windows of <paramref name="length"/> + 1
-    /// ids, each reading the first <paramref name="length"/> and predicting the next at every step. A shorter tail is kept
+    /// Next-token language modelling over a token stream: windows of <paramref name="length"/> + 1 ids starting every
+    /// <paramref name="length"/> ids (the inputs do not overlap; a window's last id is the next one's first), each reading the first <paramref name="length"/> and predicting the next at every step. A shorter tail is kept
     /// when it has at least two ids.
     /// </summary>
     public static SequenceDataset<T> ForLanguageModel(ReadOnlySpan<int> ids, int length, int vocabSize)

@@ -21,7 +21,7 @@ public enum OnnxHeadInput
 /// <summary>
 /// How <see cref="OnnxExporter"/> writes a model, and, for an imported model, what the file was found to contain.
 /// The graph's inputs and outputs are named as the constants of <see cref="OnnxExporter"/>:
-/// <c>input</c> ([B, T, I] batch-first or [T, B, I], float; int64 token ids [B, T] or [T, B] with an embedding),
+/// <c>input</c> ([B, T, I] batch-first or [T, B, I], float or double as the model; int64 token ids [B, T] or [T, B] with an embedding),
 /// optional <c>lengths</c> (int32 [B]), optional <c>h0</c> and <c>c0</c> ([L*D, B, H], PyTorch's layout), and
 /// <c>output</c>, <c>h_n</c>, <c>c_n</c>. B and T are dynamic axes (<c>batch</c>, <c>sequence</c>).
 /// </summary>

@@ -52,7 +52,7 @@ public static class OnnxExporter
     public static void Export<T>(Lstm<T> lstm, string path) where T : unmanaged, IFloatingPointIeee754<T> =>
         Export(null, lstm, null, new OnnxExportOptions(), path);
 
-    /// <summary>Writes embedding → LSTM → head (→ softmax) to <paramref name="path"/>, atomically (temporary file, flush, rename).</summary>
+    /// <summary>Writes embedding → LSTM → head (→ softmax) to <paramref name="path"/>, atomically, as <see cref="AtomicFile.Write"/>.</summary>
     /// <param name="embedding">An optional embedding before the LSTM; its size must be the LSTM's input size.</param>
     /// <param name="lstm">The LSTM; no projection.</param>
     /// <param name="head">An optional linear layer after the LSTM; its input size must be D*H.</param>

@@ -5,7 +5,10 @@ using LstmSharp.Tensors;
 namespace LstmSharp.IO.Onnx;
 
 /// <summary>The three outputs of an imported model.</summary>
-/// <param name="Output">The head's output (after softmax, if any), or the LSTM's output sequence without a head.</param>
+/// <param name="Output">
+/// The head's output (after softmax, if any): [B, T, out] or [T, B, out] from a head over the sequence, [B, out] from
+/// one over the final hidden state; without a head, the LSTM's output sequence [B, T, D*H] or [T, B, D*H].
+/// </param>
 /// <param name="HN">The final hidden state [L*D, B, H].</param>
 /// <param name="CN">The final cell state [L*D, B, H].</param>
 /// <typeparam name="T">Element type.</typeparam>
@@ -63,7 +66,10 @@ public sealed class OnnxImportedModel<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>The name of the graph output holding c_n, or null.</summary>
     public string? CNName { get; internal init; }
 
-    /// <summary>Runs LSTM → head → softmax on features ([B, T, I] batch-first or [T, B, I]); for models without an embedding.</summary>
+    /// <summary>
+    /// Runs LSTM → head → softmax on features ([B, T, I] batch-first or [T, B, I]); for models without an embedding.
+    /// <paramref name="lengths"/> [B] (each in 1..T), <paramref name="h0"/> and <paramref name="c0"/> [L*D, B, H] (both or neither).
+    /// </summary>
     public OnnxModelOutput<T> Forward(Tensor<T> input, int[]? lengths = null, Tensor<T>? h0 = null, Tensor<T>? c0 = null)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -75,7 +81,7 @@ public sealed class OnnxImportedModel<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>
     /// Runs embedding → LSTM → head → softmax on token ids of shape [B, T] (batch-first) or [T, B]. With
     /// <paramref name="lengths"/> (each in 1..T), the ids past each sequence's length are padding, ignored whatever they
-    /// hold (e.g. -1 or V); the others must lie in 0..V-1.
+    /// hold (e.g. -1 or V); the others must lie in 0..V-1. <paramref name="h0"/> and <paramref name="c0"/>: [L*D, B, H].
     /// </summary>
     public OnnxModelOutput<T> Forward(ReadOnlySpan<int> ids, int[] shape, int[]? lengths = null, Tensor<T>? h0 = null, Tensor<T>? c0 = null)
     {
