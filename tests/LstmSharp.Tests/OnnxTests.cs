@@ -405,10 +405,18 @@ public class OnnxTests
         int[] ids = [1, 2, -1, 9, -1, 1, 2, 3, 4, 5];                                // [B = 2, T = 5], padding -1 and V = 9
         var expected = model.Predict(new SequenceBatch<float>(lengths, 5, tokens: ids)).Output;  // [2, 5, 9]
         var actual = imported.Forward(ids, [2, 5], lengths).Output;
+        // The graph itself, in ONNX Runtime, on the same ids (its Clip takes -1 and V): the same valid steps.
+        var graph = RunOrt<float>(model.ToOnnxBytes(false), [
+            NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, new Ort.DenseTensor<long>(ids.Select(i => (long)i).ToArray(), [2, 5])),
+            NamedOnnxValue.CreateFromTensor(OnnxExporter.LengthsName, new Ort.DenseTensor<int>(lengths.ToArray(), [2])),
+        ])[OnnxExporter.OutputName];
         for (int b = 0; b < 2; b++)
             for (int t = 0; t < lengths[b]; t++)
                 for (int k = 0; k < 9; k++)
+                {
                     Assert.True(Math.Abs(expected[b, t, k] - actual[b, t, k]) <= 1e-6f, $"[{b},{t},{k}]: {actual[b, t, k]} vs {expected[b, t, k]}");
+                    Assert.True(Math.Abs(graph[b, t, k] - actual[b, t, k]) <= 1e-5f, $"ORT [{b},{t},{k}]: {graph[b, t, k]} vs {actual[b, t, k]}");
+                }
         Assert.Throws<ArgumentException>("ids", () => imported.Forward([1, 12, 0, 0, 0, 1, 2, 3, 4, 5], [2, 5], lengths));
         Assert.Throws<ArgumentException>("lengths", () => imported.Forward(ids, [2, 5], [2]));
     }

@@ -36,10 +36,10 @@ public class StreamerTests
         }
     }
 
-    /// <summary>Float too: every width, fused (H = 32) or not (H = 20), a tail of columns past the last strip (P = 5).</summary>
+    /// <summary>Float too: every width, fused (H = 32) or not (H = 22: no float vector width divides it), a tail of columns past the last strip (P = 5).</summary>
     [Theory]
     [InlineData(32, 0)]
-    [InlineData(20, 0)]
+    [InlineData(22, 0)]
     [InlineData(32, 5)]
     public void FloatStepsMatchForwardInEveryWidth(int hidden, int proj)
     {
@@ -49,6 +49,8 @@ public class StreamerTests
         foreach (var variant in Gemm.Variants)
         {
             var streamer = new LstmStreamer<float>(lstm, variant);
+            var fused = (bool)typeof(LstmStreamer<float>).GetField("_fused", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(streamer)!;
+            Assert.Equal(hidden == 32, fused);                                     // the path the case is about
             int p = streamer.OutputSize;
             for (int t = 0; t < 8; t++)
             {
@@ -111,10 +113,12 @@ public class StreamerTests
         TestUtil.AssertClose("after reset", new Tensor<float>(first.Output.Data[..hidden], hidden), new Tensor<float>(streamer.Output.ToArray(), hidden), 1e-5);
     }
 
-    [Fact]
-    public void AStepAllocatesNothing()
+    [Theory]
+    [InlineData(128)]  // the fused strips
+    [InlineData(22)]   // the product, then the gate pass
+    public void AStepAllocatesNothing(int hidden)
     {
-        var lstm = new Lstm<float>(new LstmOptions { InputSize = 32, HiddenSize = 128 }, seed: 1);
+        var lstm = new Lstm<float>(new LstmOptions { InputSize = 32, HiddenSize = hidden }, seed: 1);
         var x = new float[32];
         foreach (var variant in Gemm.Variants)
         {
