@@ -234,7 +234,7 @@ public sealed class CliCommandTests : IDisposable
             (["train", "classify", "--idx", P("no-such-dir")], "no-such-dir: directory not found."),
             (["generate", "--model", P("nothing"), "--prompt", "a"], "file not found"),
             (["train", "forecast", "--epochs", "0"], "--epochs: expected at least 1, got 0."),
-            (["train", "text", "--file", latin1], "latin1.txt: not UTF-8 text: invalid bytes (E9) at byte 5006."),
+            (["train", "text", "--file", latin1], "latin1.txt line 1: not UTF-8 text: invalid bytes (E9) at byte 5006."),
             (["train", "forecast", "--max-minutes", "1e300"], "--max-minutes: expected a positive number of minutes up to 1000000000, got 1E+300."),
             (["train", "forecast", "--lr", "Infinity"], "--lr: expected a positive finite rate, got Infinity."),
             (["train", "forecast", "--metrics-json", _dir], "is a folder; expected the path of a file to write."),

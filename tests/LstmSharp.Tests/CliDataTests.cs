@@ -154,10 +154,10 @@ public sealed class CliDataTests : IDisposable
         File.WriteAllBytes(latin1, [.. "label,x\nK"u8, 0xE4, .. "se,1\n"u8]);           // "Käse" in Latin-1 on line 2
         var e = Assert.Throws<CliException>(() => CsvTable.Load(latin1));
         Assert.Contains("latin1.csv line 2", e.Message);
-        Assert.Contains("not UTF-8 text: invalid bytes (E4 73 65 2C) at byte 9", e.Message);
+        Assert.Contains("not UTF-8 text: invalid bytes (E4) at byte 9", e.Message);
         string marked = Path.Combine(_dir, "bom-latin1.csv");
         File.WriteAllBytes(marked, [0xEF, 0xBB, 0xBF, .. "label,x\nK"u8, 0xE4, .. "se,1\n"u8]);  // Excel's "CSV UTF-8" mark, then a Latin-1 byte
-        Assert.Contains("not UTF-8 text: invalid bytes (E4", Assert.Throws<CliException>(() => CsvTable.Load(marked)).Message);
+        Assert.Contains("line 2: not UTF-8 text: invalid bytes (E4) at byte 12", Assert.Throws<CliException>(() => CsvTable.Load(marked)).Message);  // (the mark counts)
         string utf16 = Path.Combine(_dir, "utf16.csv");
         File.WriteAllText(utf16, "label,x\nKäse,1\n", new System.Text.UnicodeEncoding(false, true));  // a byte-order mark names it
         Assert.Equal("Käse", CsvTable.Load(utf16).Rows[0][0]);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using LstmSharp.Cli.Data;
 using LstmSharp.Cli.Output;
 using LstmSharp.Cli.Text;
 using LstmSharp.Cli.Training;
@@ -51,37 +52,11 @@ public static class TextCommands
         return command;
     }
 
-    /// <summary>Reads a text file (UTF-8, or UTF-16/32 with a byte-order mark); a missing or empty one, one not in its encoding or holding NUL characters, is a <see cref="CliException"/>.</summary>
+    /// <summary>Reads a text corpus (<see cref="TextFile.Read"/>); an empty one is a <see cref="CliException"/> too.</summary>
     public static string ReadText(string path)
     {
-        if (!File.Exists(path)) throw new CliException($"{path}: file not found.");
-        string text;
-        byte[] raw = File.ReadAllBytes(path);
-        // A byte-order mark names the encoding (UTF-16 and UTF-32 files from Windows tools carry one); without one, UTF-8.
-        var span = raw.AsSpan();
-        var (encoding, start, name) =
-            span.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]) ? (new UTF32Encoding(false, false, true), 4, "UTF-32") :
-            span.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]) ? (new UTF32Encoding(true, false, true), 4, "UTF-32") :
-            span.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) ? (new UnicodeEncoding(false, false, true), 2, "UTF-16") :
-            span.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]) ? (new UnicodeEncoding(true, false, true), 2, "UTF-16") :
-            span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? ((Encoding)new UTF8Encoding(false, true), 3, "UTF-8") :
-            (new UTF8Encoding(false, true), 0, "UTF-8");
-        try
-        {
-            // Strict, over the whole file at once: bytes that are not text in that encoding (e.g. Latin-1 read as UTF-8)
-            // would otherwise each become U+FFFD, a character of the vocabulary.
-            text = encoding.GetString(raw, start, raw.Length - start);
-        }
-        catch (DecoderFallbackException e)
-        {
-            string at = e.Index >= 0 ? $" at byte {start + e.Index}" : "";
-            string bytes = e.BytesUnknown is { Length: > 0 } b ? $" ({string.Join(" ", b.Select(x => x.ToString("X2", CultureInfo.InvariantCulture)))})" : "";
-            throw new CliException($"{path}: not {name} text: invalid bytes{bytes}{at}. Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8).");
-        }
+        string text = TextFile.Read(path);
         if (text.Length == 0) throw new CliException($"{path}: the text is empty.");
-        int nul = text.IndexOf('\0', StringComparison.Ordinal);
-        if (nul >= 0)
-            throw new CliException($"{path}: the text holds NUL characters (the first at character {nul}): is it UTF-16 without a byte-order mark? Convert it to UTF-8 (e.g. iconv -f utf-16le -t utf-8).");
         return text;
     }
 

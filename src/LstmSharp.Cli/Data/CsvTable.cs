@@ -30,29 +30,11 @@ public sealed class CsvTable
     /// <summary>The 1-based line of each row in the file.</summary>
     public IReadOnlyList<int> LineNumbers { get; }
 
-    /// <summary>Reads <paramref name="path"/>; a missing file, an empty file or a ragged row is a <see cref="CliException"/>.</summary>
+    /// <summary>Reads <paramref name="path"/> (<see cref="TextFile.Read"/>); a missing file, an empty file, bytes that are not text or a ragged row is a <see cref="CliException"/>.</summary>
     public static CsvTable Load(string path)
     {
-        if (!File.Exists(path)) throw new CliException($"{path}: file not found.");
-        // Strict UTF-8 (a byte-order mark may name UTF-16 or UTF-32): bytes of another encoding (Latin-1 from Excel)
-        // would each become U+FFFD, merging labels such as 'Bär' and 'Bör' into one.
-        try
-        {
-            using var reader = new StreamReader(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
-            // (An encoding with a preamble: the reader then skips a UTF-8 byte-order mark and keeps this strict decoder; without
-            // one it would detect the mark and switch to a lenient UTF-8.)
-            return Parse(reader, path);
-        }
-        catch (DecoderFallbackException)
-        {
-            // The reader decodes a buffer ahead of the lines it returns: find the first bad byte in the file itself.
-            var bytes = File.ReadAllBytes(path).AsSpan();
-            int at = 0;
-            while (at < bytes.Length && Rune.DecodeFromUtf8(bytes[at..], out _, out int used) == System.Buffers.OperationStatus.Done) at += used;
-            int line = 1 + bytes[..at].Count((byte)'\n');
-            string shown = string.Join(" ", bytes.Slice(at, Math.Min(4, bytes.Length - at)).ToArray().Select(x => x.ToString("X2", CultureInfo.InvariantCulture)));
-            throw new CliException($"{path} line {line}: not UTF-8 text: invalid bytes ({shown}) at byte {at}. Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).");
-        }
+        using var reader = new StringReader(TextFile.Read(path));  // strict: no byte silently replaced
+        return Parse(reader, path);
     }
 
     /// <summary>Parses CSV text; <paramref name="source"/> names it in errors.</summary>
