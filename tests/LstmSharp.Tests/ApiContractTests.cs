@@ -119,6 +119,20 @@ public sealed class ApiContractTests : IDisposable
         Assert.Throws<ArgumentException>("input", () => new LstmCell<float>(1, 1024).Forward(Tensor<float>.Zeros((1 << 19) + 1, 1)));
     }
 
+    /// <summary>The closed-form parameter count behind the limit equals the built LSTM's, across layers, directions, bias and projection.</summary>
+    [Fact]
+    public void TheParameterLimitCountsAsTheModel()
+    {
+        foreach (int layers in new[] { 1, 3 })
+            foreach (bool bidirectional in new[] { false, true })
+                foreach (bool bias in new[] { false, true })
+                    foreach (int proj in new[] { 0, 3 })
+                    {
+                        var o = new LstmOptions { InputSize = 5, HiddenSize = 7, NumLayers = layers, Bidirectional = bidirectional, Bias = bias, ProjSize = proj };
+                        Assert.Equal((Int128)new Lstm<float>(o).ParameterCount, o.TotalParameters());
+                    }
+    }
+
     /// <summary>A tiny file naming a huge num_layers is refused at once, with a short message, building nothing.</summary>
     [Fact]
     public void AHugeNumLayersInASmallFileIsRefusedQuickly()

@@ -18,11 +18,11 @@ public static class AtomicFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(path);
+        string given = Path.GetFullPath(path), full = given;
         // A link is kept: the file it points at is replaced. A device or a process's descriptor (/dev/stdout, a pipe)
         // cannot be replaced by a rename, and nothing half-written can be left there: written directly.
-        if (new FileInfo(full).LinkTarget is not null && File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target) full = target.FullName;
-        if (IsSpecial(Path.GetFullPath(path)) || IsSpecial(full))
+        if (new FileInfo(given).LinkTarget is not null && File.ResolveLinkTarget(given, returnFinalTarget: true) is { } target) full = target.FullName;
+        if (IsSpecial(given) || IsSpecial(full))
         {
             using var direct = new FileStream(path, FileMode.Open, FileAccess.Write);
             write(new KeepOpenStream(direct));

@@ -163,8 +163,8 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     {
         if (lease.Retired && (lease.Overwritten || !ReferenceEquals(_retired, lease)))
             throw new InvalidOperationException(
-                "cache: its buffers have been reused by a later Forward (a cache can be passed to Backward until the Forward " +
-                "after its first Backward, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
+                "cache: its buffers have been reused by a later call (a cache can be passed to Backward until the Forward after its " +
+                "first Backward or a Backward of another cache, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
     }
 
     private long Give(T[] array)

@@ -57,8 +57,7 @@ public sealed record LstmOptions
         long widest = NumLayers > 1 ? Math.Max(InputSize, (long)NumDirections * OutputHiddenSize) : InputSize;
         CheckWeightsFit(HiddenSize, widest, OutputHiddenSize, "HiddenSize, InputSize, ProjSize", "the widest layer input", nameof(HiddenSize));
         // All layers and directions together (e.g. a NumLayers of 2^30 with tiny layers): at most Array.MaxLength parameters.
-        Int128 h = HiddenSize, p = OutputHiddenSize, d = NumDirections, perDirection = 4 * h * (p + (Bias ? 2 : 0)) + (ProjSize > 0 ? p * h : 0);
-        Int128 total = d * (4 * h * InputSize + perDirection) + (NumLayers - 1) * d * (4 * h * d * p + perDirection);
+        Int128 total = TotalParameters();
         if (total > Array.MaxLength)
         {
             string name = NumLayers > 1 ? nameof(NumLayers) : nameof(HiddenSize);
@@ -66,6 +65,18 @@ public sealed record LstmOptions
                 $"{name}: {NumLayers} layer(s) of {NumDirections} direction(s) (H = {HiddenSize}, I = {InputSize}, P = {OutputHiddenSize}) hold {total} parameters; LstmSharp allows at most {Array.MaxLength} in one LSTM.",
                 name);
         }
+    }
+
+    /// <summary>
+    /// The number of parameters of an LSTM with these options, in closed form (summing <c>Lstm.ParameterShapes</c> would
+    /// enumerate every layer, which a corrupt NumLayers of 2^30 makes endless): per direction W_ih [4H, I_l], W_hh
+    /// [4H, P], b_ih and b_hh [4H] with a bias, W_hr [P, H] with a projection; I_0 = I, I_l = D·P above.
+    /// </summary>
+    internal Int128 TotalParameters()
+    {
+        Int128 h = HiddenSize, p = OutputHiddenSize, d = NumDirections;
+        Int128 perDirection = 4 * h * (p + (Bias ? 2 : 0)) + (ProjSize > 0 ? p * h : 0);  // all but W_ih
+        return d * (4 * h * InputSize + perDirection) + (NumLayers - 1) * d * (4 * h * d * p + perDirection);
     }
 
     /// <summary>
