@@ -26,7 +26,8 @@ internal static class Compare
         double peak1 = PeakFma.Measure(1), peak2 = PeakFma.Measure(Environment.ProcessorCount);
         Console.WriteLine($"Peak FP32 FMA (managed, 12 accumulators): {peak1:F0} GFLOP/s on 1 thread, {peak2:F0} on {Environment.ProcessorCount}.");
         using var torch = TorchPeer.TryStart(out string why);
-        Console.WriteLine(torch is null ? $"PyTorch: skipped ({why})." : $"PyTorch {torch.Version}: OpenBLAS AVX-512 kernels (OPENBLAS_CORETYPE unset), best of 1 and 2 threads.");
+        Console.WriteLine(torch is null ? $"PyTorch: skipped ({why})." : $"PyTorch {torch.Version}: {torch.Blas}, best of 1 and 2 threads.");
+        machine["pytorch"] = torch is null ? $"skipped: {why}" : $"{torch.Version}, {torch.Blas}";
         Console.WriteLine($"ONNX Runtime {OrtPeer.Version} (C# API, in-process, model from LstmSharp's exporter): ORT_ENABLE_ALL, 1 inter-op thread, best of 1 and 2 intra-op threads.");
         double peak = peak2; // ours may use every core; the percentage is of the whole machine's peak
         var rows = new List<Dictionary<string, object?>>();

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 
 namespace LstmSharp.Bench;
 
 /// <summary>
-/// PyTorch as a peer: a long-lived <c>peers/torch_lstm.py</c> process answering timing requests, started with
-/// OpenBLAS free to pick its AVX-512 kernels (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset) and one BLAS thread.
+/// PyTorch as a peer: a long-lived <c>peers/torch_lstm.py</c> process answering timing requests, started with one BLAS
+/// thread, OPENBLAS_L2_SIZE unset and the OPENBLAS_CORETYPE (or none) under which its SGEMM ran fastest here.
 /// </summary>
 internal sealed class TorchPeer : IDisposable
 {
@@ -22,37 +23,110 @@ internal sealed class TorchPeer : IDisposable
 
     public string Version { get; }
 
-    /// <summary>Starts the peer, or returns null with the reason when python3 with torch is not available.</summary>
+    /// <summary>
+    /// Which BLAS the peer runs on and how it was chosen, e.g. "OpenBLAS SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX,
+    /// the fastest SGEMM 512 of: unset → Prescott 30, SkylakeX 142, Haswell 77 GFLOP/s)".
+    /// </summary>
+    public string Blas { get; private init; } = "";
+
+    /// <summary>The OPENBLAS_CORETYPE the peer runs under; null for unset (OpenBLAS's own detection).</summary>
+    private string? CoreType { get; init; }
+
+    /// <summary>
+    /// Starts the peer, or returns null with the reason when python3 with torch is not available. OpenBLAS's own
+    /// detection does not know every CPU (0.3.21 runs an Emerald Rapids Xeon on its SSE3 "Prescott" kernels), so the
+    /// peer is started under each OPENBLAS_CORETYPE this CPU can run (and unset), and the fastest SGEMM 512 is kept.
+    /// </summary>
     public static TorchPeer? TryStart(out string why)
     {
+        why = "python3 with torch not found (Debian: apt-get install python3-torch libopenblas0-pthread)";
         foreach (var python in new[] { "/usr/bin/python3", "python3" })
         {
-            try
+            TorchPeer? best = null;
+            double bestRate = 0;
+            var tried = new List<string>();
+            foreach (var coreType in CoreTypes())
             {
-                var process = Process.Start(StartInfo(python));
-                if (process is null) continue;
-                var peer = new TorchPeer(process, "", python);
-                var probe = peer.Time(new Request("step", 1, 1, 8, 8, 1, 1), reps: 1, threads: 1, inner: 1);
-                if (probe is null)
+                Process? process;
+                try
+                {
+                    process = Process.Start(StartInfo(python, coreType));
+                }
+                catch (System.ComponentModel.Win32Exception)
+                {
+                    break;
+                }
+                if (process is null) break;
+                var peer = new TorchPeer(process, "", python) { CoreType = coreType };
+                var sgemm = new Request("sgemm", 0, 0, 0, 0, 0, 0) { M = 512, N = 512, K = 512 };
+                var probe = peer.Time(sgemm, reps: 5, threads: 1, inner: 2);
+                string? blas = probe is null ? null : peer.Query("blas");
+                if (probe is null || blas is null)
                 {
                     string err = process.StandardError.ReadToEnd();
-                    process.Kill();
+                    peer.Dispose();
                     why = $"{python}: {err.Split('\n').LastOrDefault(l => l.Length > 0) ?? "no torch"}";
-                    continue;
+                    break;
                 }
-                why = "";
-                return new TorchPeer(process, probe.Value.Version, python);
+                double rate = 2.0 * 512 * 512 * 512 / (Median(probe.Value.Times) * 1e-3) / 1e9;
+                tried.Add($"{coreType ?? "unset"} → {blas.Replace("OpenBLAS ", "", StringComparison.Ordinal)} {rate:F0}");
+                if (rate > bestRate)
+                {
+                    best?.Dispose();
+                    best = new TorchPeer(process, probe.Value.Version, python) { CoreType = coreType, Blas = blas };
+                    bestRate = rate;
+                }
+                else
+                {
+                    peer.Dispose();
+                }
             }
-            catch (System.ComponentModel.Win32Exception)
+            if (best is null) continue;
+            string choice = best.CoreType is null ? "OPENBLAS_CORETYPE unset" : $"OPENBLAS_CORETYPE={best.CoreType}";
+            string kernels = best.Blas.StartsWith("OpenBLAS ", StringComparison.Ordinal)
+                ? $"{best.Blas} kernels"
+                : $"{best.Blas}, not OpenBLAS: PyTorch is far from its best (Debian: apt-get install libopenblas0-pthread)";
+            why = "";
+            return new TorchPeer(best._process, best.Version, python)
             {
-            }
+                CoreType = best.CoreType,
+                Blas = tried.Count > 1 ? $"{kernels} ({choice}, the fastest SGEMM 512 of: {string.Join(", ", tried)} GFLOP/s)" : $"{kernels} ({choice})",
+            };
         }
-        why = "python3 with torch not found (Debian: apt-get install python3-torch libopenblas0-pthread)";
         return null;
     }
 
-    /// <summary>The peer script under <paramref name="python"/>, with OpenBLAS free to pick its AVX-512 kernels, one BLAS thread.</summary>
-    private static ProcessStartInfo StartInfo(string python)
+    /// <summary>The OPENBLAS_CORETYPE values to try on this CPU: unset (OpenBLAS's own detection) first.</summary>
+    private static IEnumerable<string?> CoreTypes()
+    {
+        yield return null;
+        if (Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported) yield return "SkylakeX";
+        if (Avx2.IsSupported && Fma.IsSupported) yield return "Haswell";
+    }
+
+    private static double Median(double[] times)
+    {
+        var sorted = times.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /// <summary>The answer to a request <c>{"mode": <paramref name="mode"/>}</c>: its string field of that name.</summary>
+    private string? Query(string mode)
+    {
+        _process.StandardInput.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["mode"] = mode }));
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine();
+        if (line is null) return null;
+        using var doc = JsonDocument.Parse(line);
+        return doc.RootElement.GetProperty(mode).GetString();
+    }
+
+    /// <summary>
+    /// The peer script under <paramref name="python"/> with one BLAS thread and OpenBLAS's kernels forced to
+    /// <paramref name="coreType"/> (null: OPENBLAS_CORETYPE unset, OpenBLAS's own detection).
+    /// </summary>
+    private static ProcessStartInfo StartInfo(string python, string? coreType)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "peers", "torch_lstm.py");
         var info = new ProcessStartInfo(python, [script])
@@ -63,6 +137,7 @@ internal sealed class TorchPeer : IDisposable
             UseShellExecute = false,
         };
         info.Environment.Remove("OPENBLAS_CORETYPE");
+        if (coreType is not null) info.Environment["OPENBLAS_CORETYPE"] = coreType;
         info.Environment.Remove("OPENBLAS_L2_SIZE");
         info.Environment["OPENBLAS_NUM_THREADS"] = "1";
         info.Environment["OMP_NUM_THREADS"] = "1";
@@ -93,7 +168,7 @@ internal sealed class TorchPeer : IDisposable
     /// </summary>
     public double? PeakMemoryMb(Request r, int steps)
     {
-        using var process = Process.Start(StartInfo(_python));
+        using var process = Process.Start(StartInfo(_python, CoreType));
         if (process is null) return null;
         process.StandardInput.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {

@@ -6,9 +6,12 @@ and each reply is one JSON line {"times_ms": [...], "threads": k, "torch": versi
 inference = forward under no_grad in eval mode; training = forward + backward of sum(output) (parameter and
 input gradients); step = one nn.LSTMCell step at B, I, H; memory = the peak resident memory that `reps` training
 steps add to the process, measured from before the first step of the model (VmHWM, reset through clear_refs), reply
-{"peak_mb": x}; sgemm = torch.mm of [M, K] by [K, N] with M, N, K given as "M", "N", "K". Start it with OPENBLAS_CORETYPE unset so that OpenBLAS
-picks its AVX-512 kernels (see shared PEERS.md).
+{"peak_mb": x}; sgemm = torch.mm of [M, K] by [K, N] with M, N, K given as "M", "N", "K"; blas = which BLAS torch
+runs on, reply {"blas": "OpenBLAS <core>" or the library's file name, "torch": version}. The bench starts it under
+each OPENBLAS_CORETYPE this CPU can run and keeps the fastest: OpenBLAS 0.3.21 does not know every CPU (an Emerald
+Rapids Xeon comes out as "Prescott", SSE3 kernels at a fifth of the speed of its own "SkylakeX").
 """
+import ctypes
 import gc
 import json
 import re
@@ -38,6 +41,21 @@ def peak_memory(req):
     for _ in range(int(req["reps"])):
         run()
     return (status_kb("VmHWM") - base) / 1024.0
+
+
+def blas():
+    """The BLAS library loaded in this process, with OpenBLAS's kernel family (core) where it is OpenBLAS."""
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads the BLAS if torch loads it lazily
+    with open("/proc/self/maps") as f:
+        paths = sorted({line.split()[-1] for line in f if re.search(r"/lib(open)?blas[^/]*\.so", line)})
+    for path in paths:
+        try:
+            core = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        core.restype = ctypes.c_char_p
+        return "OpenBLAS " + core().decode()
+    return ", ".join(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in paths) or "no BLAS library found"
 
 
 def build(req):
@@ -89,6 +107,9 @@ def main():
             continue
         req = json.loads(line)
         torch.set_num_threads(int(req.get("threads", 1)))
+        if req["mode"] == "blas":
+            print(json.dumps({"blas": blas(), "torch": torch.__version__}), flush=True)
+            continue
         if req["mode"] == "memory":
             print(json.dumps({"peak_mb": peak_memory(req), "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
             continue
