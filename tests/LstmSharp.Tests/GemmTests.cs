@@ -351,7 +351,8 @@ public class GemmTests
     {
         var rng = new Rng(29);
         PackedMatrix<T>? packed = null;
-        foreach (var (m, n, k) in new[] { (5, 37, 300), (33, 600, 40), (1, 70, 1), (1, 70, 300), (64, 1024, 256) })
+        // (20, 1100, 300): a packed B over 1 MiB, whose next panel the micro-kernel prefetches.
+        foreach (var (m, n, k) in new[] { (5, 37, 300), (33, 600, 40), (1, 70, 1), (1, 70, 300), (64, 1024, 256), (20, 1100, 300) })
         {
             foreach (bool transB in new[] { false, true })
             {
