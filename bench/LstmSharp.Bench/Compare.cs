@@ -61,11 +61,16 @@ internal static class Compare
                 }
                 for (int round = 0; round < rounds; round++)
                 {
+                    // Each contender's block starts with one run not counted, as the PyTorch peer warms up each request
+                    // (three runs): on this virtual machine the first run after another process's block is up to 1.5x
+                    // slower (caches refilled, the vCPU back from idle).
                     int n = reps / rounds + (round < reps % rounds ? 1 : 0);
+                    bench.Time(inner);
                     for (int k = 0; k < n; k++) ours.Add(bench.Time(inner));
                     foreach (var (threads, ort) in orts)
                     {
                         Quiet();
+                        ort.Time();
                         Add("onnxruntime", threads, Enumerable.Range(0, n).Select(_ => ort.Time()).ToArray());
                     }
                     if (torch is not null)
@@ -156,6 +161,7 @@ internal static class Compare
                 var peer = new List<double>();
                 for (int round = 0; round < 3; round++)
                 {
+                    Sample();  // not counted: the first sample after the peer's block (see Run)
                     for (int i = 0; i < reps / 3 + 1; i++) ours.Add(Sample());
                     if (torch is null) continue;
                     Quiet();
