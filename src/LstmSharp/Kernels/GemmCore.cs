@@ -128,8 +128,8 @@ internal static class GemmCore<T, TVec, TOps>
         bool pairK = m <= 3;
         // A packed B of more than 1 MiB is read from L3 on a CPU whose L2 holds little more (an Intel Xeon's 2 MiB): the
         // micro-kernel prefetches the next panel into L2 (+8% on the forward and +6% on the backward of the (64, 128, 128,
-        // 512) LSTM on an Emerald Rapids Xeon). A B that stays in L2 gains nothing, and the prefetches cost 5% at
-        // (16, 50, 32, 64).
+        // 512) LSTM on an Emerald Rapids Xeon). A B that stays in L2 gains nothing (with the prefetches, (16, 50, 32,
+        // 64) measured 5% slower in one pair of runs).
         bool prefetchB = !direct && !pairK && Sse.IsSupported && (long)k * n * Unsafe.SizeOf<T>() > 1L << 20;
         ref T cRef = ref MemoryMarshal.GetReference(c);
         for (int jc = n0; jc < n1; jc += nc)
@@ -462,7 +462,7 @@ internal static class GemmCore<T, TVec, TOps>
         {
             if (p == due)
             {
-                // One row of the next panel, NR elements: two cache lines in float with AVX-512 (one with AVX2, four in double).
+                // One row of the next panel, NR = 2 vectors: two cache lines with AVX-512, one with AVX2 or Vector128.
                 unsafe
                 {
                     byte* row = (byte*)next.Address + (nint)p * rowBytes;
