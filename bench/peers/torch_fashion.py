@@ -7,7 +7,9 @@ random split), the test set is scored after the last epoch. An epoch's time cove
 CLI's progress line does.
 
 Usage: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 torch_fashion.py DIR EPOCHS [THREADS]
-Prints one JSON line per epoch and a final one with the test accuracy.
+Prints one JSON line per epoch and a final one with the test accuracy. Where OpenBLAS does not know the CPU (0.3.21
+takes an Emerald Rapids Xeon for "Prescott", SSE3), set OPENBLAS_CORETYPE=SkylakeX instead of unsetting it: the
+bench's `compare` header prints which kernels ran fastest here.
 """
 import gzip
 import json
