@@ -121,7 +121,7 @@ internal static class Compare
 
     /// <summary>
     /// The <c>sgemm</c> table: C [M, N] = A [M, K] · B [K, N] in float on one thread (ours through Gemm.Multiply, the
-    /// peer torch.mm on OpenBLAS's AVX-512 kernels), interleaved, as a percentage of one core's peak FMA rate. Squares
+    /// peer torch.mm on the OpenBLAS kernels <see cref="TorchPeer.TryStart"/> found fastest), interleaved, as a percentage of one core's peak FMA rate. Squares
     /// of 512 and up, and the products of the grid's LSTMs: M = B, N = 4H, K = I or H.
     /// </summary>
     private static void Sgemm(TorchPeer? torch, Request[] grid, double peak1, List<Dictionary<string, object?>> rows, double secondsPerContender)

@@ -15,8 +15,8 @@ using LstmSharp.Tensors;
 //                                               ONLY=B,T,I,H,L,D picks one
 //   kernel [fast|...] [1|2] [runs]              one layer-direction straight through the kernel, buffers allocated once
 //   memory B T I H L D steps                    peak resident MB that training steps add (compare runs it as a child)
-// Times are the median (and minimum) of the runs; DUMP=1 prints every run's time, PAUSE_MS=n sleeps n ms before each
-// run (on this virtual machine a run after an idle spell is up to 1.5x slower: what compare's discarded runs avoid). Where memory new to the process is slow on first touch (some virtual
+// Times are the median (and minimum) of the runs; for lstm and kernel, DUMP=1 prints every run's time and PAUSE_MS=n
+// sleeps n ms before each run (on this virtual machine a run after an idle spell is up to 1.5x slower: what compare's discarded runs avoid). Where memory new to the process is slow on first touch (some virtual
 // machines), DOTNET_GCName=libclrgc.so (the segments GC) keeps the user-visible outputs from paying page faults.
 const string Usage = "usage: bench compare [--json FILE] [--quick] [--seconds S] [--only inference|training|step|sgemm|memory] [--step-only] | peak | " +
     "gemm [avx512|avx2|vector128] [1|2] | lstm [fast|reference|fast-avx2|...] [1|2] [runs] | kernel [fast|...] [1|2] [runs] | memory B T I H L D steps";

@@ -25,7 +25,7 @@ internal sealed class TorchPeer : IDisposable
 
     /// <summary>
     /// Which BLAS the peer runs on and how it was chosen, e.g. "OpenBLAS SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX,
-    /// the fastest SGEMM 512 of: unset → Prescott 30, SkylakeX 142, Haswell 77 GFLOP/s)".
+    /// the fastest SGEMM 512 of: unset → Prescott 32, SkylakeX → SkylakeX 150, Haswell → Haswell 80 GFLOP/s)".
     /// </summary>
     public string Blas { get; private init; } = "";
 
@@ -59,8 +59,20 @@ internal sealed class TorchPeer : IDisposable
                 if (process is null) break;
                 var peer = new TorchPeer(process, "", python) { CoreType = coreType };
                 var sgemm = new Request("sgemm", 0, 0, 0, 0, 0, 0) { M = 512, N = 512, K = 512 };
-                var probe = peer.Time(sgemm, reps: 5, threads: 1, inner: 2);
-                string? blas = probe is null ? null : peer.Query("blas");
+                (double[] Times, string Version)? probe;
+                string? blas;
+                try
+                {
+                    probe = peer.Time(sgemm, reps: 5, threads: 1, inner: 2);
+                    blas = probe is null ? null : peer.Query("blas");
+                }
+                catch
+                {
+                    // A peer that answers garbage (or dies mid-write) takes the others down with it: no process left over.
+                    peer.Dispose();
+                    best?.Dispose();
+                    throw;
+                }
                 if (probe is null || blas is null)
                 {
                     string err = process.StandardError.ReadToEnd();
@@ -83,9 +95,10 @@ internal sealed class TorchPeer : IDisposable
             }
             if (best is null) continue;
             string choice = best.CoreType is null ? "OPENBLAS_CORETYPE unset" : $"OPENBLAS_CORETYPE={best.CoreType}";
-            string kernels = best.Blas.StartsWith("OpenBLAS ", StringComparison.Ordinal)
-                ? $"{best.Blas} kernels"
-                : $"{best.Blas}, not OpenBLAS: PyTorch is far from its best (Debian: apt-get install libopenblas0-pthread)";
+            string kernels = best.Blas.StartsWith("OpenBLAS ", StringComparison.Ordinal) ? $"{best.Blas} kernels"
+                : best.Blas.StartsWith("reference BLAS", StringComparison.Ordinal)
+                    ? $"{best.Blas}: PyTorch is far from its best (Debian: apt-get install libopenblas0-pthread)"
+                    : best.Blas;
             why = "";
             return new TorchPeer(best._process, best.Version, python)
             {

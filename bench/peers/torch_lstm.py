@@ -44,18 +44,30 @@ def peak_memory(req):
 
 
 def blas():
-    """The BLAS library loaded in this process, with OpenBLAS's kernel family (core) where it is OpenBLAS."""
-    torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads the BLAS if torch loads it lazily
-    with open("/proc/self/maps") as f:
-        paths = sorted({line.split()[-1] for line in f if re.search(r"/lib(open)?blas[^/]*\.so", line)})
-    for path in paths:
-        try:
-            core = ctypes.CDLL(path).openblas_get_corename
-        except (OSError, AttributeError):
-            continue
-        core.restype = ctypes.c_char_p
-        return "OpenBLAS " + core().decode()
-    return ", ".join(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in paths) or "no BLAS library found"
+    """The BLAS torch runs on: "OpenBLAS <core>" (OpenBLAS's kernel family), "MKL", "reference BLAS (<file>)" for
+    netlib's, or "unknown BLAS"; never raises (the peer must run on whatever it finds)."""
+    try:
+        torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # loads the BLAS if torch loads it lazily
+        paths = set()
+        with open("/proc/self/maps") as f:
+            for line in f:
+                fields = line.rstrip("\n").split(None, 5)  # address perms offset dev inode [path, may hold spaces]
+                if len(fields) == 6 and re.search(r"/lib(open)?blas[^/]*\.so", fields[5]):
+                    paths.add(fields[5].removesuffix(" (deleted)"))
+        for path in sorted(paths):
+            try:
+                core = ctypes.CDLL(path).openblas_get_corename
+            except (OSError, AttributeError):
+                continue
+            core.restype = ctypes.c_char_p
+            return "OpenBLAS " + core().decode()
+        if torch.backends.mkl.is_available():
+            return "MKL"
+        if paths:
+            return "reference BLAS (" + ", ".join(sorted(paths)) + ")"
+    except Exception:  # noqa: BLE001 - a report, not a requirement
+        pass
+    return "unknown BLAS"
 
 
 def build(req):

@@ -460,7 +460,7 @@ internal static class GemmCore<T, TVec, TOps>
         int rowBytes = ldb * Unsafe.SizeOf<T>(), due = next.First;  // the next panel's next row to ask for
         for (; p < kc; p++)
         {
-            if (p == due)
+            if (Sse.IsSupported && p == due)
             {
                 // One row of the next panel, NR = 2 vectors: two cache lines with AVX-512, one with AVX2 or Vector128.
                 unsafe
