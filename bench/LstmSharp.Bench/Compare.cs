@@ -47,10 +47,11 @@ internal static class Compare
                 int inner = mode == "step" ? 1000 : 1;
                 double once = bench.Time(inner);                         // warm-up (JIT tiers) and a first estimate
                 for (var warm = Stopwatch.StartNew(); warm.ElapsedMilliseconds < 500;) once = bench.Time(inner);
-                // Up to 31 runs each (in three interleaved rounds): on this shared host a median of 11 could still land
-                // on a busy spell (one row's median came out twice its minimum).
+                // Up to 31 runs each, in five interleaved rounds: on this shared host a median of 11 could still land
+                // on a busy spell (one row's median came out twice its minimum), and a burst of a few seconds should
+                // fall on short blocks of every contender rather than on one contender's whole third.
                 int reps = Math.Clamp((int)(secondsPerContender * 1000 / Math.Max(once, 1e-3)), 3, 31);
-                int rounds = Math.Min(reps, 3);
+                int rounds = Math.Min(reps, 5);
                 var orts = mode == "inference" ? new[] { 1, 2 }.ToDictionary(t => t, t => new OrtPeer(bench.Lstm, bench.Input, t)) : [];
                 foreach (var ort in orts.Values) for (int k = 0; k < 3; k++) ort.Time();   // ORT's warm-up
                 void Add(string family, int threads, IEnumerable<double> times)
