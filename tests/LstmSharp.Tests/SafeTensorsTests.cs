@@ -236,6 +236,42 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Single(Directory.GetFiles(_dir)); // no temporary file left behind
     }
 
+    /// <summary>
+    /// A save killed mid-write leaves its temporary file; the next write of the same file removes such leftovers of a
+    /// process that no longer runs, once untouched for 10 minutes, and keeps a recent one (a write that may be in flight),
+    /// one of this process, and other files' temporaries.
+    /// </summary>
+    [Fact]
+    public void AWriteRemovesTheStaleTemporariesOfKilledWrites()
+    {
+        string path = Path.Combine(_dir, "ck.safetensors");
+        string Temporary(string name, int pid, TimeSpan age)
+        {
+            string file = Path.Combine(_dir, $".{name}.{pid}.{Guid.NewGuid():N}.tmp");
+            File.WriteAllBytes(file, new byte[10]);
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow - age);
+            return file;
+        }
+        const int gone = int.MaxValue;  // no process has this id
+        string stale = Temporary("ck.safetensors", gone, TimeSpan.FromHours(1));
+        string recent = Temporary("ck.safetensors", gone, TimeSpan.FromMinutes(1));
+        string mine = Temporary("ck.safetensors", Environment.ProcessId, TimeSpan.FromHours(1));
+        string other = Temporary("other.safetensors", gone, TimeSpan.FromHours(1));
+        AtomicFile.WriteAllText(path, "new");
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(recent) && File.Exists(mine) && File.Exists(other));
+        Assert.Equal("new", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void AWriteToAFolderIsRefusedNamingIt()
+    {
+        var e = Assert.Throws<ArgumentException>(() => AtomicFile.WriteAllText(_dir, "x"));
+        Assert.Equal("path", e.ParamName);
+        Assert.Contains($"'{_dir}' is a folder", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));  // nothing written, no temporary left
+    }
+
     [Fact]
     public void AWriteWhoseCallbackDisposesItsWriterSucceeds()
     {

@@ -321,12 +321,100 @@ public sealed class TrainerTests : IDisposable
         var model = new SequenceModel<float>(config);
         var sgd = new Trainer<float>(model, new Sgd<float>(model.Parameters, 0.1, momentum: 0.9), Options(2));
         e = Assert.Throws<InvalidDataException>(() => sgd.LoadCheckpoint(path));
-        Assert.Contains("Adam", e.Message);
+        Assert.Contains("made with optimizer Adam; this trainer uses Sgd.", e.Message);
+
+        // The same optimizer with other settings: its moments would go on under other rules.
+        var other = new SequenceModel<float>(config);
+        var adam = new Trainer<float>(other, new Adam<float>(other.Parameters, 0.01, beta2: 0.9, amsgrad: true), Options(2));
+        e = Assert.Throws<InvalidDataException>(() => adam.LoadCheckpoint(path));
+        Assert.Contains("beta2 0.999 vs 0.9", e.Message);
+        Assert.Contains("amsgrad false vs true", e.Message);
+        Assert.DoesNotContain("beta1", e.Message);
 
         var doubles = new SequenceModel<double>(config);
         var d = new Trainer<double>(doubles, new Adam<double>(doubles.Parameters), Options(2));
         e = Assert.Throws<InvalidDataException>(() => d.LoadCheckpoint(path));
         Assert.Contains("F64", e.Message);
+    }
+
+    /// <summary>A checkpoint written before optimizer settings were recorded (type name Adam`1, no settings) still resumes.</summary>
+    [Fact]
+    public void ACheckpointWithoutOptimizerSettingsStillResumes()
+    {
+        var (config, path) = EpochCheckpoint("old.safetensors");
+        var file = SafeTensorsFile.Load(path);
+        var metadata = new Dictionary<string, string>(file.Metadata) { ["trainer.optimizer"] = "Adam`1" };
+        Assert.True(metadata.Remove("trainer.optimizer_settings"));
+        var old = new SafeTensorsFile(metadata);
+        foreach (var t in file.Tensors.Values) old.Add(t);
+        old.Save(path);
+        var (resumed, _) = Make(config, Options(2, path));
+        resumed.LoadCheckpoint(path);
+        Assert.Equal(1, resumed.Epoch);
+    }
+
+    /// <summary>
+    /// With an optimizer over part of the model (the LSTM frozen), ClipNorm clips the norm of the optimizer's
+    /// gradients: the head's update at rate 1 has exactly the clip's norm (the LSTM's gradients counted too made it
+    /// smaller), and the frozen weights do not move.
+    /// </summary>
+    [Fact]
+    public void ClippingCountsOnlyTheOptimizersParameters()
+    {
+        var model = new SequenceModel<double>(ModelTests.Config(ModelKind.Regression, inputSize: 3, outputSize: 2, hidden: 5), seed: 3);
+        var head = model.Head.Parameters;
+        var trainer = new Trainer<double>(model, new Sgd<double>(head, 1.0), new TrainerOptions { Epochs = 1, BatchSize = 100, Shuffle = false, ClipNorm = 1e-3 });
+        var before = model.Parameters.Select(p => p.Value.Data.ToArray()).ToArray();
+        trainer.Fit(ModelTests.RandomData<double>(ModelKind.Regression, 8, 3, 2, 4, seed: 5));
+        double squares = 0;
+        for (int k = 0; k < model.Parameters.Count; k++)
+        {
+            var p = model.Parameters[k];
+            if (!head.Any(h => ReferenceEquals(h.Value, p.Value)))  // the model's parameters are prefixed views of the head's
+            {
+                Assert.Equal(before[k], p.Value.Data);
+                continue;
+            }
+            for (int i = 0; i < p.Value.Length; i++) squares += Math.Pow(before[k][i] - p.Value.Data[i], 2);
+        }
+        Assert.Equal(1e-3, Math.Sqrt(squares), 1e-7);  // clip_grad_norm_ scales by max / (norm + 1e-6)
+    }
+
+    /// <summary>
+    /// The optimizer's rate set after the trainer is made (or between Fit calls) is the base rate from the next step, not
+    /// overwritten by the rate the trainer was made with.
+    /// </summary>
+    [Fact]
+    public void ARateSetOnTheOptimizerLaterIsTheBaseRate()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.Regression, inputSize: 3, outputSize: 2, hidden: 5), seed: 3);
+        var sgd = new Sgd<float>(model.Parameters, 0.5);
+        var trainer = new Trainer<float>(model, sgd, new TrainerOptions { Epochs = 1, BatchSize = 4 });
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 8, 3, 2, 4, seed: 5);
+        sgd.LearningRate = 0;
+        var before = model.Parameters.Select(p => p.Value.Data.ToArray()).ToArray();
+        var result = trainer.Fit(data);
+        for (int k = 0; k < before.Length; k++) Assert.Equal(before[k], model.Parameters[k].Value.Data);
+        Assert.Equal(0, result.History[0].LearningRate);
+        Assert.Equal(0, sgd.LearningRate);
+
+        // And with a schedule, the schedule scales the new base rate.
+        var scheduled = new Trainer<float>(model, sgd, new TrainerOptions { Epochs = 2, BatchSize = 4, Schedule = new ExponentialSchedule(0.5) });
+        sgd.LearningRate = 0.01;
+        var steps = scheduled.Fit(data);
+        Assert.Equal(0.01 * Math.Pow(0.5, 3), steps.History[1].LearningRate, 1e-15);  // 4 steps: the last at step 3
+    }
+
+    [Fact]
+    public void ABadCheckpointPathIsRefusedBeforeTraining()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.Regression, inputSize: 3, outputSize: 2, hidden: 5), seed: 3);
+        var optimizer = new Adam<float>(model.Parameters);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer<float>(model, optimizer, new TrainerOptions { CheckpointPath = " " }));
+        Assert.Equal("CheckpointPath", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() => new Trainer<float>(model, optimizer, new TrainerOptions { CheckpointPath = _dir }));
+        Assert.Equal("CheckpointPath", e.ParamName);
+        Assert.Contains("is a folder", e.Message);
     }
 
     /// <summary>Validation targets are the negation of the training rule, so learning the training set makes validation worse.</summary>
@@ -486,6 +574,7 @@ public sealed class TrainerTests : IDisposable
     public static TheoryData<string, string?, long[]?> CorruptCheckpoints => new()
     {
         { "trainer.optimizer_step", "12x", null },
+        { "trainer.optimizer_settings", "{\"beta1\":", null },
         { "trainer.optimizer_step", "-1", null },
         { "trainer.learning_rate", "fast", null },
         { "trainer.learning_rate", "NaN", null },

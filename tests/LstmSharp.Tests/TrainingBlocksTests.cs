@@ -297,8 +297,28 @@ public class TrainingBlocksTests
             (() => new Sgd<double>([], 0.1), "parameters"),
             (() => GradientClipping.ClipGradValue(ps, -1), "clipValue"),
             (() => GradientClipping.ClipGradValue(ps, double.NaN), "clipValue"),
+            (() => new Adam<double>([null!]), "parameters"),
+            (() => new Sgd<double>([ps[0], null!], 0.1), "parameters"),
+            (() => GradientClipping.ClipGradNorm<double>([null!], 1), "parameters"),
+            (() => GradientClipping.ClipGradValue<double>([ps[0], null!], 1), "parameters"),
         })
             Assert.Equal(name, Assert.Throws<ArgumentException>(make).ParamName);
+    }
+
+    /// <summary>
+    /// A tensor listed twice (the same parameter, or one tensor under two names) would be stepped twice a step; PyTorch
+    /// warns, and will refuse: refused, naming both entries.
+    /// </summary>
+    [Fact]
+    public void OptimizersRefuseATensorListedTwice()
+    {
+        var w = new Parameter<double>("w", Tensor<double>.Zeros(2));
+        var alias = new Parameter<double>("alias", w);  // a view: the same value and gradient
+        var e = Assert.Throws<ArgumentException>(() => new Sgd<double>([w, w], 0.1));
+        Assert.Equal("parameters", e.ParamName);
+        Assert.Contains("entry 1 ('w') holds the same tensor as 'w'", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Adam<double>([w, new("b", Tensor<double>.Zeros(1)), alias]));
+        Assert.Contains("entry 2 ('alias') holds the same tensor as 'w'", e.Message);
     }
 
     /// <summary>The trainer's check finds a NaN or an infinity at any position of any length (vector part and tail).</summary>

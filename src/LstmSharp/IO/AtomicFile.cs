@@ -29,12 +29,26 @@ public static class AtomicFile
             direct.Flush();
             return;
         }
+        if (Directory.Exists(full)) throw new ArgumentException($"path: '{path}' is a folder; expected the path of a file to write.", nameof(path));
         string dir = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(dir);
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        FileStream fs;
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            Directory.CreateDirectory(dir);
+            fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException($"Cannot write '{path}': no permission to create a file in '{dir}'.", e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"Cannot write '{path}': {e.Message}", e);
+        }
+        try
+        {
+            using (fs)
             {
                 write(new KeepOpenStream(fs));
                 fs.Flush(flushToDisk: true);
@@ -44,6 +58,44 @@ public static class AtomicFile
         finally
         {
             if (File.Exists(tmp)) File.Delete(tmp);
+        }
+        RemoveStaleTemporaries(dir, Path.GetFileName(full));
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of earlier writes of the same file that were killed before they could clean up
+    /// (a crash mid-save leaves a full-size <c>.name.pid.guid.tmp</c>): those of a process that no longer runs, untouched
+    /// for 10 minutes. A write in flight (its process alive, its file growing) is never touched; failures are ignored.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string dir, string name)
+    {
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+            {
+                var parts = Path.GetFileName(file)[(name.Length + 2)..].Split('.');  // pid, guid, "tmp"
+                if (parts.Length != 3 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+                    || pid == Environment.ProcessId || DateTime.UtcNow - File.GetLastWriteTimeUtc(file) < TimeSpan.FromMinutes(10) || IsRunning(pid))
+                    continue;
+                File.Delete(file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Housekeeping only: the write itself has succeeded.
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

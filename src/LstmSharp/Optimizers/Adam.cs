@@ -55,6 +55,10 @@ public class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T
     public bool AmsGrad { get; }
 
     /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, string Value)> Settings =>
+        [Setting("beta1", Beta1), Setting("beta2", Beta2), Setting("eps", Epsilon), Setting("weight_decay", WeightDecay), Setting("amsgrad", AmsGrad)];
+
+    /// <inheritdoc/>
     protected override IEnumerable<(string Kind, T[][] Buffers)> StateBuffers()
     {
         yield return ("exp_avg", _m);

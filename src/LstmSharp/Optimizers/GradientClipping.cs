@@ -23,6 +23,7 @@ public static class GradientClipping
         if (!(maxNorm >= 0)) throw new ArgumentException($"maxNorm: expected a non-negative norm, got {maxNorm}.", nameof(maxNorm));
         if (!(normType > 0)) throw new ArgumentException($"normType: expected p > 0 or +∞, got {normType}.", nameof(normType));
         var ps = parameters.ToArray();
+        CheckEntries(ps, nameof(parameters));
         double norm = Norm(ps, normType);
         if (errorIfNonfinite && !double.IsFinite(norm))
             throw new InvalidOperationException(
@@ -98,7 +99,15 @@ public static class GradientClipping
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(clipValue >= 0)) throw new ArgumentException($"clipValue: expected a value >= 0, got {clipValue}.", nameof(clipValue));
         T hi = T.CreateChecked(clipValue);
-        foreach (var p in parameters)
+        var ps = parameters.ToArray();
+        CheckEntries(ps, nameof(parameters));
+        foreach (var p in ps)
             for (int i = 0; i < p.Grad.Length; i++) p.Grad.Data[i] = T.Clamp(p.Grad.Data[i], -hi, hi);
+    }
+
+    private static void CheckEntries<T>(Parameter<T>[] parameters, string name) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = Array.IndexOf(parameters, null);
+        if (k >= 0) throw new ArgumentException($"{name}: entry {k} of {parameters.Length} is null; expected parameters whose gradients to clip.", name);
     }
 }

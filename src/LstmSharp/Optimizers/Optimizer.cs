@@ -15,8 +15,37 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Parameters = parameters.ToArray();
         if (Parameters.Count == 0)
             throw new ArgumentException("parameters: the optimizer got an empty parameter list; expected at least one parameter (as PyTorch).", nameof(parameters));
+        var seen = new Dictionary<Tensor<T>, string>(ReferenceEqualityComparer.Instance);
+        for (int k = 0; k < Parameters.Count; k++)
+        {
+            if (Parameters[k] is not { } p)
+                throw new ArgumentException($"parameters: entry {k} of {Parameters.Count} is null; expected the parameters to update.", nameof(parameters));
+            if (!seen.TryAdd(p.Value, p.Name))
+                throw new ArgumentException(
+                    $"parameters: entry {k} ('{p.Name}') holds the same tensor as '{seen[p.Value]}', so it would be updated twice a step; list each parameter once.",
+                    nameof(parameters));
+        }
         _learningRate = Arguments.NonNegative(learningRate, nameof(learningRate));
     }
+
+    /// <summary>
+    /// The settings that shape the update besides the rate, by PyTorch's names (e.g. <c>beta1</c>, <c>eps</c>,
+    /// <c>weight_decay</c>, <c>amsgrad</c>), as invariant text. A checkpoint records them, and resuming with an optimizer
+    /// whose settings differ is refused (its buffers would go on under other rules). Empty unless a subclass lists them.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, string Value)> Settings => [];
+
+    /// <summary>The optimizer's name for messages and checkpoints: its type's name without the generic arity (<c>Adam</c>, <c>AdamW</c>, <c>Sgd</c>, <c>RmsProp</c>).</summary>
+    public string Name => NameOf(GetType().Name);
+
+    /// <summary>A type name without its generic arity suffix (<c>Adam`1</c> → <c>Adam</c>).</summary>
+    internal static string NameOf(string typeName) => typeName.IndexOf('`') is int tick and >= 0 ? typeName[..tick] : typeName;
+
+    /// <summary>One setting as invariant text (doubles round-trip exactly; booleans as true/false).</summary>
+    protected static (string Name, string Value) Setting(string name, double value) => (name, value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>One boolean setting.</summary>
+    protected static (string Name, string Value) Setting(string name, bool value) => (name, value ? "true" : "false");
 
     private double _learningRate;
 
@@ -77,7 +106,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (state.TryGetValue(name, out var given) && !given.HasShape([.. t.Shape]))
                 problems.Add($"{name}: expected shape {t.ShapeString}, got {given.ShapeString}");
         if (problems.Count > 0)
-            throw new ArgumentException($"state does not match this {GetType().Name}: " + string.Join("; ", problems) + ".", nameof(state));
+            throw new ArgumentException($"state does not match this {Name}: " + string.Join("; ", problems) + ".", nameof(state));
         foreach (var (kind, buffers) in StateBuffers())
             for (int k = 0; k < Parameters.Count; k++)
                 state[$"{Parameters[k].Name}.{kind}"].Data.CopyTo(buffers[k], 0);

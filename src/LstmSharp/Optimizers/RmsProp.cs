@@ -46,6 +46,10 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
     public bool Centered { get; }
 
     /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, string Value)> Settings =>
+        [Setting("alpha", Alpha), Setting("eps", Epsilon), Setting("weight_decay", WeightDecay), Setting("momentum", Momentum), Setting("centered", Centered)];
+
+    /// <inheritdoc/>
     protected override IEnumerable<(string Kind, T[][] Buffers)> StateBuffers()
     {
         yield return ("square_avg", _square);

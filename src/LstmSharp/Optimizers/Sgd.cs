@@ -40,6 +40,10 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
     public double WeightDecay { get; }
 
     /// <inheritdoc/>
+    public override IReadOnlyList<(string Name, string Value)> Settings =>
+        [Setting("momentum", Momentum), Setting("dampening", Dampening), Setting("nesterov", Nesterov), Setting("weight_decay", WeightDecay)];
+
+    /// <inheritdoc/>
     protected override IEnumerable<(string Kind, T[][] Buffers)> StateBuffers()
     {
         if (Momentum != 0) yield return ("momentum_buffer", _momentum);

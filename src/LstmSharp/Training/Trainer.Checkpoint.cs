@@ -29,7 +29,8 @@ public sealed partial class Trainer<T>
         ArgumentException.ThrowIfNullOrEmpty(path);
         var metadata = Model.Config.ToMetadata();
         metadata[FormatKey] = FormatVersion;
-        metadata["trainer.optimizer"] = Optimizer.GetType().Name;
+        metadata["trainer.optimizer"] = Optimizer.Name;
+        metadata["trainer.optimizer_settings"] = JsonSerializer.Serialize(Optimizer.Settings.ToDictionary(s => s.Name, s => s.Value), Json);
         metadata["trainer.optimizer_step"] = Optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
         metadata["trainer.learning_rate"] = Optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
         metadata["trainer.state"] = JsonSerializer.Serialize(_state, Json);
@@ -51,7 +52,8 @@ public sealed partial class Trainer<T>
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this trainer, its model and optimizer, so that
     /// <see cref="Fit"/> continues where the saved run stopped. Refused, with nothing changed, when the checkpoint's
-    /// model configuration, element type or optimizer differs from this trainer's, or when it stopped inside an epoch
+    /// model configuration, element type, optimizer or optimizer settings (<see cref="Optimizers.Optimizer{T}.Settings"/>,
+    /// such as β2) differ from this trainer's, or when it stopped inside an epoch
     /// and this trainer batches differently. The optimizer's rate and the schedule's base rate come from the checkpoint.
     /// The next <see cref="Fit"/> checks that its training and validation sets are the ones the checkpoint's run had
     /// (a hash of each is in the checkpoint) and refuses others.
@@ -77,9 +79,29 @@ public sealed partial class Trainer<T>
         if (differences.Count > 0)
             throw new InvalidDataException(
                 $"'{path}' was made for a different model (checkpoint vs this model): {string.Join("; ", differences)}.");
-        string optimizer = Get(md, "trainer.optimizer", path);
-        if (optimizer != Optimizer.GetType().Name)
-            throw new InvalidDataException($"'{path}' was made with optimizer {optimizer}; this trainer uses {Optimizer.GetType().Name}.");
+        string optimizer = Optimizers.Optimizer<T>.NameOf(Get(md, "trainer.optimizer", path));  // checkpoints before 2026-12-07 hold the type's name, Adam`1
+        if (optimizer != Optimizer.Name)
+            throw new InvalidDataException($"'{path}' was made with optimizer {optimizer}; this trainer uses {Optimizer.Name}.");
+        if (md.TryGetValue("trainer.optimizer_settings", out var settingsText))  // absent from checkpoints before 2026-12-07
+        {
+            Dictionary<string, string>? saved;
+            try
+            {
+                saved = JsonSerializer.Deserialize<Dictionary<string, string>>(settingsText, Json);
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"'{path}': 'trainer.optimizer_settings' is not valid JSON: {e.Message}", e);
+            }
+            if (saved is null) throw new InvalidDataException($"'{path}': 'trainer.optimizer_settings' is empty.");
+            var mine = Optimizer.Settings.ToDictionary(s => s.Name, s => s.Value);
+            var changed = mine.Keys.Union(saved.Keys).Where(k => !saved.TryGetValue(k, out var a) || !mine.TryGetValue(k, out var b) || a != b)
+                .Select(k => $"{k} {(saved.TryGetValue(k, out var a) ? a : "(none)")} vs {(mine.TryGetValue(k, out var b) ? b : "(none)")}").ToList();
+            if (changed.Count > 0)
+                throw new InvalidDataException(
+                    $"'{path}' was made with other {optimizer} settings (checkpoint vs this optimizer): {string.Join("; ", changed)}. " +
+                    "Its buffers would go on under other rules: resume with the same settings, or load its weights into a new run.");
+        }
         var expectedDType = SafeTensor.DTypeOf<T>();
         var wrong = file.Tensors.Values.FirstOrDefault(t => t.DType != expectedDType && t.Name != "trainer.order");
         if (wrong is not null)
@@ -147,7 +169,7 @@ public sealed partial class Trainer<T>
             if (e is ArgumentException) throw new InvalidDataException($"'{path}': the optimizer's tensors (optimizer.*): {e.Message}", e);
             throw;
         }
-        Optimizer.LearningRate = rate;
+        SetRate(rate);
         _shuffle.SetState(shuffle);
         for (int g = 0; g < generators.Length; g++) Model.Generators[g].SetState(generators[g]);
         if (Options.Plateau is { } p)

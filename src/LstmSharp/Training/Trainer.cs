@@ -19,8 +19,14 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     private TrainingState _state;
     private T[][]? _bestWeights; // [parameter][its length], the best epoch's weights
     private string? _resumedData; // the data the loaded checkpoint's run trained on (see FitCore), until Fit checks it
+    private double _rateSet;      // the optimizer's rate as this trainer last set or found it (see TakeRateSetByUser)
 
-    /// <summary>A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, which must hold the model's parameters.</summary>
+    /// <summary>
+    /// A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, which holds the model's parameters, or some
+    /// of them (the rest stay frozen: clipping and the NaN checks cover the optimizer's). The optimizer's rate is the
+    /// base rate that the schedule and the plateau scale; setting its <see cref="Optimizer{T}.LearningRate"/> later
+    /// (between Fit calls, or from an observer) makes that the base rate from the next step.
+    /// </summary>
     public Trainer(SequenceModel<T> model, Optimizer<T> optimizer, TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -48,6 +54,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         Options = options;
         _shuffle = new Rng(options.Seed);
         _state = new TrainingState { BaseRate = optimizer.LearningRate };
+        _rateSet = optimizer.LearningRate;
         if (options.Plateau is { } plateau) ResetPlateau(plateau); // the object may come from another run's options
     }
 
@@ -224,19 +231,22 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
             if (!double.IsFinite(loss.Value))
                 throw Diverged(step, batchNumber, "loss", $"the loss is {loss.Value}");
             Model.Backward(output.Cache, loss.Gradient);
-            foreach (var p in Model.Parameters)
+            // The optimizer's parameters only: with an optimizer over part of the model (the rest frozen), the frozen
+            // gradients are neither applied nor clipped (in PyTorch they would not exist), so they do not count in the norm.
+            foreach (var p in Optimizer.Parameters)
                 if (!AllFinite(p.Grad.Data))
                     throw Diverged(step, batchNumber, "grad of " + p.Name, $"the gradient of {p.Name} holds NaN or infinity (loss {loss.Value})");
-            if (Options.ClipValue is { } clipValue) GradientClipping.ClipGradValue(Model.Parameters, clipValue);
-            if (Options.ClipNorm is { } clipNorm) GradientClipping.ClipGradNorm(Model.Parameters, clipNorm);
+            if (Options.ClipValue is { } clipValue) GradientClipping.ClipGradValue(Optimizer.Parameters, clipValue);
+            if (Options.ClipNorm is { } clipNorm) GradientClipping.ClipGradNorm(Optimizer.Parameters, clipNorm);
+            TakeRateSetByUser();
             double rate = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
             if (!double.IsFinite(rate))
                 throw Diverged(step, batchNumber, "learning rate", $"the schedule's learning rate is {rate} (base rate {_state.BaseRate})");
-            Optimizer.LearningRate = rate;
+            SetRate(rate);
             Optimizer.Step();
             _state.Step = step;  // the optimizer has taken it, whatever follows
             // Finite gradients can still make infinite weights (a rate too large for T): caught here, at the step that did it.
-            foreach (var p in Model.Parameters)
+            foreach (var p in Optimizer.Parameters)
                 if (!AllFinite(p.Value.Data))
                     throw Diverged(step, batchNumber, p.Name, $"the update made {p.Name} NaN or infinite (learning rate {Optimizer.LearningRate}, loss {loss.Value})", applied: true);
             (h, c) = (output.HN, output.CN);
@@ -265,10 +275,11 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         double lastRate = Optimizer.LearningRate;  // the rate of the epoch's last step, reported whether or not a plateau follows
         if (Options.Plateau is { } plateau)
         {
+            TakeRateSetByUser();  // (an observer's change during the epoch's last batch)
             _state.BaseRate = plateau.Step(monitored, _state.BaseRate);
             // The next step's rate (TrainBatch sets it again, and stops at it if it is not finite, should that step run).
             double next = Options.Schedule?.RateAt(_state.Step, _state.BaseRate) ?? _state.BaseRate;
-            if (double.IsFinite(next)) Optimizer.LearningRate = next;
+            if (double.IsFinite(next)) SetRate(next);
         }
         double seconds = secondsBefore + epochClock.Elapsed.TotalSeconds;
         bool isBest = monitored < _state.BestLoss - Options.EarlyStoppingMinDelta;
@@ -312,6 +323,26 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     private TrainingResult Result(StopReason reason) => new(reason, _state.History.ToArray(), _state.BestEpoch, _state.BestLoss);
+
+    /// <summary>Sets the optimizer's rate, remembering it (see <see cref="TakeRateSetByUser"/>).</summary>
+    private void SetRate(double rate)
+    {
+        Optimizer.LearningRate = rate;
+        _rateSet = Optimizer.LearningRate;
+    }
+
+    /// <summary>
+    /// When the optimizer's rate is no longer the one this trainer last set (or found), the user has set it (between
+    /// Fit calls, or from an observer): it becomes the base rate that the schedule and the plateau scale from.
+    /// </summary>
+    private void TakeRateSetByUser()
+    {
+        if (Optimizer.LearningRate != _rateSet)
+        {
+            _state.BaseRate = Optimizer.LearningRate;
+            _rateSet = Optimizer.LearningRate;
+        }
+    }
 
     /// <summary>The exception for a NaN or infinity found at <paramref name="step"/>, saying whether the model in memory holds that step (<paramref name="applied"/>).</summary>
     private TrainingDivergedException Diverged(long step, int batch, string tensor, string what, bool applied = false) =>

@@ -75,5 +75,9 @@ public sealed record TrainerOptions
         if (MaxDuration is { } d && d < TimeSpan.Zero) throw new ArgumentException($"MaxDuration: expected a non-negative duration, got {d}.", nameof(MaxDuration));
         if (TbpttSteps < 0) throw new ArgumentException($"TbpttSteps: expected 0 (off) or a positive chunk length, got {TbpttSteps}.", nameof(TbpttSteps));
         if (CheckpointEveryEpochs < 1) throw new ArgumentException($"CheckpointEveryEpochs: expected at least 1, got {CheckpointEveryEpochs}.", nameof(CheckpointEveryEpochs));
+        if (CheckpointPath is { } path && string.IsNullOrWhiteSpace(path))
+            throw new ArgumentException($"CheckpointPath: expected a file path, or null for no checkpoints, got '{path}'.", nameof(CheckpointPath));
+        if (CheckpointPath is { } folder && Directory.Exists(folder))
+            throw new ArgumentException($"CheckpointPath: '{folder}' is a folder; expected the path of a file (e.g. '{Path.Combine(folder, "checkpoint.safetensors")}').", nameof(CheckpointPath));
     }
 }
