@@ -76,7 +76,7 @@ public class InputValidationTests
         Throws(() => new Lstm<float>(new LstmOptions { InputSize = 0, HiddenSize = 4 }), "InputSize", "got 0");
         Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = -1 }), "HiddenSize", "got -1");
         Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, NumLayers = 0 }), "NumLayers", "got 0");
-        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, Dropout = 1.0 }), "Dropout", "[0, 1)", "got 1");
+        Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, Dropout = 1.5 }), "Dropout", "[0, 1]", "got 1.5");
         Throws(() => new Lstm<float>(new LstmOptions { InputSize = 3, HiddenSize = 4, ProjSize = 4 }), "ProjSize", "HiddenSize = 4", "got 4");
         Throws(() => new LstmCell<float>(0, 4), "inputSize", "got 0");
     }

@@ -259,6 +259,10 @@ public class LossTests
         var smooth = SmoothL1Loss.Compute(new Tensor<double>([0.25, -2], 2), Tensor<double>.Zeros(2), reduction: Reduction.None, beta: 0.5);
         Assert.Equal([0.0625, 1.75], smooth.Elementwise!.Data);
         Assert.Equal([0.5, -1.0], smooth.Gradient.Data);
+        // β = 0 is L1, with PyTorch's gradient at d = 0: -1 (its d ≤ -β branch), where L1's own is 0.
+        var tie = SmoothL1Loss.Compute(new Tensor<double>([0, 2, -3], 3), Tensor<double>.Zeros(3), reduction: Reduction.None, beta: 0);
+        Assert.Equal([0.0, 2.0, 3.0], tie.Elementwise!.Data);
+        Assert.Equal([-1.0, 1.0, -1.0], tie.Gradient.Data);
 
         // Huber(δ) = δ · SmoothL1(β = δ), value and gradient.
         var x = Prediction("Mse");

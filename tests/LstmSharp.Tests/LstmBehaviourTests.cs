@@ -36,6 +36,27 @@ public class LstmBehaviourTests
         Assert.Equal(a.Output.Data, again.Forward(x).Output.Data);
     }
 
+    /// <summary>
+    /// Dropout = 1 (PyTorch accepts it) zeroes every output of the layers below the last in training: the top layer
+    /// sees zeros, so the output does not depend on the input and dL/dx is zero; in evaluation nothing is dropped.
+    /// </summary>
+    [Fact]
+    public void DropoutOfOneCutsTheLayersApartInTraining()
+    {
+        var o = new LstmOptions { InputSize = 4, HiddenSize = 5, NumLayers = 2, Dropout = 1 };
+        var lstm = new Lstm<double>(o, seed: 3) { Training = true };
+        var x1 = TestUtil.Random<double>(new Rng(1), 6, 3, 4);
+        var x2 = TestUtil.Random<double>(new Rng(2), 6, 3, 4);
+        var a = lstm.Forward(x1);
+        Assert.Equal(a.Output.Data, lstm.Forward(x2).Output.Data);
+        Assert.All(a.Cache.DropoutMasks[0]!, v => Assert.Equal(0.0, v));
+        lstm.ZeroGrad();
+        var grads = lstm.Backward(a.Cache, Tensor<double>.Full(1.0, 6, 3, 5));
+        Assert.All(grads.Input.Data, v => Assert.Equal(0.0, v));
+        lstm.Training = false;
+        Assert.NotEqual(lstm.Forward(x1).Output.Data, lstm.Forward(x2).Output.Data);
+    }
+
     [Fact]
     public void BatchFirstAndSequenceFirstAgree()
     {

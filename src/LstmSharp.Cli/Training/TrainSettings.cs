@@ -51,7 +51,7 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
     {
         if (Layers < 1) throw new CliException($"--layers: expected at least 1, got {Layers}.");
         if (Hidden < 1) throw new CliException($"--hidden: expected at least 1, got {Hidden}.");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new CliException($"--dropout: expected a probability in [0, 1), got {Dropout}.");
+        if (!(Dropout >= 0 && Dropout <= 1)) throw new CliException($"--dropout: expected a probability in [0, 1], got {Dropout}.");
         if (Epochs < 1) throw new CliException($"--epochs: expected at least 1, got {Epochs}.");
         if (Batch < 1) throw new CliException($"--batch: expected at least 1, got {Batch}.");
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new CliException($"--lr: expected a positive finite rate, got {LearningRate}.");

@@ -11,10 +11,10 @@ namespace LstmSharp.Layers;
 /// <typeparam name="T"><see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Dropout<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Dropout with probability <paramref name="p"/> in [0, 1).</summary>
+    /// <summary>Dropout with probability <paramref name="p"/> in [0, 1] (1 zeroes everything, as PyTorch).</summary>
     public Dropout(double p, ulong seed = 0)
     {
-        if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, $"p: expected a probability in [0, 1), got {p}.");
+        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), p, $"p: expected a probability in [0, 1], got {p}.");
         P = p;
         Random = new Rng(seed);
     }

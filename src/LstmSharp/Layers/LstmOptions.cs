@@ -50,8 +50,8 @@ public sealed record LstmOptions
         if (InputSize <= 0) throw new ArgumentException($"InputSize: expected a positive size, got {InputSize}.", nameof(InputSize));
         if (HiddenSize <= 0) throw new ArgumentException($"HiddenSize: expected a positive size, got {HiddenSize}.", nameof(HiddenSize));
         if (NumLayers <= 0) throw new ArgumentException($"NumLayers: expected at least 1, got {NumLayers}.", nameof(NumLayers));
-        if (!(Dropout >= 0 && Dropout < 1))
-            throw new ArgumentException($"Dropout: expected a probability in [0, 1), got {Dropout}.", nameof(Dropout));
+        if (!(Dropout >= 0 && Dropout <= 1))
+            throw new ArgumentException($"Dropout: expected a probability in [0, 1], got {Dropout}.", nameof(Dropout));
         if (ProjSize < 0 || ProjSize >= HiddenSize)
             throw new ArgumentException($"ProjSize: expected 0 (no projection) or a size in [1, HiddenSize = {HiddenSize}), got {ProjSize}.", nameof(ProjSize));
         long widest = NumLayers > 1 ? Math.Max(InputSize, (long)NumDirections * OutputHiddenSize) : InputSize;

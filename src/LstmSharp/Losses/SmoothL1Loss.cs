@@ -8,7 +8,8 @@ namespace LstmSharp.Losses;
 /// l = d² / (2β) where |d| &lt; β, else |d| - β / 2.
 /// </summary>
 /// <remarks>
-/// The gradient is clamp(d / β, -1, 1). β = 0 is <see cref="L1Loss"/>, as in PyTorch.
+/// The gradient is clamp(d / β, -1, 1), PyTorch's -1 where d ≤ -β and 1 where d ≥ β. β = 0 is the L1 loss, with
+/// PyTorch's gradient of -1 where d = 0 (<see cref="L1Loss"/> gives 0 there, as PyTorch's).
 /// Mask: as <see cref="MseLoss"/> (true = counts; Mean divides by the number of elements that count; 0 when none does).
 /// </remarks>
 public static class SmoothL1Loss
@@ -26,7 +27,6 @@ public static class SmoothL1Loss
         ArgumentNullException.ThrowIfNull(target);
         if (!(beta >= 0))
             throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta: expected β ≥ 0.");
-        if (beta == 0) return L1Loss.Compute(prediction, target, mask, reduction);
         LossHelpers.CheckSameShape(prediction, target, nameof(prediction), nameof(target));
         LossHelpers.CheckReduction(reduction);
         var keep = LossHelpers.ExpandMask(mask, prediction, nameof(prediction));

@@ -82,8 +82,8 @@ public sealed record ModelConfig
             if (Kind == ModelKind.Classification && OutputSize < 2)
                 throw new ArgumentException($"OutputSize: expected at least 2 classes for classification, got {OutputSize}.", nameof(OutputSize));
         }
-        if (!(HeadDropout >= 0 && HeadDropout < 1))
-            throw new ArgumentException($"HeadDropout: expected a probability in [0, 1), got {HeadDropout}.", nameof(HeadDropout));
+        if (!(HeadDropout >= 0 && HeadDropout <= 1))
+            throw new ArgumentException($"HeadDropout: expected a probability in [0, 1], got {HeadDropout}.", nameof(HeadDropout));
         var lstm = LstmOptions;
         lstm.Validate();
         if (Kind == ModelKind.LanguageModel && (long)VocabSize * EmbeddingSize > Array.MaxLength)
