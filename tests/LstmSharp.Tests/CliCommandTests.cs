@@ -356,4 +356,53 @@ public sealed class CliCommandTests : IDisposable
         Assert.StartsWith("lstm: error: --resume: ", truncated.Err);
         Assert.DoesNotContain("Use the options", truncated.Err);
     }
+
+    /// <summary>
+    /// An edited model.json is checked when it is read: null sections and entries, sizes below 1, a scaler that is not
+    /// finite and positive, repeated classes each give one line naming the file and exit 1 (they crashed with a stack
+    /// trace, or forecast other numbers without a word).
+    /// </summary>
+    [Fact]
+    public void AnEditedModelDescriptionIsRefusedInOneLine()
+    {
+        string csv = SeriesCsv(), forecast = P("fcj");
+        Assert.Equal(0, Run(["train", "forecast", "--csv", csv, "--column", "value", "--season", "6", "--window", "6", "--horizon", "3", "--test", "6", "--out", forecast, .. Tiny]).Code);
+        string text = P("tj.txt"), lm = P("lmj");
+        File.WriteAllText(text, "abcabcabcabcabcabcabcabcabcabc\n");
+        Assert.Equal(0, Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", lm, .. Tiny]).Code);
+        string seq = P("seqj.csv");
+        var lines = new List<string> { "a0,a1,b0,b1,kind" };
+        for (int i = 0; i < 30; i++) lines.Add(string.Create(CultureInfo.InvariantCulture, $"{i % 2},{i % 3},{i % 5 * 0.1},1,{(i % 2 == 0 ? "even" : "odd")}"));
+        File.WriteAllLines(seq, lines);
+        string classifier = P("ccj");
+        Assert.Equal(0, Run(["train", "classify", "--csv", seq, "--label", "kind", "--features", "2", "--out", classifier, .. Tiny]).Code);
+
+        foreach (var (run, edit, message, command) in new (string, Action<System.Text.Json.Nodes.JsonObject>, string, string[])[]
+        {
+            (forecast, j => j["config"] = null, "'config' is missing", ["predict"]),
+            (forecast, j => j["forecast"]!["window"] = 0, "window, horizon and season of at least 1, got 0, 3 and 6", ["predict"]),
+            (forecast, j => j["forecast"]!["season"] = -3, "window, horizon and season of at least 1, got 6, 3 and -3", ["evaluate"]),
+            (forecast, j => j["forecast"]!["scaler_std"] = 0, "a finite scaler_std > 0", ["predict"]),
+            (forecast, j => j["forecast"]!["scaler_mean"] = 1e308, "beyond any series", ["predict"]),
+            (forecast, j => j["forecast"] = null, "needs its 'forecast' settings", ["info"]),
+            (lm, j => j["text"]!["vocabulary"] = null, "needs its 'text' vocabulary", ["generate"]),
+            (lm, j => j["text"]!["vocabulary"]![1] = null, "vocabulary entry 1 is null", ["generate"]),
+            (classifier, j => j["classify"]!["classes"] = null, "needs its 'classify' classes", ["predict", "--csv", seq]),
+            (classifier, j => j["classify"]!["classes"]![1] = "even", "names class 'even' twice", ["evaluate", "--csv", seq]),
+            (classifier, j => j["classify"]!["classes"]![0] = null, "class 0 has no name", ["predict", "--csv", seq]),
+        })
+        {
+            string sidecar = Path.Combine(run, "model.json"), original = File.ReadAllText(sidecar);
+            var json = System.Text.Json.Nodes.JsonNode.Parse(original)!.AsObject();
+            edit(json);
+            File.WriteAllText(sidecar, json.ToJsonString());
+            var (code, output, error) = Run([command[0], "--model", run, .. command[1..]]);
+            Assert.True(code == ExitCodes.BadInput, $"{message}: exit {code}, {error}");
+            Assert.Contains(sidecar + ": ", error);
+            Assert.Contains(message, error);
+            Assert.DoesNotContain("   at ", error);  // no stack trace
+            Assert.Equal("", output);
+            File.WriteAllText(sidecar, original);
+        }
+    }
 }

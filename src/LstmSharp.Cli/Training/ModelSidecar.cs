@@ -62,7 +62,49 @@ public sealed record ModelSidecar
         }
         if (sidecar is null || sidecar.Format != CurrentFormat)
             throw new CliException($"{path}: expected format '{CurrentFormat}', got '{sidecar?.Format}'.");
+        if (sidecar.Problem() is { } problem) throw new CliException($"{path}: {problem}; a model description as 'lstm train' writes it cannot have that.");
         return sidecar;
+    }
+
+    /// <summary>
+    /// What makes a loaded description unusable (the JSON may have been edited): null sections or entries, sizes
+    /// below 1, a scaler that is not a finite mean and positive spread, repeated or empty classes, or null when it is sound.
+    /// Whether it matches its model file is <see cref="ModelBundle.Load"/>'s check.
+    /// </summary>
+    private string? Problem()
+    {
+        if (Task is not ("forecast" or "text" or "classify")) return $"'task' is '{Task}'; expected forecast, text or classify";
+        if (Config is null) return "'config' is missing";
+        if (Config.FirstOrDefault(kv => kv.Value is null) is { Key: not null } empty) return $"'config' has no value for '{empty.Key}'";
+        switch (Task)
+        {
+            case "forecast":
+                if (Forecast is not { } f) return "a forecast model needs its 'forecast' settings";
+                if (f.Window < 1 || f.Horizon < 1 || f.Season < 1)
+                    return $"'forecast' needs window, horizon and season of at least 1, got {f.Window}, {f.Horizon} and {f.Season}";
+                if (f.Test < 0 || f.Values is < 1) return $"'forecast' needs test >= 0 and values >= 1, got {f.Test} and {f.Values}";
+                if (!double.IsFinite(f.ScalerMean) || !(f.ScalerStd > 0) || !double.IsFinite(f.ScalerStd))
+                    return $"'forecast' needs a finite scaler_mean and a finite scaler_std > 0, got {f.ScalerMean} and {f.ScalerStd}";
+                // The scaler's inverse must not overflow on the model's output range (a mean or spread near double's
+                // largest value would print forecasts of Infinity).
+                if (Math.Abs(f.ScalerMean) > 1e300 || f.ScalerStd > 1e300)
+                    return $"'forecast' has a scaler_mean of {f.ScalerMean} and scaler_std of {f.ScalerStd}, beyond any series";
+                break;
+            case "text":
+                if (Text?.Vocabulary is not { } vocabulary) return "a text model needs its 'text' vocabulary";
+                if (vocabulary.Count == 0 || vocabulary.IndexOf(null!) is int at and >= 0)
+                    return vocabulary.Count == 0 ? "'text' has an empty vocabulary" : $"'text' vocabulary entry {vocabulary.IndexOf(null!)} is null";
+                break;
+            case "classify":
+                if (Classify?.Classes is not { } classes) return "a classifier needs its 'classify' classes";
+                if (classes.FindIndex(string.IsNullOrEmpty) is int bad and >= 0) return $"'classify' class {bad} has no name";
+                if (classes.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1) is { } twice) return $"'classify' names class '{twice.Key}' twice";
+                if (Classify.Steps < 1 || Classify.Features < 1)
+                    return $"'classify' needs steps and features of at least 1, got {Classify.Steps} and {Classify.Features}";
+                if (Classify.Source is not ("idx" or "csv")) return $"'classify' source is '{Classify.Source}'; expected idx or csv";
+                break;
+        }
+        return null;
     }
 }
 
