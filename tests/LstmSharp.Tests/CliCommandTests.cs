@@ -357,6 +357,24 @@ public sealed class CliCommandTests : IDisposable
         Assert.DoesNotContain("Use the options", truncated.Err);
     }
 
+    /// <summary>A tiny model of each task: the run folders, the text trained on and the classifier's CSV (label column "kind").</summary>
+    private (string Forecast, string Text, string TextFile, string Classifier, string Sequences) ThreeModels()
+    {
+        string forecast = P("fc3");
+        Assert.Equal(0, Run(["train", "forecast", "--csv", SeriesCsv(), "--column", "value", "--date-column", "t", "--season", "6", "--window", "6",
+            "--horizon", "3", "--test", "6", "--out", forecast, .. Tiny]).Code);
+        string text = P("t3.txt"), lm = P("lm3");
+        File.WriteAllText(text, "abcabcabcabcabcabcabcabcabcabc\n");
+        Assert.Equal(0, Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", lm, .. Tiny]).Code);
+        string seq = P("seq3.csv");
+        var lines = new List<string> { "a0,a1,b0,b1,kind" };
+        for (int i = 0; i < 30; i++) lines.Add(string.Create(CultureInfo.InvariantCulture, $"{i % 2},{i % 3},{i % 5 * 0.1},1,{(i % 2 == 0 ? "even" : "odd")}"));
+        File.WriteAllLines(seq, lines);
+        string classifier = P("cc3");
+        Assert.Equal(0, Run(["train", "classify", "--csv", seq, "--label", "kind", "--features", "2", "--out", classifier, .. Tiny]).Code);
+        return (forecast, lm, text, classifier, seq);
+    }
+
     /// <summary>
     /// An edited model.json is checked when it is read: null sections and entries, sizes below 1, a scaler that is not
     /// finite and positive, repeated classes each give one line naming the file and exit 1 (they crashed with a stack
@@ -365,17 +383,7 @@ public sealed class CliCommandTests : IDisposable
     [Fact]
     public void AnEditedModelDescriptionIsRefusedInOneLine()
     {
-        string csv = SeriesCsv(), forecast = P("fcj");
-        Assert.Equal(0, Run(["train", "forecast", "--csv", csv, "--column", "value", "--season", "6", "--window", "6", "--horizon", "3", "--test", "6", "--out", forecast, .. Tiny]).Code);
-        string text = P("tj.txt"), lm = P("lmj");
-        File.WriteAllText(text, "abcabcabcabcabcabcabcabcabcabc\n");
-        Assert.Equal(0, Run(["train", "text", "--file", text, "--seq-len", "8", "--embedding", "2", "--layers", "1", "--out", lm, .. Tiny]).Code);
-        string seq = P("seqj.csv");
-        var lines = new List<string> { "a0,a1,b0,b1,kind" };
-        for (int i = 0; i < 30; i++) lines.Add(string.Create(CultureInfo.InvariantCulture, $"{i % 2},{i % 3},{i % 5 * 0.1},1,{(i % 2 == 0 ? "even" : "odd")}"));
-        File.WriteAllLines(seq, lines);
-        string classifier = P("ccj");
-        Assert.Equal(0, Run(["train", "classify", "--csv", seq, "--label", "kind", "--features", "2", "--out", classifier, .. Tiny]).Code);
+        var (forecast, lm, _, classifier, seq) = ThreeModels();
 
         foreach (var (run, edit, message, command) in new (string, Action<System.Text.Json.Nodes.JsonObject>, string, string[])[]
         {
@@ -404,5 +412,59 @@ public sealed class CliCommandTests : IDisposable
             Assert.Equal("", output);
             File.WriteAllText(sidecar, original);
         }
+    }
+
+    /// <summary>
+    /// Mistakes that were ignored, or caught only after training or deep inside: an option of another task's models, a
+    /// label column named but missing, a forecast too long for its labels, a one-value series, IDX data without test
+    /// images or with one class, and an --out that is a file or holds a folder where an output goes.
+    /// </summary>
+    [Fact]
+    public void MistakesAreCaughtBeforeAnyWorkInOneLine()
+    {
+        var (forecast, lm, text, classifier, seq) = ThreeModels();
+        string unlabelled = P("unlabelled.csv");
+        File.WriteAllLines(unlabelled, File.ReadAllLines(seq).Select(l => l[..l.LastIndexOf(',')]));
+        string one = P("one.csv");
+        File.WriteAllLines(one, ["value", "3.5"]);
+        string noTest = P("idx-no-test"), oneClass = P("idx-one-class");
+        Directory.CreateDirectory(noTest);
+        Directory.CreateDirectory(oneClass);
+        CliDataTests.WriteMnist(noTest, train: 12, test: 0, rows: 3, columns: 2, gzipTrain: false);
+        CliDataTests.WriteMnist(oneClass, train: 1, test: 1, rows: 3, columns: 2, gzipTrain: false);
+        string aFile = P("afile");
+        File.WriteAllText(aFile, "x");
+        string blocked = P("blocked");
+        Directory.CreateDirectory(Path.Combine(blocked, "model.safetensors"));
+
+        foreach (var (args, message) in new (string[], string)[]
+        {
+            (["predict", "-m", forecast, "--prompt", "abc"], "--prompt: applies to text models; this is a forecast model."),
+            (["predict", "-m", lm, "--steps", "3", "--prompt", "ab"], "--steps: applies to forecast models; this is a text model."),
+            (["evaluate", "-m", lm, "--file", text, "--test", "4"], "--test: applies to forecast models; this is a text model."),
+            (["evaluate", "-m", forecast, "--idx", noTest], "--idx: applies to classify models; this is a forecast model."),
+            (["inspect", "-m", lm, "-i", "abc", "--row", "2", "-o", P("ins")], "--row: applies to forecast and classify models; this is a text model."),
+            (["inspect", "-m", forecast, "-i", "airline", "--label", "kind", "-o", P("ins")], "--label: applies to classify models; this is a forecast model."),
+            (["predict", "-m", classifier, "--csv", unlabelled, "--label", "kind"], "no column named 'kind'"),
+            (["predict", "-m", forecast, "--steps", "100000000"], "--steps: expected 1..100000 values to forecast, got 100000000."),
+            (["train", "forecast", "--csv", one, "--column", "value", "--out", P("o1"), .. Tiny], "the series holds 1 value;"),
+            (["train", "classify", "--idx", noTest, "--out", P("o2"), .. Tiny], "12 training and 0 test images"),
+            (["train", "classify", "--idx", oneClass, "--out", P("o3"), .. Tiny], "the labels hold 1 class; classification needs at least 2."),
+            (["train", "forecast", "--out", aFile, .. Tiny], $"--out: {aFile} is a file; expected a folder"),
+            (["train", "forecast", "--out", blocked, .. Tiny], $"is a folder, where the run writes its model.safetensors."),
+        })
+        {
+            var (code, output, error) = Run(args);
+            Assert.True(code == ExitCodes.BadInput, $"{string.Join(' ', args)}: exit {code}, {error}");
+            Assert.Contains(message, error);
+            Assert.DoesNotContain("   at ", error);
+            Assert.DoesNotContain("Epoch", output);  // refused before training
+        }
+        Assert.False(Directory.Exists(P("o1")) || Directory.Exists(P("o2")) || Directory.Exists(P("o3")));
+
+        // A forecast that would run past year 9999 is labelled +k.
+        var series = new LstmSharp.Cli.Forecasting.Series([1, 2], ["9999-10", "9999-11"], "s", null, null, null, "s");
+        Assert.Equal(["+1", "+2", "+3"], UseCommands.NextLabels(series, 3));
+        Assert.Equal(["9999-12"], UseCommands.NextLabels(series, 1));
     }
 }

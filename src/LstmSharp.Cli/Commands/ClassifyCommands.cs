@@ -54,7 +54,14 @@ public static class ClassifyCommands
     private static ClassifyData Load(string? idx, string? csv, string? label, int steps, int features, double testFraction, ulong seed, int limit)
     {
         if ((idx is null) == (csv is null)) throw new CliException("give either --idx DIR (MNIST-style files) or --csv FILE --label NAME.");
-        if (idx is not null) return ClassifyData.FromIdx(idx, limit);
+        if (idx is not null)
+        {
+            var data = ClassifyData.FromIdx(idx, limit);
+            if (data.TrainInputs.Length == 0 || data.TestInputs.Length == 0)
+                throw new CliException($"{idx}: {data.TrainInputs.Length} training and {data.TestInputs.Length} test images; a run trains on the first and reports its accuracy on the second, so each needs at least one.");
+            if (data.Classes.Count < 2) throw new CliException($"{idx}: the labels hold {data.Classes.Count} class; classification needs at least 2.");
+            return data;
+        }
         if (label is null) throw new CliException("--label: name the CSV's label column.");
         return ClassifyData.FromCsv(csv!, label, steps, features, testFraction, seed, limit);
     }

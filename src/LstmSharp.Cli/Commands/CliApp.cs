@@ -27,6 +27,17 @@ public sealed class CliApp
     /// <summary>The global <c>--verbose</c> option.</summary>
     public Option<bool> Verbose { get; }
 
+    /// <summary>
+    /// Refuses an option given on the command line that the model's <paramref name="task"/> does not read (it would be
+    /// ignored without a word): each option with the tasks that use it.
+    /// </summary>
+    public static void RefuseOtherTasksOptions(ParseResult result, string task, params (Option Option, string[] Tasks)[] options)
+    {
+        foreach (var (option, tasks) in options)
+            if (!tasks.Contains(task) && result.GetResult(option) is { Implicit: false })
+                throw new CliException($"{option.Name}: applies to {string.Join(" and ", tasks)} models; this is a {task} model.");
+    }
+
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the exit code.</summary>
     public static int Run(string[] args, CliConsole console)
     {

@@ -52,6 +52,7 @@ public static class ForecastCommands
         bool log = logOption ?? builtIn;
         int n = series.Values.Length;
         int test = testOption ?? (builtIn ? 24 : Math.Max(horizon, (int)Math.Round(0.2 * n)));
+        if (n < 2) throw new CliException($"the series holds {n} value{(n == 1 ? "" : "s")}; a forecaster needs at least 2: some to train on and some held out to test.");
         if (test < 1 || test >= n) throw new CliException($"--test: expected 1..{n - 1} held-out values for a series of {n}, got {test}.");
         int trainCount = n - test;
         var forecaster = SeasonalResidualForecaster.Fit(series.Values, trainCount, window, horizon, season, log);

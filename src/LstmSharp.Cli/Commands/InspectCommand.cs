@@ -41,7 +41,12 @@ public static class InspectCommand
         var label = new Option<string?>("--label") { Description = "Classify: the CSV's label column to skip (default: the one trained on)." };
         var outDir = new Option<string>("--out", "-o") { Description = "Folder for gates.csv and the heatmaps.", DefaultValueFactory = _ => Path.Combine("runs", "inspect") };
         foreach (Option o in new Option[] { model, input, row, column, label, outDir }) command.Options.Add(o);
-        app.SetAction(command, r => Run(app.Console, ModelBundle.Load(r.GetValue(model)!), r.GetValue(input)!, r.GetValue(row), r.GetValue(column), r.GetValue(label), r.GetValue(outDir)!));
+        app.SetAction(command, r =>
+        {
+            var bundle = ModelBundle.Load(r.GetValue(model)!);
+            CliApp.RefuseOtherTasksOptions(r, bundle.Sidecar.Task, (row, ["forecast", "classify"]), (column, ["forecast"]), (label, ["classify"]));
+            return Run(app.Console, bundle, r.GetValue(input)!, r.GetValue(row), r.GetValue(column), r.GetValue(label), r.GetValue(outDir)!);
+        });
         return command;
     }
 

@@ -52,6 +52,11 @@ public static class UseCommands
             foreach (Option o in new Option[] { Model, Csv, Column, DateColumn, Idx, Label, Limit }) command.Options.Add(o);
         }
 
+        /// <summary>The data options with the tasks that read them, and <paramref name="more"/> (see <see cref="CliApp.RefuseOtherTasksOptions"/>).</summary>
+        public void RefuseOtherTasks(ParseResult r, string task, params (Option, string[])[] more) =>
+            CliApp.RefuseOtherTasksOptions(r, task, [(Csv, ["forecast", "classify"]), (Column, ["forecast"]), (DateColumn, ["forecast"]),
+                (Idx, ["classify"]), (Label, ["classify"]), (Limit, ["classify"]), .. more]);
+
         public Series Series(ParseResult r, ForecastInfo info)
         {
             string? csv = r.GetValue(Csv);
@@ -77,7 +82,8 @@ public static class UseCommands
                 return (data.TestInputs, data.TestLabels, $"{data.TestInputs.Length} test images from {idx}");
             }
             string? label = r.GetValue(Label) ?? info.Label;
-            var file = SequenceCsv.Load(csv!, label, info.Steps, info.Features, labelOptional: !needLabels);
+            // A label column the user names must be there; the one the model was trained with may be missing (predict).
+            var file = SequenceCsv.Load(csv!, label, info.Steps, info.Features, labelOptional: !needLabels && r.GetValue(Label) is null);
             if (needLabels && file.Labels is null) throw new CliException("--label: name the CSV's label column.");
             var inputs = limit > 0 ? file.Inputs.Take(limit).ToArray() : file.Inputs;
             int[]? labels = null;
@@ -109,6 +115,7 @@ public static class UseCommands
         app.SetAction(command, r =>
         {
             var bundle = ModelBundle.Load(r.GetValue(inputs.Model)!);
+            inputs.RefuseOtherTasks(r, bundle.Sidecar.Task, (steps, ["forecast"]), (prompt, ["text"]));
             var console = app.Console;
             var rows = new List<string[]>();
             string[] header;
@@ -119,7 +126,7 @@ public static class UseCommands
                     var info = bundle.Sidecar.Forecast!;
                     var series = inputs.Series(r, info);
                     int n = r.GetValue(steps) ?? info.Horizon;
-                    if (n < 1) throw new CliException($"--steps: expected at least 1, got {n}.");
+                    if (n < 1 || n > MaxForecastSteps) throw new CliException($"--steps: expected 1..{MaxForecastSteps} values to forecast, got {n}.");
                     var forecaster = ForecastCommands.Forecaster(info);
                     var values = forecaster.Forecast(series.Values, series.Values.Length, n, x => ForecastEvaluation.Predict(bundle.Model, x, forecaster.Window));
                     var labels = NextLabels(series, n);
@@ -192,6 +199,7 @@ public static class UseCommands
         app.SetAction(command, r =>
         {
             var bundle = ModelBundle.Load(r.GetValue(inputs.Model)!);
+            inputs.RefuseOtherTasks(r, bundle.Sidecar.Task, (file, ["text"]), (test, ["forecast"]), (outDir, ["forecast", "classify"]));
             var console = app.Console;
             string? dir = r.GetValue(outDir);
             switch (bundle.Sidecar.Task)
@@ -260,12 +268,16 @@ public static class UseCommands
         return command;
     }
 
-    /// <summary>Labels for the <paramref name="count"/> points after the series: months continue <c>yyyy-MM</c> labels, else "+k".</summary>
+    /// <summary>The longest recursive forecast <c>predict --steps</c> makes (each step feeds on the ones before).</summary>
+    public const int MaxForecastSteps = 100_000;
+
+    /// <summary>Labels for the <paramref name="count"/> points after the series: months continue <c>yyyy-MM</c> labels (while they stay within year 9999), else "+k".</summary>
     public static string[] NextLabels(Series series, int count)
     {
         ArgumentNullException.ThrowIfNull(series);
         if (series.Labels is { Length: > 0 } labels &&
-            DateTime.TryParseExact(labels[^1], "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var last))
+            DateTime.TryParseExact(labels[^1], "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var last) &&
+            (DateTime.MaxValue.Year - last.Year) * 12L + (12 - last.Month) >= count)
             return [.. Enumerable.Range(1, count).Select(k => last.AddMonths(k).ToString("yyyy-MM", CultureInfo.InvariantCulture))];
         return [.. Enumerable.Range(1, count).Select(k => "+" + k.ToString(CultureInfo.InvariantCulture))];
     }

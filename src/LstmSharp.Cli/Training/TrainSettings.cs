@@ -43,6 +43,10 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
     /// <summary>The checkpoint's path.</summary>
     public string CheckpointPath => Path.Combine(Out, ModelBundle.CheckpointFile);
 
+    /// <summary>The files a run writes in <see cref="Out"/>.</summary>
+    public static readonly string[] Outputs =
+        [ModelBundle.ModelFile, ModelBundle.SidecarFile, ModelBundle.CheckpointFile, "loss.png", "forecast.png", "confusion.png"];
+
     /// <summary>The longest --max-minutes (some 1,900 years; a TimeSpan holds at most about 29,000).</summary>
     private const double MaxMinutesLimit = 1e9;
 
@@ -64,6 +68,10 @@ public sealed record TrainSettings(int Layers, int Hidden, double Dropout, bool 
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
             throw new CliException($"--val-fraction: expected a fraction in [0, 1), got {ValidationFraction}.");
         if (string.IsNullOrWhiteSpace(Out)) throw new CliException("--out: expected a folder.");
+        if (File.Exists(Out)) throw new CliException($"--out: {Out} is a file; expected a folder (made if missing).");
+        foreach (var name in Outputs)
+            if (Directory.Exists(Path.Combine(Out, name)))
+                throw new CliException($"--out: {Path.Combine(Out, name)} is a folder, where the run writes its {name}.");
         if (MetricsJson is { } metrics && Directory.Exists(metrics))
             throw new CliException($"--metrics-json: {metrics} is a folder; expected the path of a file to write.");
     }

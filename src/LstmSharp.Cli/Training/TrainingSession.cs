@@ -44,13 +44,32 @@ public static class TrainingSession
         _ => throw new CliException($"--optimizer: expected adam, adamw, sgd or rmsprop, got '{name}'."),
     };
 
+    /// <summary>
+    /// Makes the run's folder and checks that files can be written in it, before any training (which would otherwise fail
+    /// at its first checkpoint, an epoch later).
+    /// </summary>
+    private static void CheckWritable(string folder)
+    {
+        string probe = Path.Combine(folder, $".lstm-write-check.{Environment.ProcessId}.tmp");
+        try
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--out: cannot write in {folder}: {e.Message}");
+        }
+    }
+
     /// <summary>Trains <paramref name="model"/>; <paramref name="customize"/> adjusts the trainer's options (e.g. truncated BPTT).</summary>
     public static TrainingOutcome Run(CliConsole console, TrainSettings settings, SequenceModel<float> model,
         SequenceDataset<float> train, SequenceDataset<float>? validation, Func<TrainerOptions, TrainerOptions>? customize = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (train.Count == 0) throw new CliException("no training sequences: the data is too small for these settings.");
-        Directory.CreateDirectory(settings.Out);
+        CheckWritable(settings.Out);
         var options = new TrainerOptions
         {
             Epochs = settings.Epochs,
