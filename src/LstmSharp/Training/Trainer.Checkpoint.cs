@@ -56,7 +56,9 @@ public sealed partial class Trainer<T>
     /// such as β2) differ from this trainer's, or when it stopped inside an epoch
     /// and this trainer batches differently. The optimizer's rate and the schedule's base rate come from the checkpoint.
     /// The next <see cref="Fit"/> checks that its training and validation sets are the ones the checkpoint's run had
-    /// (a hash of each is in the checkpoint) and refuses others.
+    /// (a hash of each is in the checkpoint) and refuses others. The <see cref="TrainerOptions"/> are this trainer's:
+    /// with the saved run's, the run continues bit for bit; another count of epochs, clip, schedule or patience is
+    /// allowed and takes effect from the next step (the run is then no longer the one that never stopped).
     /// </summary>
     public void LoadCheckpoint(string path)
     {
