@@ -155,4 +155,32 @@ public class InputValidationTests
         Assert.Equal(new[] { 0, 5, 2 }, embedding.Forward([], 0, 5).Shape);  // no ids, an empty batch: a shape of product 0 is fine
         Assert.Equal(new[] { 2, 4, 2 }, embedding.Forward([1, 2, 3, 4, 5, 6, 0, 1], 2, 4).Shape);
     }
+
+    /// <summary>
+    /// Sizes whose products pass int.MaxValue, a batch's lengths changed after it was made, and data sets of an unknown
+    /// kind or one class: each refused by name where it was accepted and failed later, deep inside or silently.
+    /// </summary>
+    [Fact]
+    public void OverflowingSizesAndLengthsChangedLaterAreRefused()
+    {
+        // B·T = 65536² wrapped to 0 and accepted an empty token array; 50000² wrapped negative.
+        Throws(() => new LstmSharp.Models.SequenceBatch<float>(new int[65536], 65536, tokens: []), "tokens", "B·T = 4294967296", "got 0");
+        Throws(() => new LstmSharp.Models.SequenceBatch<float>(new int[50000], 50000, tokens: [1]), "tokens", "B·T = 2500000000", "got 1");
+        Throws(() => new LstmSharp.Models.SequenceBatch<float>(new int[65536], 65536, TestUtil.Random<float>(new Rng(1), 65536, 1, 1)), "features", "[B = 65536, T = 65536, I]");
+        // The batch keeps its own copy of the lengths, read-only.
+        int[] lengths = [3, 3];
+        var batch = new LstmSharp.Models.SequenceBatch<float>(lengths, 3, TestUtil.Random<float>(new Rng(1), 2, 3, 2));
+        lengths[0] = -4;
+        Assert.Equal([3, 3], batch.Lengths);
+        Assert.False(batch.Lengths is int[]);
+        // n·O = 65536² wrapped to 0 and accepted an empty target.
+        Throws(() => LstmSharp.Training.SequenceDataset<float>.ForSequenceRegression([new float[65536]], 1, [[]], 65536), "samples", "n·O = 4294967296", "got 0");
+        // A window step past int.MaxValue: one window, not an exception from deep inside.
+        var lm = LstmSharp.Training.SequenceDataset<float>.ForLanguageModel([1, 2, 3, 4], int.MaxValue, 8);
+        Assert.Equal(1, lm.Count);
+        Assert.Equal([1, 2, 3], lm.Samples[0].Tokens!);
+        Throws(() => LstmSharp.Training.SequenceDataset<float>.ForLanguageModel([1, 2, 3], 2, 0), "vocabSize", "got 0");
+        Throws(() => new LstmSharp.Training.SequenceDataset<float>((LstmSharp.Models.ModelKind)9, 1, 1, []), "kind", "got 9");
+        Throws(() => LstmSharp.Training.SequenceDataset<float>.ForClassification([new float[2]], 1, [0], 1), "classes", "at least 2", "got 1");
+    }
 }

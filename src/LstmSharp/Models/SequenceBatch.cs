@@ -30,13 +30,15 @@ public sealed class SequenceBatch<T> where T : unmanaged, IFloatingPointIeee754<
             throw new ArgumentException("features: expected exactly one of features (a feature model) and tokens (a language model).", nameof(features));
         if (features is not null && (features.Rank != 3 || features.Dim(0) != b || features.Dim(1) != steps))
             throw new ArgumentException($"features: expected shape [B = {b}, T = {steps}, I], got {features.ShapeString}.", nameof(features));
-        if (tokens is not null && tokens.Length != b * steps)
-            throw new ArgumentException($"tokens: expected B·T = {b * steps} ids, got {tokens.Length}.", nameof(tokens));
+        long cells = (long)b * steps;  // B·T, which may pass int.MaxValue
+        if (tokens is not null && tokens.Length != cells)
+            throw new ArgumentException($"tokens: expected B·T = {cells} ids, got {tokens.Length}.", nameof(tokens));
         if (targets is not null && (targets.Rank is not (2 or 3) || targets.Dim(0) != b || targets.Rank == 3 && targets.Dim(1) != steps))
             throw new ArgumentException($"targets: expected shape [B = {b}, O] or [B = {b}, T = {steps}, O], got {targets.ShapeString}.", nameof(targets));
-        if (labels is not null && labels.Length != b && labels.Length != b * steps)
-            throw new ArgumentException($"labels: expected B = {b} or B·T = {b * steps} classes, got {labels.Length}.", nameof(labels));
-        Lengths = lengths;
+        if (labels is not null && labels.Length != b && labels.Length != cells)
+            throw new ArgumentException($"labels: expected B = {b} or B·T = {cells} classes, got {labels.Length}.", nameof(labels));
+        _lengths = (int[])lengths.Clone();  // checked above: a copy, so that a later change of the caller's array cannot bypass the check
+        Lengths = Array.AsReadOnly(_lengths);
         Steps = steps;
         Features = features;
         Tokens = tokens;
@@ -44,14 +46,19 @@ public sealed class SequenceBatch<T> where T : unmanaged, IFloatingPointIeee754<
         Labels = labels;
     }
 
+    private readonly int[] _lengths;  // [B]
+
     /// <summary>B.</summary>
-    public int Size => Lengths.Length;
+    public int Size => _lengths.Length;
 
     /// <summary>T, the padded length.</summary>
     public int Steps { get; }
 
-    /// <summary>[B] valid steps per sequence.</summary>
-    public int[] Lengths { get; }
+    /// <summary>[B] valid steps per sequence (a copy of the array given, read-only).</summary>
+    public IReadOnlyList<int> Lengths { get; }
+
+    /// <summary>The lengths as a span, for the model's loops.</summary>
+    internal ReadOnlySpan<int> LengthSpan => _lengths;
 
     /// <summary>[B, T, I] or null.</summary>
     public Tensor<T>? Features { get; }
@@ -66,7 +73,7 @@ public sealed class SequenceBatch<T> where T : unmanaged, IFloatingPointIeee754<
     public int[]? Labels { get; }
 
     /// <summary>The number of valid steps over all sequences.</summary>
-    public int ValidSteps => Lengths.Sum();
+    public int ValidSteps => _lengths.Sum();
 
     /// <summary>
     /// Steps [start, start + count) of every sequence, for truncated BPTT over per-step targets. Lengths are cut to

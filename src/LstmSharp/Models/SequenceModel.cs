@@ -111,7 +111,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         var lengths = batch.Lengths.Select(len => Math.Max(len, 1)).ToArray();
         Lstm.Training = Training;
         var lstm = Lstm.ForwardCore(input, h0, c0, lengths, outputSequence: !Config.IsSequenceToOne, infer); // output [B, T, D·P], or empty
-        KeepStateOfEmptyRows(batch.Lengths, h0, c0, lstm);
+        KeepStateOfEmptyRows(batch.LengthSpan, h0, c0, lstm);
         var features = Config.IsSequenceToOne ? FinalState(lstm.HN, b) : lstm.Output; // [B, D·P] or [B, T, D·P]
         var (headInput, mask) = HeadDropout.Forward(features, Training && !infer);
         var output = Head.Forward(headInput);                                     // [B, O] or [B, T, O]
@@ -167,7 +167,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
             throw new ArgumentException($"output: expected shape {ShapeUtil.Format(expectedShape)} for this batch, got {output.Output.ShapeString}.", nameof(output));
         var rows = Config.IsSequenceToOne
             ? Enumerable.Range(0, b).Where(i => batch.Lengths[i] > 0).ToArray()
-            : ValidRows(batch.Lengths, batch.Steps);
+            : ValidRows(batch.LengthSpan, batch.Steps);
         var pred = Gather(output.Output.Data, rows, o);                          // [N, O]
         LossResult<T> loss;
         int correct = 0;
@@ -265,7 +265,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     /// A sequence with no valid step in this chunk ran one ignored step (the LSTM needs lengths ≥ 1): give it back the
     /// state it came in with and a zero output, so that it is as if nothing happened.
     /// </summary>
-    private void KeepStateOfEmptyRows(int[] lengths, Tensor<T>? h0, Tensor<T>? c0, LstmResult<T> lstm)
+    private void KeepStateOfEmptyRows(ReadOnlySpan<int> lengths, Tensor<T>? h0, Tensor<T>? c0, LstmResult<T> lstm)
     {
         if (!lengths.Contains(0)) return;
         var o = Config.LstmOptions;
@@ -295,7 +295,7 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
         return new Tensor<T>(features, b, d * p);
     }
 
-    private static int[] ValidRows(int[] lengths, int steps)
+    private static int[] ValidRows(ReadOnlySpan<int> lengths, int steps)
     {
         var rows = new List<int>();
         for (int i = 0; i < lengths.Length; i++)

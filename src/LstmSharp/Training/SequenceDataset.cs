@@ -24,10 +24,13 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
     public SequenceDataset(ModelKind kind, int inputSize, int outputSize, IEnumerable<SequenceSample<T>> samples)
     {
         ArgumentNullException.ThrowIfNull(samples);
+        if (!Enum.IsDefined(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, $"kind: expected one of {string.Join(", ", Enum.GetNames<ModelKind>())}, got {(int)kind}.");
         if (kind != ModelKind.LanguageModel && inputSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"inputSize: expected a positive number of features, got {inputSize}.");
         if (outputSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(outputSize), outputSize, $"outputSize: expected a positive size, got {outputSize}.");
+        if (kind == ModelKind.Classification && outputSize < 2)
+            throw new ArgumentOutOfRangeException(nameof(outputSize), outputSize, $"outputSize: expected at least 2 classes for classification, got {outputSize}.");
         Kind = kind;
         InputSize = kind == ModelKind.LanguageModel ? 0 : inputSize;
         OutputSize = outputSize;
@@ -111,6 +114,7 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(labels);
         SameCount(inputs.Count, labels.Count, nameof(labels));
+        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, $"classes: expected at least 2 classes, got {classes}.");
         return new(ModelKind.Classification, inputSize, classes, inputs.Select((x, s) => new SequenceSample<T>(x, null, null, labels[s], null)));
     }
 
@@ -122,11 +126,12 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
     public static SequenceDataset<T> ForLanguageModel(ReadOnlySpan<int> ids, int length, int vocabSize)
     {
         if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), length, $"length: expected a positive window, got {length}.");
+        if (vocabSize <= 0) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, $"vocabSize: expected a positive vocabulary size, got {vocabSize}.");
         if (ids.Length < 2) throw new ArgumentException($"ids: expected at least 2 tokens to predict one from another, got {ids.Length}.", nameof(ids));
         var samples = new List<SequenceSample<T>>();
-        for (int start = 0; start + 1 < ids.Length; start += length)
+        for (long next = 0; next + 1 < ids.Length; next += length)  // long: next + length may pass int.MaxValue
         {
-            int n = Math.Min(length, ids.Length - 1 - start);
+            int start = (int)next, n = Math.Min(length, ids.Length - 1 - start);
             samples.Add(new SequenceSample<T>(null, ids.Slice(start, n).ToArray(), null, 0, ids.Slice(start + 1, n).ToArray()));
         }
         return new(ModelKind.LanguageModel, 0, vocabSize, samples);
@@ -260,8 +265,8 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
                 throw new ArgumentException($"samples: {where} has label {s.Label}, expected a class in 0..{OutputSize - 1}.", "samples");
             case ModelKind.Regression when s.Target is null || s.Target.Length != OutputSize:
                 throw new ArgumentException($"samples: {where} must have O = {OutputSize} target values, got {s.Target?.Length ?? 0}.", "samples");
-            case ModelKind.SequenceRegression when s.Target is null || s.Target.Length != n * OutputSize:
-                throw new ArgumentException($"samples: {where} must have n·O = {n * OutputSize} target values (n = {n} steps), got {s.Target?.Length ?? 0}.", "samples");
+            case ModelKind.SequenceRegression when s.Target is null || s.Target.Length != (long)n * OutputSize:
+                throw new ArgumentException($"samples: {where} must have n·O = {(long)n * OutputSize} target values (n = {n} steps), got {s.Target?.Length ?? 0}.", "samples");
         }
     }
 
