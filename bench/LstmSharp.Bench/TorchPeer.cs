@@ -6,7 +6,8 @@ namespace LstmSharp.Bench;
 
 /// <summary>
 /// PyTorch as a peer: a long-lived <c>peers/torch_lstm.py</c> process answering timing requests, started with one BLAS
-/// thread, OPENBLAS_L2_SIZE unset and the OPENBLAS_CORETYPE (or none) under which its SGEMM ran fastest here.
+/// thread (a request for k threads sets both PyTorch's and OpenBLAS's to k), OPENBLAS_L2_SIZE unset, the OPENBLAS_CORETYPE
+/// (or none) under which its SGEMM ran fastest here, and glibc's malloc keeping freed memory (see <see cref="StartInfo"/>).
 /// </summary>
 internal sealed class TorchPeer : IDisposable
 {
@@ -139,7 +140,7 @@ internal sealed class TorchPeer : IDisposable
     /// The peer script under <paramref name="python"/> with one BLAS thread and OpenBLAS's kernels forced to
     /// <paramref name="coreType"/> (null: OPENBLAS_CORETYPE unset, OpenBLAS's own detection).
     /// </summary>
-    private static ProcessStartInfo StartInfo(string python, string? coreType)
+    private static ProcessStartInfo StartInfo(string python, string? coreType, bool forMemory = false)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "peers", "torch_lstm.py");
         var info = new ProcessStartInfo(python, [script])
@@ -155,6 +156,11 @@ internal sealed class TorchPeer : IDisposable
         info.Environment["OPENBLAS_NUM_THREADS"] = "1";
         info.Environment["OMP_NUM_THREADS"] = "1";
         info.Environment["OMP_WAIT_POLICY"] = "PASSIVE"; // idle threads sleep instead of spinning against the other contenders
+        // For timing, glibc's malloc keeps the memory it frees (as jemalloc or tcmalloc would, PyTorch's usual advice on a
+        // CPU): by default it maps every block over 32 MiB afresh and unmaps it when freed, so the LSTM's [T, B, 4H]
+        // buffers were page-faulted in on every run (5-10% of a (64, 128, 128, 512) training step on this virtual
+        // machine). The memory table keeps glibc's defaults: the peak a plain PyTorch process shows.
+        if (!forMemory) info.Environment["GLIBC_TUNABLES"] = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295";
         return info;
     }
 
@@ -181,7 +187,7 @@ internal sealed class TorchPeer : IDisposable
     /// </summary>
     public double? PeakMemoryMb(Request r, int steps)
     {
-        using var process = Process.Start(StartInfo(_python, CoreType));
+        using var process = Process.Start(StartInfo(_python, CoreType, forMemory: true));
         if (process is null) return null;
         process.StandardInput.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {

@@ -2,7 +2,8 @@
 
 Runs as a server: each stdin line is a JSON request
   {"mode": "inference"|"training"|"step", "B":, "T":, "I":, "H":, "L":, "D":, "reps": n, "threads": k}
-and each reply is one JSON line {"times_ms": [...], "threads": k, "torch": version}.
+and each reply is one JSON line {"times_ms": [...], "threads": k, "blas_threads": k, "torch": version}: k threads
+for PyTorch's pool and for OpenBLAS's (set through ctypes: the process starts with OPENBLAS_NUM_THREADS=1).
 inference = forward under no_grad in eval mode; training = forward + backward of sum(output) (parameter and
 input gradients); step = one nn.LSTMCell step at B, I, H; memory = the peak resident memory that `reps` training
 steps add to the process, measured from before the first step of the model (VmHWM, reset through clear_refs), reply
@@ -70,6 +71,33 @@ def blas():
     return "unknown BLAS"
 
 
+_openblas = None  # the OpenBLAS library torch runs on (ctypes), found on the first request; False if there is none
+
+
+def set_blas_threads(n):
+    """OpenBLAS's thread count to n: torch.set_num_threads sizes only PyTorch's own (OpenMP) pool, and the process
+    starts with OPENBLAS_NUM_THREADS=1, so without this a "2 threads" request ran its matrix products on one."""
+    global _openblas
+    if _openblas is None:
+        _openblas = False
+        torch.mm(torch.ones(2, 2), torch.ones(2, 2))
+        with open("/proc/self/maps") as f:
+            paths = sorted({fields[5].removesuffix(" (deleted)") for fields in (line.rstrip("\n").split(None, 5) for line in f)
+                            if len(fields) == 6 and re.search(r"/lib(open)?blas[^/]*\.so", fields[5])})
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+                lib.openblas_set_num_threads, lib.openblas_get_num_threads
+                _openblas = lib
+                break
+            except (OSError, AttributeError):
+                continue
+    if _openblas:
+        _openblas.openblas_set_num_threads(n)
+        return _openblas.openblas_get_num_threads()
+    return None
+
+
 def build(req):
     torch.manual_seed(0)
     if req["mode"] == "sgemm":
@@ -119,6 +147,7 @@ def main():
             continue
         req = json.loads(line)
         torch.set_num_threads(int(req.get("threads", 1)))
+        blas_threads = set_blas_threads(int(req.get("threads", 1)))
         if req["mode"] == "blas":
             print(json.dumps({"blas": blas(), "torch": torch.__version__}), flush=True)
             continue
@@ -135,7 +164,7 @@ def main():
             for _ in range(inner):
                 run()
             times.append((time.perf_counter() - start) * 1000.0 / inner)
-        print(json.dumps({"times_ms": times, "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
+        print(json.dumps({"times_ms": times, "threads": torch.get_num_threads(), "blas_threads": blas_threads, "torch": torch.__version__}), flush=True)
 
 
 if __name__ == "__main__":
