@@ -39,8 +39,9 @@ internal sealed class CacheLease<T>
 /// can no longer be needed are kept for the next call instead of being left to the garbage collector. The free arrays
 /// are kept by length, the most recently given back first; when they add up to more than twice the largest retired
 /// cache (and more than 64 MiB), the lengths least recently used are dropped. So a training loop that evaluates now and
-/// then (other batch sizes, and a last partial batch of each) keeps the buffers of all, and memory stays bounded. Not thread-safe, like the <see cref="Lstm{T}"/> that
-/// owns it.
+/// then (other batch sizes, and a last partial batch of each) keeps the buffers of all, and memory stays bounded.
+/// Thread-safe (one lock, taken a few times per call, never per step): calls that only read the model (inference,
+/// evaluation-mode Forward) may run on several threads at once, each with its own lease.
 /// </summary>
 internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
 {
@@ -51,6 +52,7 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     private long _clock;                                  // ticks of use, for least-recently-used eviction
 
     private readonly long _floorBytes;
+    private readonly Lock _gate = new();                  // guards everything above and the leases' flags
 
     /// <summary>A recycler that always keeps up to <paramref name="floorBytes"/> of free arrays (a training loop's batches,
     /// its last partial batch and its evaluation batches), and more up to twice the largest retired cache.</summary>
@@ -65,22 +67,25 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     /// <summary>An array of exactly <paramref name="length"/> elements with unspecified contents, recorded in <paramref name="lease"/> if given.</summary>
     public T[] Rent(int length, CacheLease<T>? lease = null)
     {
-        T[] array;
-        if (_free.TryGetValue(length, out var bucket) && bucket.Arrays.Count > 0)
+        lock (_gate)
         {
-            array = bucket.Arrays[^1];
-            bucket.Arrays.RemoveAt(bucket.Arrays.Count - 1);
-            bucket.LastUse = ++_clock;
-            _freeElements -= length;
-            if (_retired is not null) _retired.Overwritten = true;  // conservatively: it may have been the last lease's
+            T[] array;
+            if (_free.TryGetValue(length, out var bucket) && bucket.Arrays.Count > 0)
+            {
+                array = bucket.Arrays[^1];
+                bucket.Arrays.RemoveAt(bucket.Arrays.Count - 1);
+                bucket.LastUse = ++_clock;
+                _freeElements -= length;
+                if (_retired is not null) _retired.Overwritten = true;  // conservatively: it may have been the last lease's
+            }
+            else
+            {
+                array = Kernels.LongLivedArray.Allocate<T>(length);
+                AllocatedElements += length;
+            }
+            lease?.Arrays.Add(array);
+            return array;
         }
-        else
-        {
-            array = Kernels.LongLivedArray.Allocate<T>(length);
-            AllocatedElements += length;
-        }
-        lease?.Arrays.Add(array);
-        return array;
     }
 
     /// <summary>A zeroed array of <paramref name="length"/> elements.</summary>
@@ -94,25 +99,28 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     /// <summary>Makes <paramref name="lease"/>'s arrays, and <paramref name="scratch"/>, free for reuse.</summary>
     public void Retire(CacheLease<T> lease, IEnumerable<T[]>? scratch = null)
     {
-        if (lease.Retired) return;
-        if (_retired is not null) _retired.Overwritten = true;  // only the last lease retired can be taken back
-        _retired = lease;
-        lease.Retired = true;
-        long elements = 0;
-        foreach (var a in lease.Returned) elements += a.Length;  // what the call gave back early counts toward the buffers worth keeping
-        foreach (var a in lease.Arrays)
+        lock (_gate)
         {
-            Give(a);
-            if (!lease.WasReturned(a)) elements += a.Length;  // an array given back and rented again counts once
-        }
-        if (scratch is not null)
-            foreach (var a in scratch) elements += Give(a);
-        _limit = Math.Max(_limit, Math.Max(2 * elements, _floorBytes / Unsafe.SizeOf<T>()));
-        while (_freeElements > _limit)
-        {
-            var (length, oldest) = _free.MinBy(kv => kv.Value.LastUse);
-            _freeElements -= (long)length * oldest.Arrays.Count;
-            _free.Remove(length);
+            if (lease.Retired) return;
+            if (_retired is not null) _retired.Overwritten = true;  // only the last lease retired can be taken back
+            _retired = lease;
+            lease.Retired = true;
+            long elements = 0;
+            foreach (var a in lease.Returned) elements += a.Length;  // what the call gave back early counts toward the buffers worth keeping
+            foreach (var a in lease.Arrays)
+            {
+                Give(a);
+                if (!lease.WasReturned(a)) elements += a.Length;  // an array given back and rented again counts once
+            }
+            if (scratch is not null)
+                foreach (var a in scratch) elements += Give(a);
+            _limit = Math.Max(_limit, Math.Max(2 * elements, _floorBytes / Unsafe.SizeOf<T>()));
+            while (_freeElements > _limit)
+            {
+                var (length, oldest) = _free.MinBy(kv => kv.Value.LastUse);
+                _freeElements -= (long)length * oldest.Arrays.Count;
+                _free.Remove(length);
+            }
         }
     }
 
@@ -122,9 +130,12 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     /// </summary>
     public void Return(T[] array, CacheLease<T> lease)
     {
-        if (!lease.Arrays.Remove(array)) throw new ArgumentException("array: expected one of the lease's arrays.", nameof(array));
-        lease.AddReturned(array);
-        Give(array);
+        lock (_gate)
+        {
+            if (!lease.Arrays.Remove(array)) throw new ArgumentException("array: expected one of the lease's arrays.", nameof(array));
+            lease.AddReturned(array);
+            Give(array);
+        }
     }
 
     /// <summary>
@@ -133,12 +144,15 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     /// </summary>
     public void Release(CacheLease<T> part, CacheLease<T> owner)
     {
-        foreach (var a in part.Arrays)
+        lock (_gate)
         {
-            owner.AddReturned(a);
-            Give(a);
+            foreach (var a in part.Arrays)
+            {
+                owner.AddReturned(a);
+                Give(a);
+            }
+            part.Arrays.Clear();
         }
-        part.Arrays.Clear();
     }
 
     /// <summary>Elements of all the arrays this recycler has allocated (not counting reuse): its footprint, for tests.</summary>
@@ -150,21 +164,27 @@ internal sealed class BufferRecycler<T> where T : unmanaged, INumberBase<T>
     /// </summary>
     public void Reclaim(CacheLease<T> lease)
     {
-        CheckReclaimable(lease);
-        if (!lease.Retired) return;
-        // Its arrays are the ones given last: take each back out of the free lists.
-        foreach (var a in lease.Arrays) Take(a);
-        _retired = null;
-        lease.Retired = false;
+        lock (_gate)
+        {
+            CheckReclaimable(lease);
+            if (!lease.Retired) return;
+            // Its arrays are the ones given last: take each back out of the free lists.
+            foreach (var a in lease.Arrays) Take(a);
+            _retired = null;
+            lease.Retired = false;
+        }
     }
 
     /// <summary>Throws, changing nothing, when <see cref="Reclaim"/> would: the lease's arrays were handed out again.</summary>
     public void CheckReclaimable(CacheLease<T> lease)
     {
-        if (lease.Retired && (lease.Overwritten || !ReferenceEquals(_retired, lease)))
-            throw new InvalidOperationException(
-                "cache: its buffers have been reused by a later call (a cache can be passed to Backward until the Forward after its " +
-                "first Backward or a Backward of another cache, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
+        lock (_gate)
+        {
+            if (lease.Retired && (lease.Overwritten || !ReferenceEquals(_retired, lease)))
+                throw new InvalidOperationException(
+                    "cache: its buffers have been reused by a later call (a cache can be passed to Backward until the Forward after its " +
+                    "first Backward or a Backward of another cache, or, from an evaluation-mode Forward, until the next Forward). Run Forward again.");
+        }
     }
 
     private long Give(T[] array)

@@ -158,7 +158,8 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
     /// two steps' cell states and (when the fast kernel splits the batch in two halves) one step's gates; a batch too
     /// small to split keeps the input projection of every step, [T, B, 4H], as PyTorch's inference does. Shapes as in
     /// <see cref="Forward"/>. Like a Forward, it may reuse the buffers of a cache that a Backward has finished with (a
-    /// second Backward on such a cache then throws). Not safe to call from several threads at once on one Lstm.
+    /// second Backward on such a cache then throws). Several threads may call it at once on one Lstm (each call's buffers
+    /// are its own), as long as no training call (a training-mode Forward, a Backward) or change of the weights overlaps.
     /// </summary>
     /// <param name="input">[B, T, I] when batch-first, [T, B, I] otherwise, or [T, I] unbatched.</param>
     /// <param name="h0">[L*D, B, P] ([L*D, P] unbatched), or null with <paramref name="c0"/> for zeros.</param>
@@ -225,11 +226,7 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
             throw new ArgumentException("output: expected a tensor of its own, got one that shares its memory with input, h0 or c0.", "output");
 
         // Buffers of caches that can no longer be differentiated are reused (first touches of new memory are costly).
-        if (!infer)
-        {
-            if (_evalLease is not null) _recycler.Retire(_evalLease);
-            _evalLease = null;
-        }
+        if (!infer && Interlocked.Exchange(ref _evalLease, null) is { } previous) _recycler.Retire(previous);
         var lease = new CacheLease<T>();
         T[] Rent(int length) => _recycler.Rent(length, lease);
 
@@ -308,7 +305,8 @@ public sealed class Lstm<T> : Module<T> where T : unmanaged, IFloatingPointIeee7
         }
 
         var cacheAll = new LstmCache<T>(this, steps, batch, unbatched, lens, caches, masks, lease);
-        if (!Training) _evalLease = lease;
+        // Kept until the next Forward retires it (a Backward may still use it); one displaced by another thread's call retires now.
+        if (!Training && Interlocked.Exchange(ref _evalLease, lease) is { } displaced) _recycler.Retire(displaced);
         return new LstmResult<T>(output, new Tensor<T>(hN, hShape), new Tensor<T>(cN, cShape), cacheAll);
     }
 

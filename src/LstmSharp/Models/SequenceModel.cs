@@ -71,7 +71,10 @@ public sealed class SequenceModel<T> : Module<T> where T : unmanaged, IFloatingP
     /// <summary>
     /// <see cref="Forward"/> for inference (the LSTM's <see cref="Lstm{T}.Infer"/>): the outputs of an evaluation-mode
     /// Forward, with no dropout whatever <see cref="Training"/> says, and no cache (the result's Cache is empty and
-    /// cannot go to <see cref="Backward"/>), so it needs far less memory. Shapes as in <see cref="Forward"/>.
+    /// cannot go to <see cref="Backward"/>), so it needs far less memory. Shapes as in <see cref="Forward"/>. Several
+    /// threads may call it at once on one model (a server's requests, say), as long as no training call or change of the
+    /// weights overlaps them. Each thread that runs a model keeps the packed weights of its largest layer (about the size
+    /// of that layer's weights) for its next call, until the thread ends.
     /// </summary>
     public ModelOutput<T> Predict(SequenceBatch<T> batch, Tensor<T>? h0 = null, Tensor<T>? c0 = null) => Run(batch, h0, c0, infer: true);
 
