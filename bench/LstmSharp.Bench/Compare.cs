@@ -167,7 +167,7 @@ internal static class Compare
         string contended = peak.Contended > 0 ? $" ({peak.Contended} sample(s) had the all-core rate under 1.8x the one-core: another process was running then)" : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"## peak: the highest of {peak.Samples} samples, {peak.One:F1} GFLOP/s on 1 thread and {peak.All:F1} on {Environment.ProcessorCount}{contended}"));
-        var timed = rows.Where(r => r["gflops"] is double).ToList();
+        var timed = rows.Where(r => r.GetValueOrDefault("gflops") is double).ToList();  // not the memory rows
         foreach (var row in timed)
         {
             double basis = (string?)row["peak_basis"] == "one core" ? peak.One : peak.All;

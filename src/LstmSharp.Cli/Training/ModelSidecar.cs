@@ -92,8 +92,8 @@ public sealed record ModelSidecar
                 break;
             case "text":
                 if (Text?.Vocabulary is not { } vocabulary) return "a text model needs its 'text' vocabulary";
-                if (vocabulary.Count == 0 || vocabulary.IndexOf(null!) is int at and >= 0)
-                    return vocabulary.Count == 0 ? "'text' has an empty vocabulary" : $"'text' vocabulary entry {vocabulary.IndexOf(null!)} is null";
+                if (vocabulary.Count == 0) return "'text' has an empty vocabulary";
+                if (vocabulary.IndexOf(null!) is int at and >= 0) return $"'text' vocabulary entry {at} is null";
                 break;
             case "classify":
                 if (Classify?.Classes is not { } classes) return "a classifier needs its 'classify' classes";
