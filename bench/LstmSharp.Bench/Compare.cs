@@ -117,9 +117,9 @@ internal static class Compare
         }
         if (only is null or "sgemm") Sgemm(torch, grid, peak, rows, secondsPerContender);
         if (only is null or "memory") Memory(torch, grid, rows);
-        PeakSummary(peak, rows);
         if (jsonPath is not null)
         {
+            RecomputePercentages(peak, rows);
             var doc = new Dictionary<string, object?>
             {
                 ["machine"] = machine, ["peak_gflops"] = peak.All, ["peak_gflops_1t"] = peak.One, ["peak_samples"] = peak.Samples,
@@ -132,7 +132,18 @@ internal static class Compare
             }));
             Console.WriteLine($"\nWrote {jsonPath}.");
         }
+        PeakSummary(peak, rows);
         return 0;
+    }
+
+    /// <summary>Every timed row's % of peak against the run's highest peak (a row's own % used the highest so far).</summary>
+    private static void RecomputePercentages(Peak peak, List<Dictionary<string, object?>> rows)
+    {
+        foreach (var row in rows.Where(r => r.GetValueOrDefault("gflops") is double))
+        {
+            double basis = (string?)row.GetValueOrDefault("peak_basis") == "one core" ? peak.One : peak.All;
+            row["pct_peak"] = 100 * (double)row["gflops"]! / basis;
+        }
     }
 
     /// <summary>
@@ -167,17 +178,15 @@ internal static class Compare
         string contended = peak.Contended > 0 ? $" ({peak.Contended} sample(s) had the all-core rate under 1.8x the one-core: another process was running then)" : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"## peak: the highest of {peak.Samples} samples, {peak.One:F1} GFLOP/s on 1 thread and {peak.All:F1} on {Environment.ProcessorCount}{contended}"));
+        RecomputePercentages(peak, rows);
         var timed = rows.Where(r => r.GetValueOrDefault("gflops") is double).ToList();  // not the memory rows
-        foreach (var row in timed)
-        {
-            double basis = (string?)row["peak_basis"] == "one core" ? peak.One : peak.All;
-            row["pct_peak"] = 100 * (double)row["gflops"]! / basis;
-        }
         Console.WriteLine("| mode | config | GFLOP/s | % of the run's peak |");
         Console.WriteLine("|---|---|---|---|");
-        foreach (var row in timed.DistinctBy(r => (r["mode"], r["B"], r["T"], r["I"], r["H"], r["L"], r["D"], r.GetValueOrDefault("M"), r.GetValueOrDefault("N"), r.GetValueOrDefault("K"))))
+        // An inference row appears once per peer; the sgemm rows have M, N, K and no B, T, ...
+        string Config(Dictionary<string, object?> row, params string[] keys) => string.Join(",", keys.Select(k => row.GetValueOrDefault(k)));
+        foreach (var row in timed.DistinctBy(r => (r["mode"], Config(r, "B", "T", "I", "H", "L", "D", "M", "N", "K"))))
         {
-            string config = (string)row["mode"]! == "sgemm" ? $"{row["M"]},{row["N"]},{row["K"]}" : $"{row["B"]},{row["T"]},{row["I"]},{row["H"]},{row["L"]},{row["D"]}";
+            string config = (string)row["mode"]! == "sgemm" ? Config(row, "M", "N", "K") : Config(row, "B", "T", "I", "H", "L", "D");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {row["mode"]} | {config} | {(double)row["gflops"]!:F1} | {(double)row["pct_peak"]!:F1}% |"));
         }
     }
