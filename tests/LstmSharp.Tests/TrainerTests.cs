@@ -99,6 +99,43 @@ public sealed class TrainerTests : IDisposable
         AssertSameBits(straightModel, resumedModel, "cancelled at step 7 and resumed vs straight");
     }
 
+    /// <summary>An observer that sets the optimizer's rate at the end of epoch 1, and then (optionally) cancels the run.</summary>
+    private sealed class RateAtEpochEnd(Optimizers.Optimizer<float> optimizer, CancellationTokenSource? cancel) : ITrainingObserver
+    {
+        public void OnEpochEnd(EpochReport report)
+        {
+            if (report.Epoch != 1) return;
+            optimizer.LearningRate = 0.004;
+            cancel?.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// A rate an observer sets at an epoch's end is the base rate from the next step, in a resumed run too: the checkpoint
+    /// written after it holds it (it held the old base rate, and the resumed run went back to it).
+    /// </summary>
+    [Fact]
+    public void ARateSetByAnObserverSurvivesACheckpoint()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
+        var options = Options(3) with { Schedule = null, Plateau = null };
+        var (straight, straightModel) = Make(config, options);
+        straight.Observers.Add(new RateAtEpochEnd(straight.Optimizer, null));
+        var history = straight.Fit(data).History;
+        Assert.Equal([0.01, 0.004, 0.004], history.Select(e => e.LearningRate));
+
+        string path = Path.Combine(_dir, "rate.safetensors");
+        using var source = new CancellationTokenSource();
+        var (first, _) = Make(config, options with { CheckpointPath = path });
+        first.Observers.Add(new RateAtEpochEnd(first.Optimizer, source));
+        Assert.Equal(StopReason.Cancelled, first.Fit(data, cancellationToken: source.Token).Reason);
+        var (second, resumedModel) = Make(config, options with { CheckpointPath = path }, modelSeed: 1234);
+        second.LoadCheckpoint(path);
+        Assert.Equal([0.01, 0.004, 0.004], second.Fit(data).History.Select(e => e.LearningRate));
+        AssertSameBits(straightModel, resumedModel, "the rate set at epoch 1's end, cancelled and resumed vs straight");
+    }
+
     /// <summary>Fit trains in training mode (dropout on) and gives the model back in the mode it was given.</summary>
     [Theory]
     [InlineData(false)]

@@ -136,7 +136,7 @@ public static class InspectCommand
                 }
                 else
                 {
-                    var file = SequenceCsv.Load(input, label ?? info.Label, info.Steps, info.Features, labelOptional: true);
+                    var file = SequenceCsv.Load(input, label ?? info.Label, info.Steps, info.Features, labelOptional: label is null);  // a label column named must be there
                     if (index < 0 || index >= file.Inputs.Length) throw new CliException($"--row: expected 1..{file.Inputs.Length}, got {index + 1}.");
                     x = file.Inputs[index];
                     what = $"row {index + 1} of {input}" + (file.Labels is null ? "" : $" (label {file.Labels[index]})");

@@ -61,6 +61,7 @@ public static class UseCommands
         {
             string? csv = r.GetValue(Csv);
             if (csv is null && r.GetValue(Column) is not null) throw new CliException("--column: needs --csv.");
+            if (csv is null && r.GetValue(DateColumn) is not null) throw new CliException("--date-column: needs --csv.");
             if (csv is null) return info.Csv is { } trained ? Forecasting.Series.FromCsv(trained, info.Column, info.DateColumn) : Forecasting.Series.Airline();
             return Forecasting.Series.FromCsv(csv, r.GetValue(Column) ?? info.Column, r.GetValue(DateColumn) ?? (r.GetValue(Column) is null ? info.DateColumn : null));
         }
@@ -74,6 +75,7 @@ public static class UseCommands
             if ((idx is null) == (csv is null)) throw new CliException("give either --idx DIR or --csv FILE with the sequences.");
             if (idx is not null)
             {
+                if (r.GetValue(Label) is not null) throw new CliException("--label: names a CSV column; IDX files carry their labels.");
                 var data = ClassifyData.FromIdx(idx, limit);
                 if (data.Steps != info.Steps || data.Features != info.Features)
                     throw new CliException($"{idx}: images of {data.Steps}x{data.Features}, but the model reads {info.Steps} steps of {info.Features} features.");

@@ -80,12 +80,13 @@ public static class AtomicFile
                 File.Delete(file);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Housekeeping only: the write itself has succeeded.
+            // Housekeeping only: the write itself has succeeded, and must not be reported as failed.
         }
     }
 
+    /// <summary>Whether process <paramref name="pid"/> runs; when that cannot be told (e.g. another user's process on Windows), yes.</summary>
     private static bool IsRunning(int pid)
     {
         try
@@ -93,9 +94,13 @@ public static class AtomicFile
             using var process = System.Diagnostics.Process.GetProcessById(pid);
             return !process.HasExited;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        catch (ArgumentException)
         {
-            return false;
+            return false;  // no process has this id
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return true;
         }
     }
 

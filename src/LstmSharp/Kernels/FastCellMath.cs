@@ -94,7 +94,7 @@ internal static class FastCellMath<T, TVec, TOps>
         public static T Invoke(T z) => Sigmoid(z);
     }
 
-    /// <summary>tanh(z) = 1 - 2 / (e^2z + 1).</summary>
+    /// <summary>tanh(z), see <see cref="Tanh(TVec)"/>.</summary>
     private readonly struct TanhOperator : IElementwiseOperator<T, TVec>
     {
         public static TVec Invoke(TVec z) => Tanh(z);

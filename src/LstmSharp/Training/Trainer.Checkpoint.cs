@@ -27,6 +27,7 @@ public sealed partial class Trainer<T>
     public void SaveCheckpoint(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        TakeRateSetByUser();  // a rate the user set since the last step (an observer at an epoch's end) is the base rate the checkpoint resumes with
         var metadata = Model.Config.ToMetadata();
         metadata[FormatKey] = FormatVersion;
         metadata["trainer.optimizer"] = Optimizer.Name;
