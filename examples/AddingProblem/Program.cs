@@ -14,23 +14,24 @@ if (args.Length > 7 || args.Any(a => a is "--help" or "-h"))
     return args.Length > 7 ? 2 : 0;
 }
 // Each argument by position, checked: a clear line instead of a stack trace.
-double Arg(int index, string name, double fallback, double min)
+double Arg(int index, string name, double fallback, double min, double max, bool whole)
 {
     if (args.Length <= index) return fallback;
-    if (!double.TryParse(args[index], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v) || v < min)
+    if (!double.TryParse(args[index], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v >= min && v <= max) || whole && v != Math.Floor(v))
     {
-        Console.Error.WriteLine($"{name}: expected a number >= {min.ToString(CultureInfo.InvariantCulture)}, got '{args[index]}'.\n{Usage}");
+        Console.Error.WriteLine($"{name}: expected {(whole ? "a whole number" : "a number")} in {min.ToString(CultureInfo.InvariantCulture)}..{max.ToString(CultureInfo.InvariantCulture)}, got '{args[index]}'.\n{Usage}");
         Environment.Exit(2);
     }
     return v;
 }
-int steps = (int)Arg(0, "T", 200, 2);
-int epochs = (int)Arg(1, "epochs", 30, 1);
-int hidden = (int)Arg(2, "hidden", 32, 1);
-double learningRate = Arg(3, "lr", 0.01, 0);
-float forgetBias = (float)Arg(4, "forget-bias", 1, double.MinValue);
-ulong seed = (ulong)Arg(5, "seed", 1, 0);
-int batchSize = (int)Arg(6, "batch", 32, 1);
+// Bounds that keep the data and the model in memory and a float forget bias finite (4000 sequences of T steps).
+int steps = (int)Arg(0, "T", 200, 2, 100_000, whole: true);
+int epochs = (int)Arg(1, "epochs", 30, 1, 1_000_000, whole: true);
+int hidden = (int)Arg(2, "hidden", 32, 1, 4096, whole: true);
+double learningRate = Arg(3, "lr", 0.01, 0, 1e6, whole: false);
+float forgetBias = (float)Arg(4, "forget-bias", 1, -1e6, 1e6, whole: false);
+ulong seed = (ulong)Arg(5, "seed", 1, 0, 1e15, whole: true);
+int batchSize = (int)Arg(6, "batch", 32, 1, 4000, whole: true);
 
 var train = AddingProblem.Generate<float>(steps, 4000, seed: seed);
 var test = AddingProblem.Generate<float>(steps, 500, seed: seed + 1000);
@@ -42,7 +43,15 @@ trainer.Observers.Add(new Printer());
 double baseline = test.Samples.Average(s => (s.Target![0] - 1.0) * (s.Target[0] - 1.0));
 Console.WriteLine($"Adding problem, T = {steps}: predicting 1 gives test MSE {baseline:F3}; the goal is < 0.01.");
 var clock = Stopwatch.StartNew();
-trainer.Fit(train, test);
+try
+{
+    trainer.Fit(train, test);
+}
+catch (TrainingDivergedException e)
+{
+    Console.Error.WriteLine(e.Message);  // e.g. a learning rate too large: one line, not a stack trace
+    return 3;
+}
 double mse = trainer.Evaluate(test).Loss;
 Console.WriteLine($"Test MSE {mse:F4} after {clock.Elapsed.TotalSeconds:F0} s: {(mse < 0.01 ? "solved" : "not solved yet; try more epochs")}.");
 return mse < 0.01 ? 0 : 1;

@@ -465,6 +465,15 @@ public sealed class CliCommandTests : IDisposable
         }
         Assert.False(Directory.Exists(P("o1")) || Directory.Exists(P("o2")) || Directory.Exists(P("o3")));
 
+        // inspect's window at the end of the series: up to the last value, not "before" it (the row past the last one).
+        string series60 = SeriesCsv();
+        var before = Run("inspect", "-m", forecast, "-i", series60, "--row", "60", "-o", P("insf"));
+        Assert.True(before.Code == 0, before.Err);
+        Assert.Contains("the 6 values before #60", before.Out);
+        var last = Run("inspect", "-m", forecast, "-i", series60, "--row", "61", "-o", P("insf"));
+        Assert.True(last.Code == 0, last.Err);
+        Assert.Contains("the 6 values up to #60, the last", last.Out);
+
         // A forecast that would run past year 9999 is labelled +k.
         var series = new LstmSharp.Cli.Forecasting.Series([1, 2], ["9999-10", "9999-11"], "s", null, null, null, "s");
         Assert.Equal(["+1", "+2", "+3"], UseCommands.NextLabels(series, 3));

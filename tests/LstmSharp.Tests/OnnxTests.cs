@@ -522,6 +522,25 @@ public class OnnxTests
         Assert.Contains("'lstm/l0' (LSTM): direction 'reverse'", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(reverse)).Message);
         var clip = Edited(m => m.Graph.Nodes.Single(n => n.OpType == "LSTM").Attributes.Add(OnnxAttributeProto.Float("clip", 3)));
         Assert.Contains("clip", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(clip)).Message);
+        // Activations: the spec's names are case-sensitive, three per direction; the default three are accepted.
+        byte[] Activations(params string[] names) => Edited(m =>
+        {
+            var a = new OnnxAttributeProto { Name = "activations", Type = OnnxAttributeType.Strings };
+            foreach (var name in names) a.Strings.Add(System.Text.Encoding.UTF8.GetBytes(name));
+            m.Graph.Nodes.Single(n => n.OpType == "LSTM").Attributes.Add(a);
+        });
+        OnnxImporter.Parse<float>(Activations("Sigmoid", "Tanh", "Tanh"));
+        foreach (var names in new[] { new[] { "Sigmoid", "Tanh" }, ["sigmoid", "tanh", "tanh"], ["Sigmoid", "Tanh", "Tanh", "Sigmoid"] })
+            Assert.Contains("activations [", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(Activations(names))).Message);
+    }
+
+    /// <summary>A weight that names no tensor of the graph is a broken file, not a dynamic input.</summary>
+    [Fact]
+    public void AnLstmWeightMissingFromTheGraphIsNamed()
+    {
+        var bytes = Edited(m => m.Graph.Initializers.RemoveAll(t => t.Name == "lstm.l0.W"));
+        var e = Assert.Throws<InvalidDataException>(() => OnnxImporter.Parse<float>(bytes));
+        Assert.Contains("its W input 'lstm.l0.W' is not in the graph", e.Message);
     }
 
     [Fact]

@@ -119,7 +119,8 @@ public static class InspectCommand
                     throw new CliException($"--row: the window must end before a value in {info.Season + info.Window + 1}..{series.Values.Length + 1} (season + window values come first), got {end + 1}.");
                 var window = forecaster.InputWindow(series.Values, end);
                 var labels = Enumerable.Range(end - info.Window, info.Window).Select(series.Label).ToArray();
-                return (new Tensor<float>(window, info.Window, 1), labels, $"the {info.Window} values before {series.Label(Math.Min(end, series.Values.Length - 1))}");
+                string until = end < series.Values.Length ? $"before {series.Label(end)}" : $"up to {series.Label(end - 1)}, the last";
+                return (new Tensor<float>(window, info.Window, 1), labels, $"the {info.Window} values {until}");
             }
             default:
             {
@@ -150,20 +151,23 @@ public static class InspectCommand
 
     private static string Shorten(string s) => s.Length <= 40 ? s.Replace("\n", "\\n", StringComparison.Ordinal) : s[..37].Replace("\n", "\\n", StringComparison.Ordinal) + "...";
 
-    private static void WriteCsv(string path, IReadOnlyList<GateActivations<float>> trace)
-    {
-        var text = new StringBuilder("layer,direction,step,unit,i,f,g,o,c,h\n");
-        foreach (var a in trace)
+    /// <summary>Writes the trace a row at a time (a long input's CSV passes a gigabyte: no string could hold it whole).</summary>
+    private static void WriteCsv(string path, IReadOnlyList<GateActivations<float>> trace) =>
+        AtomicFile.Write(path, stream =>
         {
-            int steps = a.Cell.Dim(0), hidden = a.Cell.Dim(1), p = a.Hidden.Dim(1);
-            string dir = a.Direction == 1 ? "reverse" : "forward";
-            for (int t = 0; t < steps; t++)
-                for (int u = 0; u < Math.Max(hidden, p); u++)
-                {
-                    string G(Tensor<float> v, int width) => u < width ? v[t, u].ToString("G6", CultureInfo.InvariantCulture) : "";
-                    text.Append(CultureInfo.InvariantCulture, $"{a.Layer},{dir},{t},{u},{G(a.InputGate, hidden)},{G(a.ForgetGate, hidden)},{G(a.CellCandidate, hidden)},{G(a.OutputGate, hidden)},{G(a.Cell, hidden)},{G(a.Hidden, p)}\n");
-                }
-        }
-        AtomicFile.WriteAllText(path, text.ToString());
-    }
+            using var text = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16);
+            text.Write("layer,direction,step,unit,i,f,g,o,c,h\n");
+            foreach (var a in trace)
+            {
+                int steps = a.Cell.Dim(0), hidden = a.Cell.Dim(1), p = a.Hidden.Dim(1);
+                string dir = a.Direction == 1 ? "reverse" : "forward";
+                for (int t = 0; t < steps; t++)
+                    for (int u = 0; u < Math.Max(hidden, p); u++)
+                    {
+                        string G(Tensor<float> v, int width) => u < width ? v[t, u].ToString("G6", CultureInfo.InvariantCulture) : "";
+                        text.Write(string.Create(CultureInfo.InvariantCulture,
+                            $"{a.Layer},{dir},{t},{u},{G(a.InputGate, hidden)},{G(a.ForgetGate, hidden)},{G(a.CellCandidate, hidden)},{G(a.OutputGate, hidden)},{G(a.Cell, hidden)},{G(a.Hidden, p)}\n"));
+                    }
+            }
+        });
 }

@@ -117,9 +117,10 @@ public static class TextCommands
                 .Save(metricsPath);
         }
         string prompt = text.EnumerateRunes().First().ToString();  // the first character, whole (a surrogate pair too)
-        var sample = Sample(model, vocabulary, prompt, 200, 0.8, 0, s.Seed);
+        var sample = new StringBuilder(prompt);
+        Sample(model, vocabulary, prompt, 200, 0.8, 0, s.Seed, c => sample.Append(c));
         console.Line("Sample (temperature 0.8):");
-        console.Line(prompt + sample);
+        console.Line(sample.ToString());
         console.Line($"Wrote {lossPng}. Model: {modelPath} (+ {ModelBundle.SidecarFile}); checkpoint: {s.CheckpointPath}" + (s.MetricsJson is null ? "." : $"; metrics: {s.MetricsJson}."));
         return ExitCodes.Ok;
     }
@@ -162,27 +163,25 @@ public static class TextCommands
     public static string PromptPosition(int line, int column) => line > 1 ? $"--prompt: line {line}, position {column}" : $"--prompt: position {column}";
 
     /// <summary>
-    /// Feeds <paramref name="prompt"/> and samples <paramref name="length"/> characters, reporting each to
-    /// <paramref name="onCharacter"/>; returns them. A prompt character outside the vocabulary is a <see cref="CliException"/>.
+    /// Feeds <paramref name="prompt"/> and samples <paramref name="length"/> characters, handing each to
+    /// <paramref name="onCharacter"/> as it comes (nothing is kept: a long generation takes no memory). A prompt character
+    /// outside the vocabulary is a <see cref="CliException"/>.
     /// </summary>
-    public static string Sample(SequenceModel<float> model, Vocabulary vocabulary, string prompt, int length, double temperature, int topK, ulong seed,
-        Action<string>? onCharacter = null)
+    public static void Sample(SequenceModel<float> model, Vocabulary vocabulary, string prompt, int length, double temperature, int topK, ulong seed,
+        Action<string> onCharacter)
     {
+        ArgumentNullException.ThrowIfNull(onCharacter);
         ArgumentNullException.ThrowIfNull(vocabulary);
         if (prompt.Length == 0) throw new CliException("--prompt: expected at least one character to start from.");
         var ids = vocabulary.Encode(prompt, PromptPosition);
         var sampler = new CharSampler(model);
         foreach (int id in ids) sampler.Feed(id);
         var rng = new Rng(seed);
-        var result = new StringBuilder();
         for (int k = 0; k < length; k++)
         {
             int next = sampler.Sample(temperature, topK, rng);
-            string ch = vocabulary.Characters[next];
-            result.Append(ch);
-            onCharacter?.Invoke(ch);
+            onCharacter(vocabulary.Characters[next]);
             sampler.Feed(next);
         }
-        return result.ToString();
     }
 }

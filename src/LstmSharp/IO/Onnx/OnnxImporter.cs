@@ -225,10 +225,10 @@ public static class OnnxImporter
             if ((n.Attribute("input_forget")?.I ?? 0) != 0) throw Unsupported(n, "input_forget = 1 (coupled gates) is not supported.");
             if (n.Attribute("activations") is { } act)
             {
+                // The spec's names are case-sensitive, three per direction (f, g, h): Sigmoid, Tanh, Tanh.
                 var names = act.Strings.Select(s => System.Text.Encoding.UTF8.GetString(s)).ToList();
-                for (int i = 0; i < names.Count; i++)
-                    if (!string.Equals(names[i], i % 3 == 0 ? "Sigmoid" : "Tanh", StringComparison.OrdinalIgnoreCase))
-                        throw Unsupported(n, $"activations [{string.Join(", ", names)}] are not supported; only Sigmoid, Tanh, Tanh.");
+                if (names.Count != 3 * dirs || names.Where((name, i) => name != (i % 3 == 0 ? "Sigmoid" : "Tanh")).Any())
+                    throw Unsupported(n, $"activations [{string.Join(", ", names)}] are not supported; only Sigmoid, Tanh, Tanh for each of its {dirs} direction(s).");
             }
             if (n.Input(7).Length > 0 && !IsZeros(n.Input(7), 0))
                 throw Unsupported(n, "peephole weights (input P) are not supported.");
@@ -253,7 +253,9 @@ public static class OnnxImporter
         {
             string name = n.Input(index);
             if (name.Length == 0) throw new InvalidDataException($"ONNX: LSTM node {n.Describe()} has no {what} input.");
-            var t = Constant(name) ?? throw Unsupported(n, $"its {what} input '{name}' is not a constant (initializer); LstmSharp imports fixed weights.");
+            var t = Constant(name) ?? throw (_producers.ContainsKey(SkipIdentity(name)) || _graphInputs.Contains(SkipIdentity(name))
+                ? Unsupported(n, $"its {what} input '{name}' is not a constant (initializer); LstmSharp imports fixed weights.")
+                : new InvalidDataException($"ONNX: LSTM node {n.Describe()}: its {what} input '{name}' is not in the graph (no initializer, node output or graph input has that name)."));
             if (t.DataType is not (OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16))
                 throw new InvalidDataException($"ONNX: LSTM node {n.Describe()}: {what} '{name}' has element type {t.DataType}, expected a floating-point type.");
             return t;
@@ -451,7 +453,7 @@ public static class OnnxImporter
                 return (head, OnnxHeadInput.FinalHidden, softmax, null);
             }
             var (origin, path) = TraceUp(name, n => n.OpType is "Transpose" or "Reshape" or "Squeeze" or "Identity" or "Gather");
-            bool fromY = origin == last.Node.Outputs[0];
+            bool fromY = origin.Length > 0 && origin == last.Node.Outputs[0];  // an empty name is a missing output, not Y
             bool fromFinal = (last.Node.Outputs.Count > 1 && origin == last.Node.Outputs[1]) || IsFinalStates(origin, layers, 1);
             // Blame the node where the walk stopped, when it is not an LSTM: it is the one in an unknown place.
             var blame = _producers.TryGetValue(origin, out var stop) && stop.OpType != "LSTM" ? stop
