@@ -392,6 +392,17 @@ public class OnnxTests
         Assert.Contains("[0, 2]", e.Message);
     }
 
+    /// <summary>An imported feature model's Forward takes [B, T, I] (or [T, B, I]); a rank-2 input is refused by name (it failed deep inside).</summary>
+    [Fact]
+    public void AnImportedModelRefusesAnUnbatchedInputByName()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4), seed: 4) { Training = false };
+        var imported = OnnxImporter.Parse<float>(model.ToOnnxBytes(false));
+        var e = Assert.Throws<ArgumentException>(() => imported.Forward(Tensor<float>.Zeros(4, 2)));
+        Assert.Equal("input", e.ParamName);
+        Assert.Contains("expected rank 3", e.Message);
+    }
+
     /// <summary>
     /// A language model exported with lengths, imported back, takes padding ids the graph takes (-1, V: its Clip) and gives
     /// Predict's outputs on the valid steps; a valid id outside the vocabulary is still refused.

@@ -136,6 +136,27 @@ public sealed class TrainerTests : IDisposable
         AssertSameBits(straightModel, resumedModel, "the rate set at epoch 1's end, cancelled and resumed vs straight");
     }
 
+    /// <summary>
+    /// One ReduceOnPlateau in options shared by two trainers (cross-validation folds, say): each keeps its own state, and
+    /// the object is not changed (a trainer's constructor reset it, wiping the other's history, and Fit stepped it).
+    /// </summary>
+    [Fact]
+    public void APlateauInSharedOptionsKeepsEachTrainersStateApart()
+    {
+        var config = DropoutConfig(ModelKind.Regression);
+        var data = ModelTests.RandomData<float>(ModelKind.Regression, 21, 3, 2, 7, seed: 6);
+        var options = Options(3) with { Plateau = new ReduceOnPlateau(factor: 0.5, patience: 0) };
+        var (alone, aloneModel) = Make(config, options with { Plateau = new ReduceOnPlateau(factor: 0.5, patience: 0) });
+        alone.Fit(data);
+        var (a, modelA) = Make(config, options);
+        var (b, _) = Make(config, options);
+        a.Fit(data);
+        b.Fit(data);
+        Assert.Equal(double.PositiveInfinity, options.Plateau!.Best);
+        Assert.Equal(0, options.Plateau.BadEpochs);
+        AssertSameBits(aloneModel, modelA, "a trainer whose plateau object another trainer also holds");
+    }
+
     /// <summary>Fit trains in training mode (dropout on) and gives the model back in the mode it was given.</summary>
     [Theory]
     [InlineData(false)]

@@ -301,6 +301,7 @@ public class TrainingBlocksTests
             (() => new Sgd<double>([ps[0], null!], 0.1), "parameters"),
             (() => GradientClipping.ClipGradNorm<double>([null!], 1), "parameters"),
             (() => GradientClipping.ClipGradValue<double>([ps[0], null!], 1), "parameters"),
+            (() => new Adam<double>(ps).LoadStateDict(new Dictionary<string, Tensor<double>> { ["w.exp_avg"] = null!, ["w.exp_avg_sq"] = Tensor<double>.Zeros(2) }, 0), "state"),
         })
             Assert.Equal(name, Assert.Throws<ArgumentException>(make).ParamName);
     }

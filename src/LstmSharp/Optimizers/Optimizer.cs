@@ -103,8 +103,8 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (missing.Count > 0) problems.Add("missing: " + string.Join(", ", missing));
         if (extra.Count > 0) problems.Add("unexpected: " + string.Join(", ", extra));
         foreach (var (name, t) in expected)
-            if (state.TryGetValue(name, out var given) && !given.HasShape([.. t.Shape]))
-                problems.Add($"{name}: expected shape {t.ShapeString}, got {given.ShapeString}");
+            if (state.TryGetValue(name, out var given) && given is null) problems.Add($"{name}: null, expected a tensor of shape {t.ShapeString}");
+            else if (given is not null && !given.HasShape([.. t.Shape])) problems.Add($"{name}: expected shape {t.ShapeString}, got {given.ShapeString}");
         if (problems.Count > 0)
             throw new ArgumentException($"state does not match this {Name}: " + string.Join("; ", problems) + ".", nameof(state));
         foreach (var (kind, buffers) in StateBuffers())

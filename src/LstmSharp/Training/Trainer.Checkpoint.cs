@@ -38,7 +38,7 @@ public sealed partial class Trainer<T>
         metadata["trainer.batching"] = Batching();
         metadata["trainer.rng.shuffle"] = FormatState(_shuffle);
         for (int g = 0; g < Model.Generators.Count; g++) metadata[$"trainer.rng.model{g}"] = FormatState(Model.Generators[g]);
-        if (Options.Plateau is { } plateau)
+        if (_plateau is { } plateau)
             metadata["trainer.plateau"] = JsonSerializer.Serialize(new[] { plateau.Best, plateau.BadEpochs, plateau.CooldownLeft }, Json);
         var file = new SafeTensorsFile(metadata);
         foreach (var p in Model.Parameters) file.Add(SafeTensor.From("model." + p.Name, p.Value));
@@ -175,7 +175,7 @@ public sealed partial class Trainer<T>
         SetRate(rate);
         _shuffle.SetState(shuffle);
         for (int g = 0; g < generators.Length; g++) Model.Generators[g].SetState(generators[g]);
-        if (Options.Plateau is { } p)
+        if (_plateau is { } p)
         {
             ResetPlateau(p);
             if (plateau is not null)

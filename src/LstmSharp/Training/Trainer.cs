@@ -20,6 +20,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
     private T[][]? _bestWeights; // [parameter][its length], the best epoch's weights
     private string? _resumedData; // the data the loaded checkpoint's run trained on (see FitCore), until Fit checks it
     private double _rateSet;      // the optimizer's rate as this trainer last set or found it (see TakeRateSetByUser)
+    private readonly Schedules.ReduceOnPlateau? _plateau;  // this trainer's copy of Options.Plateau (see the constructor)
 
     /// <summary>
     /// A trainer of <paramref name="model"/> by <paramref name="optimizer"/>, which holds the model's parameters, or some
@@ -55,7 +56,8 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
         _shuffle = new Rng(options.Seed);
         _state = new TrainingState { BaseRate = optimizer.LearningRate };
         _rateSet = optimizer.LearningRate;
-        if (options.Plateau is { } plateau) ResetPlateau(plateau); // the object may come from another run's options
+        // Its own plateau, with the options' settings and fresh state: the options' object may serve other trainers.
+        _plateau = options.Plateau is { } p ? new Schedules.ReduceOnPlateau(p.Factor, p.Patience, p.Threshold, p.Cooldown, p.MinRate) : null;
     }
 
     private static void ResetPlateau(Schedules.ReduceOnPlateau plateau)
@@ -273,7 +275,7 @@ public sealed partial class Trainer<T> where T : unmanaged, IFloatingPointIeee75
                 $"the validation loss after epoch {_state.Epoch + 1} is {val.Loss} (training loss {trainLoss}): the model overflows on the validation data, or that data holds NaN or infinity", applied: true);
         double monitored = val?.Loss ?? trainLoss;
         double lastRate = Optimizer.LearningRate;  // the rate of the epoch's last step, reported whether or not a plateau follows
-        if (Options.Plateau is { } plateau)
+        if (_plateau is { } plateau)
         {
             TakeRateSetByUser();  // (an observer's change during the epoch's last batch)
             _state.BaseRate = plateau.Step(monitored, _state.BaseRate);

@@ -29,7 +29,11 @@ public sealed record TrainerOptions
     /// <summary>A schedule of the rate by optimizer step (0-based), applied to the base rate; null keeps it constant.</summary>
     public LearningRateSchedule? Schedule { get; init; }
 
-    /// <summary>Reduce the base rate when the validation loss (else the training loss) stops improving; checked each epoch.</summary>
+    /// <summary>
+    /// Reduce the base rate when the validation loss (else the training loss) stops improving; checked each epoch. Its
+    /// settings are read: each trainer keeps the state (best loss, bad epochs, cooldown) in a copy of its own, so one
+    /// object can serve several trainers and is not changed.
+    /// </summary>
     public ReduceOnPlateau? Plateau { get; init; }
 
     /// <summary>Stop after this many epochs without improvement of the validation loss (else training loss); null never stops early.</summary>
