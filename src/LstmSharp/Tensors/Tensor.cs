@@ -90,7 +90,11 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>True when the shape equals <paramref name="shape"/>.</summary>
-    public bool HasShape(params int[] shape) => _shape.AsSpan().SequenceEqual(shape);
+    public bool HasShape(params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return _shape.AsSpan().SequenceEqual(shape);
+    }
 
     /// <summary>A view with another shape over the same elements (no copy); the shape must hold <see cref="Length"/> elements.</summary>
     public Tensor<T> Reshape(params int[] shape)
