@@ -448,6 +448,7 @@ public sealed class CliCommandTests : IDisposable
             (["predict", "-m", classifier, "--csv", unlabelled, "--label", "kind"], "no column named 'kind'"),
             (["inspect", "-m", classifier, "-i", unlabelled, "--label", "kind", "-o", P("ins")], "no column named 'kind'"),
             (["evaluate", "-m", classifier, "--idx", noTest, "--label", "kind"], "--label: names a CSV column; IDX files carry their labels."),
+            (["inspect", "-m", classifier, "-i", noTest, "--label", "kind", "-o", P("ins")], "--label: names a CSV column; IDX files carry their labels."),
             (["predict", "-m", forecast, "--date-column", "t"], "--date-column: needs --csv."),
             (["predict", "-m", forecast, "--steps", "100000000"], "--steps: expected 1..100000 values to forecast, got 100000000."),
             (["train", "forecast", "--csv", one, "--column", "value", "--out", P("o1"), .. Tiny], "the series holds 1 value;"),

@@ -182,5 +182,7 @@ public class InputValidationTests
         Throws(() => LstmSharp.Training.SequenceDataset<float>.ForLanguageModel([1, 2, 3], 2, 0), "vocabSize", "got 0");
         Throws(() => new LstmSharp.Training.SequenceDataset<float>((LstmSharp.Models.ModelKind)9, 1, 1, []), "kind", "got 9");
         Throws(() => LstmSharp.Training.SequenceDataset<float>.ForClassification([new float[2]], 1, [0], 1), "classes", "at least 2", "got 1");
+        // The batch size check counts what is allocated: [B, T, I] features for a classifier with a thousand classes.
+        Assert.Equal(3_000_000, LstmSharp.Training.SequenceDataset<float>.ForClassification([new float[3_000_000]], 1, [5], 1000).MakeBatch([0]).Steps);
     }
 }

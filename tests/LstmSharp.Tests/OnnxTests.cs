@@ -392,7 +392,26 @@ public class OnnxTests
         Assert.Contains("[0, 2]", e.Message);
     }
 
-    /// <summary>An imported feature model's Forward takes [B, T, I] (or [T, B, I]); a rank-2 input is refused by name (it failed deep inside).</summary>
+    /// <summary>
+    /// An LSTM whose Y_h output is left unnamed (""), read by the head through that empty name: a missing tensor, not the
+    /// final hidden state (the importer took it for h_n; ONNX Runtime refuses such a graph).
+    /// </summary>
+    [Fact]
+    public void AnEmptyOutputNameIsNotTheFinalHiddenState()
+    {
+        var model = new SequenceModel<float>(ModelTests.Config(ModelKind.Regression, inputSize: 2, outputSize: 1, hidden: 4), seed: 4);
+        var proto = OnnxModelProto.Parse(model.ToOnnxBytes(false));
+        var lstm = proto.Graph.Nodes.Single(n => n.OpType == "LSTM");
+        string yh = lstm.Outputs[1];
+        lstm.Outputs[1] = "";
+        foreach (var n in proto.Graph.Nodes)
+            for (int i = 0; i < n.Inputs.Count; i++)
+                if (n.Inputs[i] == yh) n.Inputs[i] = "";
+        Assert.ThrowsAny<Exception>(() => OnnxImporter.Parse<float>(proto.ToBytes()));
+        Assert.Equal(OnnxHeadInput.FinalHidden, OnnxImporter.Parse<float>(model.ToOnnxBytes(false)).Options.HeadInput);  // the graph as exported
+    }
+
+    /// <summary>An imported model with a head on the final hidden state takes a batch; a rank-2 input is refused by name (it failed deep inside).</summary>
     [Fact]
     public void AnImportedModelRefusesAnUnbatchedInputByName()
     {
@@ -401,6 +420,9 @@ public class OnnxTests
         var e = Assert.Throws<ArgumentException>(() => imported.Forward(Tensor<float>.Zeros(4, 2)));
         Assert.Equal("input", e.ParamName);
         Assert.Contains("expected rank 3", e.Message);
+        // A per-step head takes an unbatched [T, I] sequence, as the LSTM does.
+        var perStep = new SequenceModel<float>(ModelTests.Config(ModelKind.SequenceRegression, inputSize: 2, outputSize: 1, hidden: 4), seed: 4) { Training = false };
+        Assert.Equal([5, 1], OnnxImporter.Parse<float>(perStep.ToOnnxBytes(false)).Forward(Tensor<float>.Zeros(5, 2)).Output.Shape);
     }
 
     /// <summary>
@@ -533,7 +555,7 @@ public class OnnxTests
         Assert.Contains("'lstm/l0' (LSTM): direction 'reverse'", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(reverse)).Message);
         var clip = Edited(m => m.Graph.Nodes.Single(n => n.OpType == "LSTM").Attributes.Add(OnnxAttributeProto.Float("clip", 3)));
         Assert.Contains("clip", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(clip)).Message);
-        // Activations: the spec's names are case-sensitive, three per direction; the default three are accepted.
+        // Activations: three per direction, Sigmoid, Tanh, Tanh in any case (as ONNX Runtime reads them); others refused.
         byte[] Activations(params string[] names) => Edited(m =>
         {
             var a = new OnnxAttributeProto { Name = "activations", Type = OnnxAttributeType.Strings };
@@ -541,7 +563,8 @@ public class OnnxTests
             m.Graph.Nodes.Single(n => n.OpType == "LSTM").Attributes.Add(a);
         });
         OnnxImporter.Parse<float>(Activations("Sigmoid", "Tanh", "Tanh"));
-        foreach (var names in new[] { new[] { "Sigmoid", "Tanh" }, ["sigmoid", "tanh", "tanh"], ["Sigmoid", "Tanh", "Tanh", "Sigmoid"] })
+        OnnxImporter.Parse<float>(Activations("sigmoid", "tanh", "tanh"));
+        foreach (var names in new[] { new[] { "Sigmoid", "Tanh" }, ["Sigmoid", "Relu", "Tanh"], ["Sigmoid", "Tanh", "Tanh", "Sigmoid"] })
             Assert.Contains("activations [", Assert.Throws<NotSupportedException>(() => OnnxImporter.Parse<float>(Activations(names))).Message);
     }
 

@@ -130,6 +130,7 @@ public static class InspectCommand
                 string what;
                 if (Directory.Exists(input))
                 {
+                    if (label is not null) throw new CliException("--label: names a CSV column; IDX files carry their labels.");
                     var data = Classification.ClassifyData.FromIdx(input, index + 1);
                     if (index < 0 || index >= data.TestInputs.Length) throw new CliException($"--row: expected 1..{data.TestInputs.Length}, got {index + 1}.");
                     x = data.TestInputs[index];

@@ -180,7 +180,8 @@ public sealed class SequenceDataset<T> where T : unmanaged, IFloatingPointIeee75
             lengths[i] = Length(_samples[indices[i]]);
         }
         int steps = lengths.Max(), o = OutputSize, inSize = InputSize;
-        ShapeUtil.CheckFits(nameof(indices), "the batch's B·T·max(I, O, 1)", b, steps, Math.Max(1, Math.Max(inSize, o)));  // before any product of them wraps
+        // Before any product of them wraps: the features [B, T, I], per-step targets [B, T, O], or ids [B, T].
+        ShapeUtil.CheckFits(nameof(indices), "the batch's B·T·width", b, steps, Kind == ModelKind.LanguageModel ? 1 : Math.Max(inSize, Kind == ModelKind.SequenceRegression ? o : 1));
         Tensor<T>? features = null, targets = null;
         int[]? tokens = null, labels = null;
         switch (Kind)

@@ -75,8 +75,8 @@ public sealed class OnnxImportedModel<T> where T : unmanaged, IFloatingPointIeee
         ArgumentNullException.ThrowIfNull(input);
         if (Embedding is not null)
             throw new InvalidOperationException("input: this model starts with an embedding; pass token ids to Forward(ids, shape, ...).");
-        if (input.Rank != 3)
-            throw new ArgumentException($"input: expected rank 3, {(Lstm.Options.BatchFirst ? "[B, T, I]" : "[T, B, I]")} (an unbatched sequence as B = 1), got shape {input.ShapeString}.", nameof(input));
+        if (input.Rank != 3 && Head is not null && Options.HeadInput == OnnxHeadInput.FinalHidden)
+            throw new ArgumentException($"input: a head on the final hidden state reads a batch, expected rank 3, {(Lstm.Options.BatchFirst ? "[B, T, I]" : "[T, B, I]")} (an unbatched sequence as B = 1), got shape {input.ShapeString}.", nameof(input));
         return Run(input, lengths, h0, c0);
     }
 

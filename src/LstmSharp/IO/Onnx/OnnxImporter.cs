@@ -225,9 +225,9 @@ public static class OnnxImporter
             if ((n.Attribute("input_forget")?.I ?? 0) != 0) throw Unsupported(n, "input_forget = 1 (coupled gates) is not supported.");
             if (n.Attribute("activations") is { } act)
             {
-                // The spec's names are case-sensitive, three per direction (f, g, h): Sigmoid, Tanh, Tanh.
+                // Three per direction (f, g, h): Sigmoid, Tanh, Tanh, in any case (as ONNX Runtime reads them).
                 var names = act.Strings.Select(s => System.Text.Encoding.UTF8.GetString(s)).ToList();
-                if (names.Count != 3 * dirs || names.Where((name, i) => name != (i % 3 == 0 ? "Sigmoid" : "Tanh")).Any())
+                if (names.Count != 3 * dirs || names.Where((name, i) => !string.Equals(name, i % 3 == 0 ? "Sigmoid" : "Tanh", StringComparison.OrdinalIgnoreCase)).Any())
                     throw Unsupported(n, $"activations [{string.Join(", ", names)}] are not supported; only Sigmoid, Tanh, Tanh for each of its {dirs} direction(s).");
             }
             if (n.Input(7).Length > 0 && !IsZeros(n.Input(7), 0))
@@ -420,6 +420,7 @@ public static class OnnxImporter
         private bool IsFinalStates(string name, List<LstmLayer> layers, int index)
         {
             name = SkipIdentity(name);
+            if (name.Length == 0) return false;  // an empty name is a missing output
             if (layers.Count == 1 && layers[0].Node.Outputs.Count > index && layers[0].Node.Outputs[index] == name) return true;
             if (!_producers.TryGetValue(name, out var p) || p.OpType != "Concat" || (p.Attribute("axis")?.I ?? 0) != 0) return false;
             return p.Inputs.Select(SkipIdentity).SequenceEqual(layers.Select(l => l.Node.Outputs.Count > index ? l.Node.Outputs[index] : "\0"));
@@ -454,7 +455,7 @@ public static class OnnxImporter
             }
             var (origin, path) = TraceUp(name, n => n.OpType is "Transpose" or "Reshape" or "Squeeze" or "Identity" or "Gather");
             bool fromY = origin.Length > 0 && origin == last.Node.Outputs[0];  // an empty name is a missing output, not Y
-            bool fromFinal = (last.Node.Outputs.Count > 1 && origin == last.Node.Outputs[1]) || IsFinalStates(origin, layers, 1);
+            bool fromFinal = origin.Length > 0 && ((last.Node.Outputs.Count > 1 && origin == last.Node.Outputs[1]) || IsFinalStates(origin, layers, 1));
             // Blame the node where the walk stopped, when it is not an LSTM: it is the one in an unknown place.
             var blame = _producers.TryGetValue(origin, out var stop) && stop.OpType != "LSTM" ? stop
                 : path.Count > 0 ? path[0] : headNode ?? softmaxNode ?? last.Node;
