@@ -117,9 +117,9 @@ internal static class Compare
         }
         if (only is null or "sgemm") Sgemm(torch, grid, peak, rows, secondsPerContender);
         if (only is null or "memory") Memory(torch, grid, rows);
+        RecomputePercentages(peak, rows);  // for the JSON and the summary
         if (jsonPath is not null)
         {
-            RecomputePercentages(peak, rows);
             var doc = new Dictionary<string, object?>
             {
                 ["machine"] = machine, ["peak_gflops"] = peak.All, ["peak_gflops_1t"] = peak.One, ["peak_samples"] = peak.Samples,
@@ -171,14 +171,13 @@ internal static class Compare
         }
     }
 
-    /// <summary>The run's highest peak, and every row's % of peak against it (a row's own % used the highest so far).</summary>
+    /// <summary>Prints the run's highest peak and every row's % of it (recomputed by <see cref="RecomputePercentages"/>; a row's own table used the highest so far).</summary>
     private static void PeakSummary(Peak peak, List<Dictionary<string, object?>> rows)
     {
         Console.WriteLine();
         string contended = peak.Contended > 0 ? $" ({peak.Contended} sample(s) had the all-core rate under 1.8x the one-core: another process was running then)" : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"## peak: the highest of {peak.Samples} samples, {peak.One:F1} GFLOP/s on 1 thread and {peak.All:F1} on {Environment.ProcessorCount}{contended}"));
-        RecomputePercentages(peak, rows);
         var timed = rows.Where(r => r.GetValueOrDefault("gflops") is double).ToList();  // not the memory rows
         Console.WriteLine("| mode | config | GFLOP/s | % of the run's peak |");
         Console.WriteLine("|---|---|---|---|");
