@@ -27,12 +27,8 @@ public class FastCellMathTests
 
     private static void Check<T>(string width, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        (Action<T[], T[]> sigmoid, Action<T[], T[]> tanh) = width switch
-        {
-            "Vector512" => (Wrap(FastCellMath<T, Vector512<T>, Simd512<T>>.SigmoidInPlace), Wrap(FastCellMath<T, Vector512<T>, Simd512<T>>.TanhInPlace)),
-            "Vector256" => (Wrap(FastCellMath<T, Vector256<T>, Simd256<T>>.SigmoidInPlace), Wrap(FastCellMath<T, Vector256<T>, Simd256<T>>.TanhInPlace)),
-            _ => (Wrap(FastCellMath<T, Vector128<T>, Simd128<T>>.SigmoidInPlace), Wrap(FastCellMath<T, Vector128<T>, Simd128<T>>.TanhInPlace)),
-        };
+        var ops = Ops<T>(width);
+        Action<T[], T[]> sigmoid = Wrap(ops.Sigmoid), tanh = Wrap(ops.Tanh);
         var rng = new Rng(9);
         for (int n = 0; n <= 256; n++)
         {
@@ -60,6 +56,15 @@ public class FastCellMathTests
 
     private delegate void ActivationInPlace<T>(ReadOnlySpan<T> b, Span<T> x);
 
+    /// <summary>The gate math of one vector width: σ and tanh in place (with a bias), and the fused forward pass.</summary>
+    private static (ActivationInPlace<T> Sigmoid, ActivationInPlace<T> Tanh, ForwardPass<T> Forward) Ops<T>(string width)
+        where T : unmanaged, IFloatingPointIeee754<T> => width switch
+        {
+            "Vector512" => (FastCellMath<T, Vector512<T>, Simd512<T>>.SigmoidInPlace, FastCellMath<T, Vector512<T>, Simd512<T>>.TanhInPlace, FastCellMath<T, Vector512<T>, Simd512<T>>.Forward),
+            "Vector256" => (FastCellMath<T, Vector256<T>, Simd256<T>>.SigmoidInPlace, FastCellMath<T, Vector256<T>, Simd256<T>>.TanhInPlace, FastCellMath<T, Vector256<T>, Simd256<T>>.Forward),
+            _ => (FastCellMath<T, Vector128<T>, Simd128<T>>.SigmoidInPlace, FastCellMath<T, Vector128<T>, Simd128<T>>.TanhInPlace, FastCellMath<T, Vector128<T>, Simd128<T>>.Forward),
+        };
+
     /// <summary>
     /// tanh keeps its relative accuracy near zero, where 1 - 2 / (e^2z + 1) cancels (1e-6 came out 5% off in float, and
     /// everything below 6e-8 as 0): |z| from 1e-30 to 10, both signs, around ln 2 / 4 (where e^2z's reduction first
@@ -77,18 +82,7 @@ public class FastCellMathTests
 
     private static void NearZero<T>(string width, double relative) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ActivationInPlace<T> tanh = width switch
-        {
-            "Vector512" => FastCellMath<T, Vector512<T>, Simd512<T>>.TanhInPlace,
-            "Vector256" => FastCellMath<T, Vector256<T>, Simd256<T>>.TanhInPlace,
-            _ => FastCellMath<T, Vector128<T>, Simd128<T>>.TanhInPlace,
-        };
-        ForwardPass<T> forward = width switch
-        {
-            "Vector512" => FastCellMath<T, Vector512<T>, Simd512<T>>.Forward,
-            "Vector256" => FastCellMath<T, Vector256<T>, Simd256<T>>.Forward,
-            _ => FastCellMath<T, Vector128<T>, Simd128<T>>.Forward,
-        };
+        var (_, tanh, forward) = Ops<T>(width);
         var rng = new Rng(12);
         var z = new List<T> { T.Zero, T.CreateTruncating(0.17328), T.CreateTruncating(0.17329), T.CreateTruncating(-0.17328), T.CreateTruncating(-0.17329) };
         for (int k = 0; k < 400; k++)
@@ -146,12 +140,7 @@ public class FastCellMathTests
 
     private static void NaNs<T>(string width, T[] nans) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        (ActivationInPlace<T> sigmoid, ActivationInPlace<T> tanh) = width switch
-        {
-            "Vector512" => ((ActivationInPlace<T>)FastCellMath<T, Vector512<T>, Simd512<T>>.SigmoidInPlace, (ActivationInPlace<T>)FastCellMath<T, Vector512<T>, Simd512<T>>.TanhInPlace),
-            "Vector256" => (FastCellMath<T, Vector256<T>, Simd256<T>>.SigmoidInPlace, FastCellMath<T, Vector256<T>, Simd256<T>>.TanhInPlace),
-            _ => (FastCellMath<T, Vector128<T>, Simd128<T>>.SigmoidInPlace, FastCellMath<T, Vector128<T>, Simd128<T>>.TanhInPlace),
-        };
+        var (sigmoid, tanh, _) = Ops<T>(width);
         foreach (var op in new[] { sigmoid, tanh })
             foreach (var nan in nans)
                 for (int at = 0; at < 37; at += 9)  // in the vectors and in the last, overlapping one
